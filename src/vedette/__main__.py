@@ -1,0 +1,3 @@
+from vedette.cli import main
+
+main()

@@ -1,0 +1,284 @@
+"""The JSON web API (``/api/0/...``), Sentry's paths and field names, Bearer-token auth."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import orjson
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from vedette.api import serialize
+from vedette.domain.envelope import normalize_event_id
+from vedette.domain.events import IssueStatus
+from vedette.domain.search import parse_search
+from vedette.storage import accounts, queries, spool_store
+from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.database import Database
+
+T = TypeVar("T")
+
+_PUT_STATUSES = {
+    "resolved": IssueStatus.RESOLVED,
+    "resolvedInNextRelease": IssueStatus.RESOLVED_IN_NEXT_RELEASE,
+    "unresolved": IssueStatus.UNRESOLVED,
+    "ignored": IssueStatus.IGNORED,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def json_response(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise ApiError(400, f"{name} must be a non-negative integer")
+    return min(int(raw), maximum)
+
+
+class Api:
+    def __init__(
+        self, db: Database, base_url: str, on_key_change: Callable[[str], None]
+    ) -> None:
+        self._db = db
+        self._base_url = base_url
+        self._on_key_change = on_key_change
+
+    def routes(self) -> list[Route]:
+        p = "/api/0/projects/{org}/{project}"
+        return [
+            Route(f"{p}/issues/", self._wrap(self.project_issues)),
+            Route(f"{p}/events/", self._wrap(self.project_events)),
+            Route(f"{p}/events/{{event_id}}/", self._wrap(self.project_event)),
+            Route(f"{p}/events/{{event_id}}/attachments/", self._wrap(self.event_attachments)),
+            Route(f"{p}/stats/", self._wrap(self.project_stats)),
+            Route(f"{p}/keys/", self._wrap(self.project_keys)),
+            Route(f"{p}/keys/{{key}}/", self._wrap(self.project_key), methods=["PUT"]),
+            Route("/api/0/issues/{issue_id}/", self._wrap(self.issue), methods=["GET", "PUT"]),
+            Route("/api/0/issues/{issue_id}/events/", self._wrap(self.issue_events)),
+            Route(
+                "/api/0/issues/{issue_id}/events/{which:str}/", self._wrap(self.issue_event)
+            ),
+            Route("/api/0/internal/spool/", self._wrap(self.spool_stats)),
+        ]
+
+    def _wrap(
+        self, handler: Callable[[Request, TokenGrant], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                grant = await self._authenticate(request)
+                return await handler(request, grant)
+            except ApiError as error:
+                return json_response({"detail": error.detail}, error.status)
+
+        return endpoint
+
+    async def _read(self, fn: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with self._db.read() as conn:
+                return fn(conn)
+
+        return await run_in_threadpool(run)
+
+    async def _write(self, fn: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with self._db.write() as conn:
+                return fn(conn)
+
+        return await run_in_threadpool(run)
+
+    async def _authenticate(self, request: Request) -> TokenGrant:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "Authentication credentials were not provided.")
+        grant = await self._read(lambda c: accounts.authenticate_token(c, token.strip()))
+        if grant is None:
+            raise ApiError(401, "Invalid token.")
+        return grant
+
+    async def _project(self, request: Request, grant: TokenGrant) -> Project:
+        org, slug = request.path_params["org"], request.path_params["project"]
+        project = await self._read(lambda c: accounts.find_project(c, org, slug))
+        if project is None or not grant.may_read(project.organization_id):
+            raise ApiError(404, "The requested resource does not exist")
+        return project
+
+    async def _issue(self, request: Request, grant: TokenGrant) -> tuple[queries.IssueRow, Project]:
+        raw = request.path_params["issue_id"]
+        if not raw.isdigit():
+            raise ApiError(404, "The requested resource does not exist")
+
+        def load(conn: Connection) -> tuple[queries.IssueRow, Project] | None:
+            issue = queries.get_issue(conn, int(raw))
+            if issue is None:
+                return None
+            project = accounts.get_project(conn, issue.project_id)
+            return None if project is None else (issue, project)
+
+        found = await self._read(load)
+        if found is None or not grant.may_read(found[1].organization_id):
+            raise ApiError(404, "The requested resource does not exist")
+        return found
+
+    async def project_issues(self, request: Request, grant: TokenGrant) -> Response:
+        project = await self._project(request, grant)
+        search = parse_search(request.query_params.get("query", "is:unresolved"))
+        if search.problems:
+            raise ApiError(400, "; ".join(search.problems))
+        sort = request.query_params.get("sort", "date")
+        limit = _int_param(request, "limit", 25, 100)
+        offset = _int_param(request, "cursor", 0, 10**9)
+        issues = await self._read(
+            lambda c: queries.search_issues(c, project.id, search, sort, limit, offset)
+        )
+        return json_response([serialize.issue_json(i, project) for i in issues])
+
+    async def issue(self, request: Request, grant: TokenGrant) -> Response:
+        issue, project = await self._issue(request, grant)
+        if request.method == "PUT":
+            issue = await self._update_issue(request, issue)
+        tags = await self._read(lambda c: queries.issue_tags(c, issue.id))
+        body = serialize.issue_json(issue, project)
+        body["tags"] = serialize.tags_json(tags)
+        return json_response(body)
+
+    async def _update_issue(self, request: Request, issue: queries.IssueRow) -> queries.IssueRow:
+        try:
+            payload = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "body is not JSON") from exc
+        status = _PUT_STATUSES.get(payload.get("status")) if isinstance(payload, dict) else None
+        if status is None:
+            raise ApiError(400, f"status must be one of {sorted(_PUT_STATUSES)}")
+
+        def apply(conn: Connection) -> queries.IssueRow | None:
+            release = (
+                queries.latest_release(conn, issue.project_id)
+                if status == IssueStatus.RESOLVED_IN_NEXT_RELEASE
+                else None
+            )
+            queries.set_issue_status(conn, issue.id, status, time.time(), release)
+            return queries.get_issue(conn, issue.id)
+
+        updated = await self._write(apply)
+        if updated is None:
+            raise ApiError(404, "The requested resource does not exist")
+        return updated
+
+    async def issue_events(self, request: Request, grant: TokenGrant) -> Response:
+        issue, _ = await self._issue(request, grant)
+        limit = _int_param(request, "limit", 50, 100)
+        offset = _int_param(request, "cursor", 0, 10**9)
+        found = await self._read(lambda c: queries.issue_events(c, issue.id, limit, offset))
+        return json_response([serialize.event_summary_json(e) for e in found])
+
+    async def issue_event(self, request: Request, grant: TokenGrant) -> Response:
+        issue, _ = await self._issue(request, grant)
+        which = request.path_params["which"]
+        if which not in ("latest", "oldest"):
+            raise ApiError(404, "The requested resource does not exist")
+
+        def pick(conn: Connection) -> queries.StoredEvent | None:
+            newest_first = queries.issue_events(conn, issue.id, limit=1 if which == "latest" else 10**6)
+            return (newest_first[0] if which == "latest" else newest_first[-1]) if newest_first else None
+
+        event = await self._read(pick)
+        if event is None:
+            raise ApiError(404, "The requested resource does not exist")
+        return json_response(serialize.event_json(event))
+
+    async def project_events(self, request: Request, grant: TokenGrant) -> Response:
+        project = await self._project(request, grant)
+        event_type = request.query_params.get("type")
+        limit = _int_param(request, "limit", 100, 1000)
+        offset = _int_param(request, "cursor", 0, 10**9)
+        found = await self._read(
+            lambda c: queries.project_events(c, project.id, event_type, limit, offset)
+        )
+        return json_response([serialize.event_summary_json(e) for e in found])
+
+    async def _event(self, request: Request, project: Project) -> queries.StoredEvent:
+        event_id = normalize_event_id(request.path_params["event_id"])
+        event = (
+            None
+            if event_id is None
+            else await self._read(lambda c: queries.get_event(c, project.id, event_id))
+        )
+        if event is None:
+            raise ApiError(404, "Event not found")
+        return event
+
+    async def project_event(self, request: Request, grant: TokenGrant) -> Response:
+        project = await self._project(request, grant)
+        event = await self._event(request, project)
+        return json_response(serialize.event_json(event))
+
+    async def event_attachments(self, request: Request, grant: TokenGrant) -> Response:
+        project = await self._project(request, grant)
+        event = await self._event(request, project)
+        rows = await self._read(
+            lambda c: queries.event_attachments(c, project.id, event.event_id)
+        )
+        return json_response([serialize.attachment_json(r) for r in rows])
+
+    async def project_stats(self, request: Request, grant: TokenGrant) -> Response:
+        project = await self._project(request, grant)
+        totals = await self._read(lambda c: queries.outcome_totals(c, project.id))
+        return json_response(totals)
+
+    async def project_keys(self, request: Request, grant: TokenGrant) -> Response:
+        project = await self._project(request, grant)
+        rows = await self._read(lambda c: accounts.keys_of_project(c, project.id))
+        return json_response([serialize.key_json(k, project, self._base_url) for k in rows])
+
+    async def project_key(self, request: Request, grant: TokenGrant) -> Response:
+        project = await self._project(request, grant)
+        public_key = request.path_params["key"]
+        try:
+            payload = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "body is not JSON") from exc
+        active = payload.get("isActive") if isinstance(payload, dict) else None
+        if not isinstance(active, bool):
+            raise ApiError(400, "isActive must be a boolean")
+
+        def apply(conn: Connection) -> list[accounts.ProjectKeyRow]:
+            accounts.set_key_active(conn, project.id, public_key, active)
+            return accounts.keys_of_project(conn, project.id)
+
+        rows = await self._write(apply)
+        self._on_key_change(public_key)
+        match = [k for k in rows if k.public_key == public_key]
+        if not match:
+            raise ApiError(404, "The requested resource does not exist")
+        return json_response(serialize.key_json(match[0], project, self._base_url))
+
+    async def spool_stats(self, request: Request, grant: TokenGrant) -> Response:
+        if grant.organization_id is not None:
+            raise ApiError(403, "operator token required")
+        stats = await self._read(spool_store.stats)
+        return json_response(
+            {
+                "depth": stats.depth,
+                "oldestReceivedAt": serialize.iso(stats.oldest_received_at),
+                "deadLetters": stats.dead_letters,
+            }
+        )
+

@@ -1,0 +1,135 @@
+"""Command line: options -> settings -> library call -> print."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from vedette.api.serialize import dsn
+from vedette.settings import Settings
+from vedette.storage import accounts
+from vedette.storage.database import Database
+from vedette.storage.migrate import upgrade
+
+
+def _database(settings: Settings) -> Database:
+    db = Database(settings.resolved_database_url())
+    upgrade(db)
+    return db
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from vedette.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+    )
+
+
+def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> None:
+    _database(settings).dispose()
+    print("database is at the current schema")
+
+
+def create_project_dsn(settings: Settings, org: str, slug: str) -> str:
+    db = _database(settings)
+    try:
+        with db.write() as conn:
+            project = accounts.create_project(conn, org, slug)
+            key = accounts.keys_of_project(conn, project.id)[0]
+        return dsn(settings.base_url, key.public_key, project.id)
+    finally:
+        db.dispose()
+
+
+def cmd_project_create(args: argparse.Namespace, settings: Settings) -> None:
+    print(f"created project {args.org}/{args.slug}; its DSN:")
+    print(create_project_dsn(settings, args.org, args.slug))
+
+
+def create_operator_token(settings: Settings, label: str) -> str:
+    db = _database(settings)
+    try:
+        with db.write() as conn:
+            return accounts.create_token(conn, label)
+    finally:
+        db.dispose()
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
+    print("API token (shown once; send it as 'Authorization: Bearer <token>'):")
+    print(create_operator_token(settings, args.label))
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    settings = settings.model_copy(update={"base_url": f"http://{args.host}:{args.port}"})
+    db = _database(settings)
+    with db.read() as conn:
+        existing = accounts.find_project(conn, "demo", "shop")
+    db.dispose()
+    if existing is None:
+        project_dsn = create_project_dsn(settings, "demo", "shop")
+    else:
+        with Database(settings.resolved_database_url()).read() as conn:
+            key = accounts.keys_of_project(conn, existing.id)[0]
+        project_dsn = dsn(settings.base_url, key.public_key, existing.id)
+    token = create_operator_token(settings, "demo")
+    print(f"Vedette is starting on {settings.base_url}")
+    print(f"  database:  {settings.resolved_database_url()}")
+    print(f"  API token: {token}")
+    print(f"  demo DSN:  {project_dsn}")
+    print("Point any Sentry SDK at the DSN, e.g. sentry_sdk.init(dsn=...).", flush=True)
+    cmd_serve(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vedette", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_server_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--log-level", default="info")
+
+    serve = sub.add_parser("serve", help="run the ingest server, worker and API")
+    add_server_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="serve on SQLite with a demo project and print its DSN")
+    add_server_options(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    migrate = sub.add_parser("migrate", help="bring the database to the current schema")
+    migrate.set_defaults(func=cmd_migrate)
+
+    project = sub.add_parser("project", help="manage projects").add_subparsers(
+        dest="action", required=True
+    )
+    create = project.add_parser("create", help="create a project; prints its DSN last")
+    create.add_argument("slug")
+    create.add_argument("--org", required=True)
+    create.set_defaults(func=cmd_project_create)
+
+    token = sub.add_parser("token", help="manage API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    token_create = token.add_parser("create", help="create an operator token; prints it last")
+    token_create.add_argument("--label", default="cli")
+    token_create.set_defaults(func=cmd_token_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args, Settings())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,119 @@
+"""Sentry's envelope wire format (protocol brief §2.1), parsed the way Relay parses it.
+
+Pure and bounded: the input is already a capped byte string, and every item is checked against
+its own size limit before anything else looks at it. Used at ingest (to validate and
+authenticate before the spool) and again by the worker (to process what the spool kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+
+class EnvelopeError(Exception):
+    """The envelope cannot be read; the client gets a 400."""
+
+
+class ItemTooLarge(Exception):
+    """An item exceeds its size limit; Relay rejects the whole envelope with 413."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    headers: dict[str, Any]
+    payload: bytes
+
+    @property
+    def type(self) -> str:
+        value = self.headers.get("type")
+        return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    headers: dict[str, Any]
+    items: tuple[Item, ...]
+
+    @property
+    def event_id(self) -> str | None:
+        return normalize_event_id(self.headers.get("event_id"))
+
+
+def normalize_event_id(value: object) -> str | None:
+    """32 lowercase hex characters, or None when the value is not an event id."""
+    if not isinstance(value, str):
+        return None
+    candidate = value.replace("-", "").lower()
+    if len(candidate) != 32:
+        return None
+    try:
+        int(candidate, 16)
+    except ValueError:
+        return None
+    return candidate
+
+
+def _read_header(data: bytes, start: int) -> tuple[dict[str, Any], int]:
+    """Parse one JSON header line from ``start``; return it and the offset after its newline."""
+    end = data.find(b"\n", start)
+    line = data[start:] if end == -1 else data[start:end]
+    try:
+        header = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise EnvelopeError(f"invalid header JSON at byte {start}") from exc
+    if not isinstance(header, dict):
+        raise EnvelopeError(f"header at byte {start} is not a JSON object")
+    return header, len(data) if end == -1 else end + 1
+
+
+def parse_envelope(data: bytes, item_limit: Callable[[str], int] | None = None) -> Envelope:
+    """Split an envelope into its header and items.
+
+    ``item_limit(type)`` gives the byte cap for an item type; an item over it raises
+    ItemTooLarge. Unknown item types are kept: what to do with them is the processor's call.
+    """
+    if not data.strip():
+        raise EnvelopeError("empty envelope")
+    headers, pos = _read_header(data, 0)
+    items: list[Item] = []
+    size = len(data)
+    while pos < size:
+        if data[pos:] == b"\n":  # a final newline after the last item is allowed
+            break
+        item_headers, pos = _read_header(data, pos)
+        item_type = item_headers.get("type")
+        if not isinstance(item_type, str) or not item_type:
+            raise EnvelopeError("item header without a type")
+        length = item_headers.get("length")
+        if length is None:
+            end = data.find(b"\n", pos)
+            end = size if end == -1 else end
+            payload = data[pos:end]
+            pos = end + 1
+        else:
+            if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+                raise EnvelopeError("item length is not a non-negative integer")
+            end = pos + length
+            if end > size:
+                raise EnvelopeError("item payload shorter than its length header")
+            payload = data[pos:end]
+            if end < size and data[end : end + 1] != b"\n":
+                raise EnvelopeError("item payload not followed by a newline")
+            pos = end + 1
+        if item_limit is not None and len(payload) > item_limit(item_type):
+            raise ItemTooLarge(f"{item_type} item of {len(payload)} bytes exceeds its limit")
+        items.append(Item(item_headers, payload))
+    return Envelope(headers, tuple(items))
+
+
+def single_event_envelope(event: Mapping[str, Any], event_id: str) -> bytes:
+    """Wrap a legacy /store/ JSON event into a one-item envelope."""
+    payload = orjson.dumps(event)
+    header = orjson.dumps({"event_id": event_id})
+    item_type = "transaction" if event.get("type") == "transaction" else "event"
+    item = orjson.dumps({"type": item_type, "length": len(payload)})
+    return header + b"\n" + item + b"\n" + payload + b"\n"

@@ -1,0 +1,39 @@
+"""Ingest failures, each carrying the HTTP status Sentry's Relay answers with (brief §1.3, §4)."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    status = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadRequest(IngestError):
+    status = 400
+
+
+class Unauthorized(IngestError):
+    status = 401
+
+
+class Forbidden(IngestError):
+    status = 403
+
+
+class PayloadTooLarge(IngestError):
+    status = 413
+
+
+class UnsupportedEncoding(IngestError):
+    status = 415
+
+
+class TooManyRequests(IngestError):
+    status = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -1,0 +1,224 @@
+"""The HTTP edge for SDKs: /api/{project_id}/envelope/ and /store/ (brief §1).
+
+Handlers stay thin: read (capped) -> decode (capped) -> parse -> authenticate -> spool. The 200
+goes out only after the spool has committed the envelope.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from vedette.domain.envelope import (
+    EnvelopeError,
+    ItemTooLarge,
+    normalize_event_id,
+    parse_envelope,
+    single_event_envelope,
+)
+from vedette.ingest.auth import KeyRegistry, authorize, extract_credentials
+from vedette.ingest.decode import decode_body
+from vedette.ingest.errors import BadRequest, IngestError, PayloadTooLarge
+from vedette.ingest.limits import item_limits
+from vedette.processing.pipeline import item_is_valid
+from vedette.spool.writer import SpoolUnavailable, SpoolWriter
+from vedette.storage.spool_store import NewEntry
+
+CORS_ALLOW_HEADERS = (
+    "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, "
+    "authentication, authorization, content-encoding, transfer-encoding, sentry-trace, baggage"
+)
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "x-sentry-error, x-sentry-rate-limits, retry-after",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    max_body_bytes: int
+    max_envelope_bytes: int
+    max_event_bytes: int
+    max_attachment_bytes: int
+    trust_forwarded_for: bool
+
+
+def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/json",
+        headers={**CORS_HEADERS, **(headers or {})},
+    )
+
+
+def error_response(error: IngestError) -> Response:
+    headers = {"X-Sentry-Error": error.detail}
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return _json({"detail": error.detail}, error.status, headers)
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    """The request body, refusing (without reading further) past ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _project_id(request: Request) -> int:
+    raw = request.path_params["project_id"]
+    if not raw.isdigit():
+        raise BadRequest("invalid project id in path")
+    return int(raw)
+
+
+def _client_ip(request: Request, trust_forwarded_for: bool) -> str | None:
+    if trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return request.client.host if request.client else None
+
+
+class IngestEndpoints:
+    def __init__(self, config: IngestConfig, keys: KeyRegistry, spool: SpoolWriter) -> None:
+        self._config = config
+        self._keys = keys
+        self._spool = spool
+        self._item_limit = item_limits(config.max_event_bytes, config.max_attachment_bytes)
+
+    def routes(self) -> list[Route]:
+        methods = ["POST", "OPTIONS"]
+        return [
+            Route("/api/{project_id}/envelope/", self.envelope, methods=methods),
+            Route("/api/{project_id}/envelope", self.envelope, methods=methods),
+            Route("/api/{project_id}/store/", self.store, methods=methods),
+            Route("/api/{project_id}/store", self.store, methods=methods),
+        ]
+
+    async def envelope(self, request: Request) -> Response:
+        return await self._guarded(request, self._accept_envelope)
+
+    async def store(self, request: Request) -> Response:
+        return await self._guarded(request, self._accept_store)
+
+    async def _guarded(
+        self, request: Request, accept: Callable[[Request], object]
+    ) -> Response:
+        if request.method == "OPTIONS":
+            return preflight()
+        try:
+            body = await accept(request)  # type: ignore[misc]
+        except IngestError as error:
+            return error_response(error)
+        except SpoolUnavailable:
+            return _json(
+                {"detail": "spool unavailable"}, 503, {"X-Sentry-Error": "spool unavailable"}
+            )
+        return _json(body)
+
+    async def _authenticate(self, request: Request, project_id: int, dsn: object) -> None:
+        creds = extract_credentials(
+            request.headers, request.query_params, dsn, project_id
+        )
+        now = time.time()
+        hit, info = self._keys.cached(creds.public_key, now)
+        if not hit:
+            info = await run_in_threadpool(self._keys.load, creds.public_key, now)
+        authorize(info, project_id)
+
+    async def _accept_envelope(self, request: Request) -> dict[str, str]:
+        project_id = _project_id(request)
+        received = time.time()
+        body = await read_capped(request, self._config.max_body_bytes)
+        data = decode_body(
+            body, request.headers.get("content-encoding"), self._config.max_envelope_bytes
+        )
+        try:
+            envelope = parse_envelope(data, self._item_limit)
+        except ItemTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from exc
+        except EnvelopeError as exc:
+            raise BadRequest(f"invalid envelope: {exc}") from exc
+        await self._authenticate(request, project_id, envelope.headers.get("dsn"))
+        if envelope.items and not any(item_is_valid(item) for item in envelope.items):
+            raise BadRequest("no valid item in envelope")
+        await self._spool.append(
+            NewEntry(project_id, received, _client_ip(request, self._config.trust_forwarded_for), data)
+        )
+        event_id = envelope.event_id
+        return {"id": event_id} if event_id else {}
+
+    async def _accept_store(self, request: Request) -> dict[str, str]:
+        project_id = _project_id(request)
+        received = time.time()
+        await self._authenticate(request, project_id, None)
+        body = await read_capped(request, self._config.max_body_bytes)
+        data = decode_body(
+            body, request.headers.get("content-encoding"), self._config.max_event_bytes
+        )
+        event = _decode_store_body(data, self._config.max_event_bytes)
+        event_id = normalize_event_id(event.get("event_id")) or uuid.uuid4().hex
+        await self._spool.append(
+            NewEntry(
+                project_id,
+                received,
+                _client_ip(request, self._config.trust_forwarded_for),
+                single_event_envelope(event, event_id),
+            )
+        )
+        return {"id": event_id}
+
+
+def _decode_store_body(data: bytes, limit: int) -> dict[str, object]:
+    """A legacy /store/ body: JSON, or base64(zlib(JSON)) as old raven clients send."""
+    text = data.strip()
+    if text[:1] != b"{":
+        try:
+            compressed = base64.b64decode(text, validate=True)
+            decoder = zlib.decompressobj()
+            text = decoder.decompress(compressed, limit + 1)
+        except (binascii.Error, zlib.error) as exc:
+            raise BadRequest("store body is neither JSON nor base64(zlib(JSON))") from exc
+        if len(text) > limit:
+            raise PayloadTooLarge(f"decompressed body exceeds {limit} bytes")
+    try:
+        event = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"invalid JSON: {exc}") from exc
+    if not isinstance(event, dict):
+        raise BadRequest("event is not a JSON object")
+    return event
+
+
+def preflight() -> Response:
+    return Response(
+        status_code=200,
+        headers={
+            **CORS_HEADERS,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+            "Access-Control-Max-Age": "3600",
+        },
+    )

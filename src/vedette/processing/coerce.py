@@ -1,0 +1,109 @@
+"""Lenient scalar coercion for untrusted event fields (Relay's LenientString and friends)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+from vedette.processing.trim import Notes, Path, clean_str, path_name, trim_str
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def lenient_str(value: object) -> str | None:
+    """Strings as they are; numbers and booleans as text; anything else None.
+
+    Booleans read ``True``/``False`` and integral floats lose their ``.0``, like Relay.
+    """
+    if isinstance(value, str):
+        return clean_str(value)
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    return None
+
+
+def field_str(
+    value: object, limit: int, path: Path, notes: Notes, *, strip: bool = True
+) -> str | None:
+    """A lenient string field trimmed to ``limit``; empty is absent; wrong types are errors."""
+    if value is None:
+        return None
+    text = lenient_str(value)
+    if text is None:
+        notes.error("invalid_data", path_name(path), value, reason="expected a string")
+        return None
+    if strip:
+        text = text.strip()
+    if not text:
+        return None
+    return trim_str(text, limit, path, notes)
+
+
+def field_int(value: object, path: Path, notes: Notes) -> int | None:
+    """An integer from an int, an integral float or a decimal string."""
+    if value is None:
+        return None
+    result: int | None = None
+    if isinstance(value, bool):
+        result = None
+    elif isinstance(value, int):
+        result = value if -(2**63) <= value < 2**63 else None
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        result = int(value) if abs(value) < 2**63 else None
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 20:
+        result = int(value.strip())
+    if result is None:
+        notes.error("invalid_data", path_name(path), value, reason="expected an integer")
+    return result
+
+
+def field_float(value: object, path: Path, notes: Notes) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    notes.error("invalid_data", path_name(path), value, reason="expected a number")
+    return None
+
+
+def field_bool(value: object, path: Path, notes: Notes) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if value in (0, 1) and isinstance(value, int):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    notes.error("invalid_data", path_name(path), value, reason="expected a boolean")
+    return None
+
+
+def hex_id(value: object, length: int) -> str | None:
+    """A lowercase hex id of exactly ``length`` digits (dashes tolerated), else None."""
+    if not isinstance(value, str):
+        return None
+    candidate = value.strip().replace("-", "").lower()
+    if len(candidate) != length or not _HEX.fullmatch(candidate):
+        return None
+    return candidate
+
+
+def mapping(value: object) -> Mapping[str, object] | None:
+    """``value`` when it is a JSON object, else None."""
+    return value if isinstance(value, Mapping) else None
+
+
+def put(target: dict[str, object], key: str, value: object) -> None:
+    """Set ``key`` only when ``value`` is present (normalised events carry no nulls)."""
+    if value is not None:
+        target[key] = value

@@ -1,0 +1,183 @@
+"""From one spooled envelope to what storage keeps: a pure function of (envelope, config, now).
+
+Every item is handled on its own: an invalid item becomes an ``invalid`` outcome and never
+poisons the rest of its envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from vedette.domain.envelope import Envelope, Item
+from vedette.domain.events import Event
+from vedette.domain.processed import (
+    Outcome,
+    ProcessedEnvelope,
+    ProcessedEvent,
+    StoredAttachment,
+)
+from vedette.processing.grouping import compute_grouping
+from vedette.processing.normalize import (
+    NormalizeContext,
+    normalize_event,
+    parse_timestamp,
+    validate_transaction,
+)
+from vedette.processing.scrub import ScrubConfig, scrub_event
+from vedette.processing.titles import summarize
+
+# Rate-limit / outcome category of each item type (brief §2.3, §3.2).
+ITEM_CATEGORIES: dict[str, str] = {
+    "event": "error",
+    "transaction": "transaction",
+    "attachment": "attachment",
+    "session": "session",
+    "sessions": "session",
+    "client_report": "internal",
+    "check_in": "monitor",
+    "span": "span",
+    "otel_span": "span",
+    "log": "log_item",
+    "otel_log": "log_item",
+    "profile": "profile",
+    "profile_chunk": "profile_chunk",
+    "feedback": "feedback",
+    "user_report": "user_report_v2",
+    "replay_event": "replay",
+    "replay_recording": "replay",
+    "replay_video": "replay",
+    "trace_metric": "trace_metric",
+    "statsd": "metric_bucket",
+    "metric_buckets": "metric_bucket",
+}
+
+# Items whose payload must be a JSON object (anything else is an invalid item).
+JSON_ITEMS = frozenset(
+    {"event", "transaction", "session", "sessions", "client_report", "check_in", "span",
+     "log", "feedback", "user_report", "trace_metric"}
+)  # fmt: skip
+
+
+def item_category(item_type: str) -> str:
+    return ITEM_CATEGORIES.get(item_type, "default")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingConfig:
+    scrub: ScrubConfig = ScrubConfig()
+
+
+def decode_json_object(payload: bytes) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def item_is_valid(item: Item) -> bool:
+    """The cheap check ingest makes before acknowledging (JSON items must be objects)."""
+    if item.type == "integration":
+        return False
+    if item.type in JSON_ITEMS:
+        return decode_json_object(item.payload) is not None
+    return True
+
+
+def _context(envelope: Envelope, received: float, client_ip: str | None) -> NormalizeContext:
+    return NormalizeContext(
+        received=received,
+        event_id=envelope.event_id,
+        sent_at=parse_timestamp(envelope.headers.get("sent_at")),
+        client_ip=client_ip,
+    )
+
+
+def _process_event(
+    payload: Mapping[str, Any], ctx: NormalizeContext, config: ProcessingConfig
+) -> ProcessedEvent:
+    event = scrub_event(normalize_event(payload, ctx), config.scrub)
+    return ProcessedEvent(event, compute_grouping(event), summarize(event))
+
+
+def _client_report_outcomes(report: Mapping[str, Any]) -> list[Outcome]:
+    found: list[Outcome] = []
+    for key in ("discarded_events", "rate_limited_events", "filtered_events"):
+        entries = report.get(key)
+        if not isinstance(entries, list):
+            continue
+        for entry in entries[:100]:
+            if not isinstance(entry, dict):
+                continue
+            quantity = entry.get("quantity")
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+                continue
+            category = str(entry.get("category") or "default")[:32]
+            reason = str(entry.get("reason") or "unknown")[:64]
+            found.append(Outcome(category, "client_discard", reason, quantity))
+    return found
+
+
+def _item_quantity(item: Item, payload: Mapping[str, Any] | None) -> int:
+    count = item.headers.get("item_count")
+    if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+        return count
+    if payload is not None and isinstance(payload.get("items"), list):
+        return len(payload["items"])
+    return 1
+
+
+def process_envelope(
+    envelope: Envelope,
+    received: float,
+    client_ip: str | None,
+    config: ProcessingConfig,
+) -> ProcessedEnvelope:
+    result = ProcessedEnvelope()
+    ctx = _context(envelope, received, client_ip)
+    kept_event_id: str | None = None
+    for item in envelope.items:
+        category = item_category(item.type)
+        payload = decode_json_object(item.payload) if item.type in JSON_ITEMS else None
+        if item.type in JSON_ITEMS and payload is None:
+            result.outcomes.append(Outcome(category, "invalid", "invalid_json", 1))
+            continue
+        if item.type == "event" and payload is not None:
+            processed = _process_event(payload, ctx, config)
+            result.errors.append(processed)
+            kept_event_id = processed.event["event_id"]
+        elif item.type == "transaction" and payload is not None:
+            transaction = scrub_event(normalize_event(payload, ctx), config.scrub)
+            problem = validate_transaction(transaction)
+            if problem is not None:
+                result.outcomes.append(Outcome(category, "invalid", problem[:64], 1))
+                continue
+            result.transactions.append(transaction)
+            kept_event_id = transaction["event_id"]
+        elif item.type == "client_report" and payload is not None:
+            result.outcomes.extend(_client_report_outcomes(payload))
+        result.outcomes.append(Outcome(category, "accepted", "", _item_quantity(item, payload)))
+    for item in envelope.items:
+        if item.type == "attachment":
+            event_id = kept_event_id or envelope.event_id
+            if event_id is not None:
+                result.attachments.append(_attachment(item, event_id))
+    return result
+
+
+def _attachment(item: Item, event_id: str) -> StoredAttachment:
+    def header(name: str, default: str) -> str:
+        value = item.headers.get(name)
+        return value[:256] if isinstance(value, str) and value else default
+
+    return StoredAttachment(
+        event_id=event_id,
+        name=header("filename", "attachment"),
+        content_type=header("content_type", "application/octet-stream"),
+        attachment_type=header("attachment_type", "event.attachment"),
+        data=item.payload,
+    )

@@ -1,0 +1,70 @@
+"""The one settings class. Every field is documented in docs/configuration.md (a test checks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path.cwd() / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VEDETTE_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store. Unset: SQLite (WAL) at `<data_dir>/vedette.sqlite3`."
+        " PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Directory for the embedded SQLite database.",
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public URL of this server, used to build the DSNs shown to users.",
+    )
+    max_body_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        description="Cap on the request body as sent (compressed) bytes; larger bodies get 413.",
+    )
+    max_envelope_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        description="Cap on a decompressed envelope; decompression stops and answers 413 past it.",
+    )
+    max_event_bytes: int = Field(
+        default=1024 * 1024,
+        description="Cap on one event, transaction or feedback item (Relay's max_event_size).",
+    )
+    max_attachment_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        description="Cap on one attachment item.",
+    )
+    worker_batch_size: int = Field(
+        default=200, description="Spool entries the worker processes in one transaction."
+    )
+    worker_enabled: bool = Field(
+        default=True,
+        description="Run the spool worker in this process. Turn off for ingest-only processes.",
+    )
+    spool_lease_seconds: float = Field(
+        default=60.0,
+        description="How long a worker owns claimed spool entries before another may retry them.",
+    )
+    spool_max_attempts: int = Field(
+        default=3,
+        description="Processing failures after which a spool entry moves to the dead-letter table.",
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="Take the client IP from X-Forwarded-For (only behind a trusted proxy).",
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'vedette.sqlite3'}"

@@ -1,0 +1,384 @@
+"""Writes the worker's results: events, issues (groups) and their counters, outcomes.
+
+Everything for one batch happens in the caller's transaction, the same one that removes the
+batch from the spool, so a crash either keeps both or neither. Events are deduplicated by
+(project, event_id): at-least-once delivery from the spool becomes exactly-once storage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, select, tuple_, update
+
+from vedette.domain.events import Event, IssueStatus
+from vedette.domain.processed import ProcessedEnvelope, ProcessedEvent
+from vedette.domain.regressions import IssueState, regresses
+from vedette.storage.codec import pack
+from vedette.storage.dialect import greatest, insert_ignore, least, upsert_add
+from vedette.storage.schema import (
+    attachments,
+    events,
+    group_hashes,
+    group_tag_values,
+    group_users,
+    groups,
+    outcomes,
+    projects,
+    releases,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _GroupDelta:
+    """What one batch adds to one issue."""
+
+    project_id: int
+    events: list[ProcessedEvent] = field(default_factory=list)
+    tags: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    users: set[str] = field(default_factory=set)
+
+
+def store_processed(
+    conn: Connection, batch: Sequence[tuple[int, ProcessedEnvelope]], now: float | None = None
+) -> None:
+    now = time.time() if now is None else now
+    errors = [(pid, e) for pid, env in batch for e in env.errors]
+    transactions = [(pid, t) for pid, env in batch for t in env.transactions]
+    seen = _existing_event_ids(
+        conn,
+        [(pid, e.event["event_id"]) for pid, e in errors]
+        + [(pid, t["event_id"]) for pid, t in transactions],
+    )
+    fresh_errors = _unseen(errors, seen, lambda e: str(e.event["event_id"]))
+    fresh_transactions = _unseen(transactions, seen, lambda t: str(t["event_id"]))
+
+    _upsert_releases(conn, [(pid, e.event) for pid, e in fresh_errors] + fresh_transactions)
+    group_of = _assign_groups(conn, fresh_errors)
+    _apply_group_deltas(conn, fresh_errors, group_of)
+    _insert_events(conn, fresh_errors, fresh_transactions, group_of)
+    _insert_attachments(conn, batch)
+    _add_outcomes(conn, batch, now)
+
+
+def _unseen(
+    rows: list[tuple[int, T]], seen: set[tuple[int, str]], event_id: Callable[[T], str]
+) -> list[tuple[int, T]]:
+    fresh: list[tuple[int, T]] = []
+    for pid, row in rows:
+        key = (pid, event_id(row))
+        if key not in seen:
+            seen.add(key)  # a duplicate later in the same batch is dropped too
+            fresh.append((pid, row))
+    return fresh
+
+
+def _existing_event_ids(conn: Connection, keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    if not keys:
+        return set()
+    rows = conn.execute(
+        select(events.c.project_id, events.c.event_id).where(
+            tuple_(events.c.project_id, events.c.event_id).in_(keys)
+        )
+    )
+    return {(r.project_id, r.event_id) for r in rows}
+
+
+def _upsert_releases(conn: Connection, stored: list[tuple[int, Event]]) -> None:
+    seen: dict[tuple[int, str], list[float]] = {}
+    for pid, event in stored:
+        release = event.get("release")
+        if isinstance(release, str) and release:
+            ts = float(event["timestamp"])
+            bounds = seen.setdefault((pid, release), [ts, ts])
+            bounds[0], bounds[1] = min(bounds[0], ts), max(bounds[1], ts)
+    if not seen:
+        return
+    conn.execute(
+        upsert_add(
+            conn,
+            releases,
+            key=("project_id", "version"),
+            add=(),
+            greatest_of=("last_seen",),
+            least_of=("first_seen",),
+        ),
+        [
+            {"project_id": pid, "version": v, "first_seen": lo, "last_seen": hi}
+            for (pid, v), (lo, hi) in sorted(seen.items())
+        ],
+    )
+
+
+def _assign_groups(
+    conn: Connection, fresh_errors: list[tuple[int, ProcessedEvent]]
+) -> dict[int, int]:
+    """Map each event (by position in ``fresh_errors``) to its group, creating new groups."""
+    wanted = {(pid, h) for pid, e in fresh_errors for h in e.grouping.hashes}
+    owner: dict[tuple[int, str], int] = {}
+    if wanted:
+        rows = conn.execute(
+            select(group_hashes.c.project_id, group_hashes.c.hash, group_hashes.c.group_id).where(
+                tuple_(group_hashes.c.project_id, group_hashes.c.hash).in_(sorted(wanted))
+            )
+        )
+        owner = {(r.project_id, r.hash): r.group_id for r in rows}
+    group_of: dict[int, int] = {}
+    for index, (pid, processed) in enumerate(fresh_errors):
+        keys = [(pid, h) for h in processed.grouping.hashes]
+        group_id = next((owner[k] for k in keys if k in owner), None)
+        if group_id is None:
+            group_id = _create_group(conn, pid, processed)
+        missing = [k for k in keys if k not in owner]
+        if missing:
+            conn.execute(
+                insert_ignore(conn, group_hashes),
+                [
+                    {
+                        "project_id": p,
+                        "hash": h,
+                        "strategy": processed.grouping.strategy,
+                        "group_id": group_id,
+                    }
+                    for p, h in missing
+                ],
+            )
+            owner.update(dict.fromkeys(missing, group_id))
+        group_of[index] = group_id
+    return group_of
+
+
+def _create_group(conn: Connection, project_id: int, processed: ProcessedEvent) -> int:
+    short_id = conn.execute(
+        update(projects)
+        .where(projects.c.id == project_id)
+        .values(next_short_id=projects.c.next_short_id + 1)
+        .returning(projects.c.next_short_id)
+    ).scalar_one()
+    event, summary = processed.event, processed.summary
+    ts = float(event["timestamp"])
+    release = event.get("release")
+    return int(
+        conn.execute(
+            groups.insert()
+            .values(
+                project_id=project_id,
+                short_id=short_id,
+                title=summary.title,
+                culprit=summary.culprit,
+                level=summary.level,
+                type=summary.type,
+                metadata=summary.metadata,
+                platform=str(event.get("platform") or "other"),
+                status=IssueStatus.UNRESOLVED.value,
+                substatus="new",
+                first_seen=ts,
+                last_seen=ts,
+                times_seen=0,
+                first_release=release,
+                last_release=release,
+                grouping_strategy=processed.grouping.strategy,
+            )
+            .returning(groups.c.id)
+        ).scalar_one()
+    )
+
+
+def _event_tags(event: Event) -> list[tuple[str, str]]:
+    pairs = event.get("tags") or []
+    return [(str(k), str(v)) for k, v in pairs]
+
+
+def _apply_group_deltas(
+    conn: Connection, fresh_errors: list[tuple[int, ProcessedEvent]], group_of: dict[int, int]
+) -> None:
+    deltas: dict[int, _GroupDelta] = {}
+    for index, (pid, processed) in enumerate(fresh_errors):
+        delta = deltas.setdefault(group_of[index], _GroupDelta(pid))
+        delta.events.append(processed)
+        ts = float(processed.event["timestamp"])
+        for key, value in _event_tags(processed.event):
+            bounds = delta.tags.setdefault((key, value), [0, ts, ts])
+            bounds[0] += 1
+            bounds[1], bounds[2] = min(bounds[1], ts), max(bounds[2], ts)
+            if key == "user":
+                delta.users.add(value)
+    if not deltas:
+        return
+    states = _group_states(conn, sorted(deltas))
+    first_seen_of_release = _release_first_seen(conn, states, deltas)
+    # Sorted ids: concurrent workers on PostgreSQL lock rows in the same order (no deadlock).
+    for group_id in sorted(deltas):
+        _update_group(conn, group_id, deltas[group_id], states[group_id], first_seen_of_release)
+    tag_rows = [
+        {"group_id": gid, "key": k, "value": v, "times_seen": n, "first_seen": lo, "last_seen": hi}
+        for gid in sorted(deltas)
+        for (k, v), (n, lo, hi) in sorted(deltas[gid].tags.items())
+    ]
+    if tag_rows:
+        conn.execute(
+            upsert_add(
+                conn,
+                group_tag_values,
+                key=("group_id", "key", "value"),
+                add=("times_seen",),
+                greatest_of=("last_seen",),
+                least_of=("first_seen",),
+            ),
+            tag_rows,
+        )
+    user_rows = [
+        {"group_id": gid, "user_key": u} for gid in sorted(deltas) for u in sorted(deltas[gid].users)
+    ]
+    if user_rows:
+        conn.execute(insert_ignore(conn, group_users), user_rows)
+
+
+def _group_states(conn: Connection, group_ids: list[int]) -> dict[int, IssueState]:
+    rows = conn.execute(
+        select(groups.c.id, groups.c.status, groups.c.resolved_at, groups.c.resolved_in_release)
+        .where(groups.c.id.in_(group_ids))
+        .with_for_update()
+    )
+    return {
+        r.id: IssueState(IssueStatus(r.status), r.resolved_at, r.resolved_in_release) for r in rows
+    }
+
+
+def _release_first_seen(
+    conn: Connection, states: dict[int, IssueState], deltas: dict[int, _GroupDelta]
+) -> dict[str, float]:
+    projects_needing = {
+        deltas[gid].project_id
+        for gid, state in states.items()
+        if state.status == IssueStatus.RESOLVED_IN_NEXT_RELEASE
+    }
+    if not projects_needing:
+        return {}
+    rows = conn.execute(
+        select(releases.c.version, releases.c.first_seen).where(
+            releases.c.project_id.in_(sorted(projects_needing))
+        )
+    )
+    return {r.version: r.first_seen for r in rows}
+
+
+def _update_group(
+    conn: Connection,
+    group_id: int,
+    delta: _GroupDelta,
+    state: IssueState,
+    first_seen_of_release: dict[str, float],
+) -> None:
+    ordered = sorted(delta.events, key=lambda e: float(e.event["timestamp"]))
+    latest = ordered[-1]
+    values: dict[str, Any] = {
+        "times_seen": groups.c.times_seen + len(ordered),
+        "last_seen": greatest(conn, groups.c.last_seen, float(latest.event["timestamp"])),
+        "first_seen": least(conn, groups.c.first_seen, float(ordered[0].event["timestamp"])),
+        "level": latest.summary.level,
+    }
+    latest_release = next(
+        (e.event["release"] for e in reversed(ordered) if e.event.get("release")), None
+    )
+    if latest_release is not None:
+        values["last_release"] = latest_release
+    if any(
+        regresses(state, float(e.event["timestamp"]), e.event.get("release"), first_seen_of_release)
+        for e in ordered
+    ):
+        values.update(
+            status=IssueStatus.UNRESOLVED.value,
+            substatus="regressed",
+            resolved_at=None,
+            resolved_in_release=None,
+        )
+    conn.execute(update(groups).where(groups.c.id == group_id).values(**values))
+
+
+def _insert_events(
+    conn: Connection,
+    fresh_errors: list[tuple[int, ProcessedEvent]],
+    fresh_transactions: list[tuple[int, Event]],
+    group_of: dict[int, int],
+) -> None:
+    rows = [
+        _event_row(pid, e.event, group_of[i], e.summary.title, e.summary.level)
+        for i, (pid, e) in enumerate(fresh_errors)
+    ]
+    rows += [
+        _event_row(pid, t, None, str(t.get("transaction") or "<unlabeled transaction>"), None)
+        for pid, t in fresh_transactions
+    ]
+    if rows:
+        conn.execute(insert_ignore(conn, events), rows)
+
+
+def _event_row(
+    project_id: int, event: Event, group_id: int | None, title: str, level: str | None
+) -> dict[str, Any]:
+    trace = (event.get("contexts") or {}).get("trace") or {}
+    trace_id = trace.get("trace_id") if isinstance(trace, dict) else None
+    return {
+        "project_id": project_id,
+        "event_id": event["event_id"],
+        "group_id": group_id,
+        "type": str(event.get("type") or "error"),
+        "timestamp": float(event["timestamp"]),
+        "received": float(event.get("received") or event["timestamp"]),
+        "level": level,
+        "release": event.get("release"),
+        "environment": event.get("environment"),
+        "transaction": event.get("transaction"),
+        "trace_id": trace_id if isinstance(trace_id, str) else None,
+        "title": title,
+        "data": pack(event),
+    }
+
+
+def _insert_attachments(conn: Connection, batch: Sequence[tuple[int, ProcessedEnvelope]]) -> None:
+    rows = [
+        {
+            "project_id": pid,
+            "event_id": a.event_id,
+            "name": a.name,
+            "content_type": a.content_type,
+            "attachment_type": a.attachment_type,
+            "size": len(a.data),
+            "data": a.data,
+        }
+        for pid, env in batch
+        for a in env.attachments
+    ]
+    if rows:
+        conn.execute(insert_ignore(conn, attachments), rows)
+
+
+def _add_outcomes(
+    conn: Connection, batch: Sequence[tuple[int, ProcessedEnvelope]], now: float
+) -> None:
+    totals: dict[tuple[int, str, str, str], int] = defaultdict(int)
+    for pid, env in batch:
+        for o in env.outcomes:
+            totals[(pid, o.category, o.outcome, o.reason)] += o.quantity
+    if not totals:
+        return
+    hour = int(now // 3600)
+    conn.execute(
+        upsert_add(
+            conn,
+            outcomes,
+            key=("project_id", "hour", "category", "outcome", "reason"),
+            add=("quantity",),
+        ),
+        [
+            {"project_id": pid, "hour": hour, "category": c, "outcome": o, "reason": r, "quantity": q}
+            for (pid, c, o, r), q in sorted(totals.items())
+        ],
+    )

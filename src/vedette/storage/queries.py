@@ -1,0 +1,274 @@
+"""Read side for the API and UI: issues, their events and tag summaries, stored events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, desc, exists, func, or_, select, update
+
+from vedette.domain.events import IssueStatus
+from vedette.domain.search import IssueSearch
+from vedette.storage.codec import unpack
+from vedette.storage.schema import (
+    attachments,
+    events,
+    group_tag_values,
+    group_users,
+    groups,
+    outcomes,
+    releases,
+)
+
+SORTS = {
+    "date": groups.c.last_seen,
+    "new": groups.c.first_seen,
+    "freq": groups.c.times_seen,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRow:
+    id: int
+    project_id: int
+    short_id: int
+    title: str
+    culprit: str
+    level: str
+    type: str
+    metadata: dict[str, Any]
+    platform: str
+    status: str
+    substatus: str | None
+    first_seen: float
+    last_seen: float
+    times_seen: int
+    user_count: int
+    first_release: str | None
+    last_release: str | None
+    resolved_in_release: str | None
+
+
+_USER_COUNT = (
+    select(func.count())
+    .select_from(group_users)
+    .where(group_users.c.group_id == groups.c.id)
+    .scalar_subquery()
+)
+
+
+def _issue_select() -> Select[Any]:
+    return select(groups, _USER_COUNT.label("user_count"))
+
+
+def _to_issue(row: Any) -> IssueRow:
+    return IssueRow(
+        id=row.id,
+        project_id=row.project_id,
+        short_id=row.short_id,
+        title=row.title,
+        culprit=row.culprit,
+        level=row.level,
+        type=row.type,
+        metadata=row.metadata or {},
+        platform=row.platform,
+        status=row.status,
+        substatus=row.substatus,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        times_seen=row.times_seen,
+        user_count=row.user_count,
+        first_release=row.first_release,
+        last_release=row.last_release,
+        resolved_in_release=row.resolved_in_release,
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_issues(
+    conn: Connection,
+    project_id: int,
+    search: IssueSearch,
+    sort: str = "date",
+    limit: int = 25,
+    offset: int = 0,
+) -> list[IssueRow]:
+    stmt = _issue_select().where(groups.c.project_id == project_id)
+    if search.statuses:
+        stmt = stmt.where(groups.c.status.in_(search.statuses))
+    if search.levels:
+        stmt = stmt.where(groups.c.level.in_(search.levels))
+    for tag in search.tags:
+        match = exists().where(
+            group_tag_values.c.group_id == groups.c.id,
+            group_tag_values.c.key == tag.key,
+            group_tag_values.c.value == tag.value,
+        )
+        stmt = stmt.where(~match if tag.negated else match)
+    if search.text:
+        pattern = f"%{_escape_like(search.text)}%"
+        stmt = stmt.where(
+            or_(
+                groups.c.title.ilike(pattern, escape="\\"),
+                groups.c.culprit.ilike(pattern, escape="\\"),
+            )
+        )
+    order = _USER_COUNT if sort == "user" else SORTS.get(sort, groups.c.last_seen)
+    stmt = stmt.order_by(desc(order), desc(groups.c.id)).limit(limit).offset(offset)
+    return [_to_issue(r) for r in conn.execute(stmt)]
+
+
+def get_issue(conn: Connection, issue_id: int) -> IssueRow | None:
+    row = conn.execute(_issue_select().where(groups.c.id == issue_id)).one_or_none()
+    return None if row is None else _to_issue(row)
+
+
+@dataclass(frozen=True, slots=True)
+class TagSummary:
+    key: str
+    total: int
+    distinct: int
+    top: list[tuple[str, int]]
+
+
+def issue_tags(conn: Connection, issue_id: int, top: int = 9) -> list[TagSummary]:
+    rows = conn.execute(
+        select(group_tag_values.c.key, group_tag_values.c.value, group_tag_values.c.times_seen)
+        .where(group_tag_values.c.group_id == issue_id)
+        .order_by(group_tag_values.c.key, desc(group_tag_values.c.times_seen))
+    )
+    by_key: dict[str, list[tuple[str, int]]] = {}
+    for r in rows:
+        by_key.setdefault(r.key, []).append((r.value, int(r.times_seen)))
+    return [
+        TagSummary(key, sum(n for _, n in values), len(values), values[:top])
+        for key, values in sorted(by_key.items())
+    ]
+
+
+def latest_release(conn: Connection, project_id: int) -> str | None:
+    return conn.execute(
+        select(releases.c.version)
+        .where(releases.c.project_id == project_id)
+        .order_by(desc(releases.c.first_seen))
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def set_issue_status(
+    conn: Connection, issue_id: int, status: IssueStatus, now: float, release: str | None
+) -> None:
+    values: dict[str, Any] = {"status": status.value, "substatus": None}
+    if status in (IssueStatus.RESOLVED, IssueStatus.RESOLVED_IN_NEXT_RELEASE):
+        values["resolved_at"] = now
+        values["resolved_in_release"] = (
+            release if status == IssueStatus.RESOLVED_IN_NEXT_RELEASE else None
+        )
+    else:
+        values["resolved_at"] = None
+        values["resolved_in_release"] = None
+        if status == IssueStatus.UNRESOLVED:
+            values["substatus"] = "ongoing"
+    conn.execute(update(groups).where(groups.c.id == issue_id).values(**values))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    project_id: int
+    event_id: str
+    group_id: int | None
+    type: str
+    title: str
+    data: dict[str, Any]
+
+
+def _to_event(row: Any) -> StoredEvent:
+    return StoredEvent(
+        row.project_id, row.event_id, row.group_id, row.type, row.title, unpack(row.data)
+    )
+
+
+_EVENT_COLUMNS = (
+    events.c.project_id,
+    events.c.event_id,
+    events.c.group_id,
+    events.c.type,
+    events.c.title,
+    events.c.data,
+)
+
+
+def issue_events(
+    conn: Connection, issue_id: int, limit: int = 50, offset: int = 0
+) -> list[StoredEvent]:
+    rows = conn.execute(
+        select(*_EVENT_COLUMNS)
+        .where(events.c.group_id == issue_id)
+        .order_by(desc(events.c.timestamp), desc(events.c.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_to_event(r) for r in rows]
+
+
+def get_event(conn: Connection, project_id: int, event_id: str) -> StoredEvent | None:
+    row = conn.execute(
+        select(*_EVENT_COLUMNS).where(
+            events.c.project_id == project_id, events.c.event_id == event_id
+        )
+    ).one_or_none()
+    return None if row is None else _to_event(row)
+
+
+def project_events(
+    conn: Connection,
+    project_id: int,
+    event_type: str | None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[StoredEvent]:
+    stmt = select(*_EVENT_COLUMNS).where(events.c.project_id == project_id)
+    if event_type:
+        stmt = stmt.where(events.c.type == event_type)
+    stmt = stmt.order_by(desc(events.c.timestamp), desc(events.c.id)).limit(limit).offset(offset)
+    return [_to_event(r) for r in conn.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRow:
+    id: int
+    name: str
+    content_type: str
+    attachment_type: str
+    size: int
+
+
+def event_attachments(conn: Connection, project_id: int, event_id: str) -> list[AttachmentRow]:
+    rows = conn.execute(
+        select(
+            attachments.c.id,
+            attachments.c.name,
+            attachments.c.content_type,
+            attachments.c.attachment_type,
+            attachments.c.size,
+        )
+        .where(and_(attachments.c.project_id == project_id, attachments.c.event_id == event_id))
+        .order_by(attachments.c.id)
+    )
+    return [AttachmentRow(r.id, r.name, r.content_type, r.attachment_type, r.size) for r in rows]
+
+
+def outcome_totals(conn: Connection, project_id: int) -> dict[str, dict[str, int]]:
+    """{outcome: {category: quantity}} over all time."""
+    rows = conn.execute(
+        select(outcomes.c.outcome, outcomes.c.category, func.sum(outcomes.c.quantity))
+        .where(outcomes.c.project_id == project_id)
+        .group_by(outcomes.c.outcome, outcomes.c.category)
+    )
+    totals: dict[str, dict[str, int]] = {}
+    for outcome, category, quantity in rows:
+        totals.setdefault(outcome, {})[category] = int(quantity)
+    return totals

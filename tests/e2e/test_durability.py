@@ -1,0 +1,102 @@
+"""'200 means durably stored': the spool survives kill -9 of the server and of its worker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from tests.conftest import LiveVedette, ProjectHandle
+from vedette.storage import spool_store
+from vedette.storage.schema import dead_letters, events
+
+CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
+TEMPLATE = (CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes()
+TEMPLATE_ID = b"48ff7871266a4a838ea1b6f0bffcf293"
+
+
+def send_errors(server: LiveVedette, project: ProjectHandle, count: int) -> list[str]:
+    """Send ``count`` envelopes; return the ids of those answered 200."""
+    accepted = []
+    headers = {"X-Sentry-Auth": f"Sentry sentry_key={project.public_key}, sentry_version=7"}
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        for _ in range(count):
+            event_id = uuid.uuid4().hex
+            body = TEMPLATE.replace(TEMPLATE_ID, event_id.encode())
+            response = client.post(f"/api/{project.id}/envelope/", content=body, headers=headers)
+            assert response.status_code == 200, response.text
+            accepted.append(event_id)
+    return accepted
+
+
+def stored_counts(server: LiveVedette, project: ProjectHandle) -> dict[str, int]:
+    with server.db.read() as conn:
+        rows = conn.execute(
+            select(events.c.event_id, func.count())
+            .where(events.c.project_id == project.id)
+            .group_by(events.c.event_id)
+        )
+        return {event_id: n for event_id, n in rows}
+
+
+def test_acknowledged_envelopes_are_in_the_spool_before_any_processing(
+    own_server: LiveVedette,
+) -> None:
+    own_server.start(worker_enabled="false")
+    project = own_server.create_project()
+    accepted = send_errors(own_server, project, 25)
+    own_server.kill()  # no graceful shutdown: only what was committed survives
+
+    with own_server.db.read() as conn:
+        assert spool_store.stats(conn).depth == 25
+    assert stored_counts(own_server, project) == {}
+
+    own_server.start()
+    own_server.wait_processed()
+    assert stored_counts(own_server, project) == dict.fromkeys(accepted, 1)
+
+
+def test_killing_the_worker_mid_batch_loses_and_duplicates_nothing(
+    own_server: LiveVedette,
+) -> None:
+    own_server.start(worker_enabled="false")
+    project = own_server.create_project()
+    accepted = send_errors(own_server, project, 400)
+    own_server.stop()
+
+    kills = 0
+    for delay in (0.3, 0.5, 0.8):
+        own_server.start(worker_batch_size="20")
+        time.sleep(delay)
+        own_server.kill()
+        kills += 1
+    own_server.start()
+    own_server.wait_processed(timeout=60)
+
+    assert kills == 3
+    counts = stored_counts(own_server, project)
+    assert set(counts) == set(accepted), "every acknowledged event is stored"
+    assert set(counts.values()) == {1}, "and stored exactly once"
+    with own_server.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(dead_letters)).scalar_one() == 0
+    issues = own_server.issues(project)
+    assert len(issues) == 1
+    assert issues[0]["count"] == "400", "issue counters are not double-counted by retries"
+
+
+def test_resending_an_event_id_stores_it_once(live_vedette: LiveVedette) -> None:
+    project = live_vedette.create_project()
+    event_id = uuid.uuid4().hex
+    body = TEMPLATE.replace(TEMPLATE_ID, event_id.encode())
+    headers = {"X-Sentry-Auth": f"Sentry sentry_key={project.public_key}, sentry_version=7"}
+    for _ in range(3):
+        response = live_vedette.http.post(
+            f"/api/{project.id}/envelope/", content=body, headers=headers
+        )
+        assert response.status_code == 200
+    live_vedette.wait_processed()
+    assert stored_counts(live_vedette, project) == {event_id: 1}
+    assert live_vedette.issues(project)[0]["count"] == "1"
