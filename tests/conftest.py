@@ -7,6 +7,7 @@ reached the tests fail (set VEDETTE_TEST_DATABASES=sqlite to run SQLite alone, k
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +24,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from vedette.api.serialize import dsn
+from vedette.app import open_storage
+from vedette.settings import Settings
 from vedette.storage import accounts
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
@@ -30,7 +33,9 @@ from vedette.storage.migrate import upgrade
 POSTGRES_URL = os.environ.get(
     "VEDETTE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-BACKENDS = [b for b in os.environ.get("VEDETTE_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
+BACKENDS = [
+    b for b in os.environ.get("VEDETTE_TEST_DATABASES", "sqlite,postgresql").split(",") if b
+]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -119,6 +124,7 @@ class LiveVedette:
                 [sys.executable, "-m", "vedette", "serve", "--port", str(self.port),
                  "--log-level", "warning"],
                 env=self.env(extra), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -143,11 +149,18 @@ class LiveVedette:
         self.process = None
 
     def kill(self) -> None:
-        """SIGKILL: the crash the durability promise is about."""
+        """SIGKILL to the server and its worker: the crash the durability promise is about."""
         assert self.process is not None
-        self.process.kill()
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self.process = None
+
+    def spool_depth(self) -> int:
+        storage = open_storage(Settings(database_url=self.database_url, data_dir=self.data_dir))
+        try:
+            return storage.spool.stats().depth
+        finally:
+            storage.dispose()
 
     def create_project(self, slug: str | None = None, org: str = "acme") -> ProjectHandle:
         slug = slug or f"p-{uuid.uuid4().hex[:10]}"

@@ -1,10 +1,23 @@
-"""The composition root: builds the database, spool, worker and routes for one process."""
+"""The composition root: storage, spool, worker process and routes for one `vedette serve`.
+
+Processes: the server process runs the event loop (ingest, API) and the spool writer thread;
+the spool worker runs in a child process, so processing never competes with ingest for the GIL.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import fcntl
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event as ProcessEvent
+from pathlib import Path
 
 import orjson
 from starlette.applications import Starlette
@@ -17,14 +30,125 @@ from vedette.api.routes import Api
 from vedette.ingest.auth import KeyInfo, KeyRegistry
 from vedette.ingest.routes import IngestConfig, IngestEndpoints
 from vedette.settings import Settings
+from vedette.spool.spools import FileSpool, Spool, TableSpool
 from vedette.spool.worker import Worker, WorkerConfig
 from vedette.spool.writer import SpoolWriter
 from vedette.storage import accounts
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
+from vedette.storage.schema import spool_file_metadata
+
+log = logging.getLogger(__name__)
 
 
-def _key_loader(db: Database) -> KeyRegistry:
+@dataclass(frozen=True)
+class Storage:
+    db: Database
+    spool: Spool
+
+    def dispose(self) -> None:
+        self.db.dispose()
+        if self.spool.database is not self.db:
+            self.spool.database.dispose()
+
+
+def spool_file_path(db: Database) -> Path:
+    main = Path(db.url.database or "vedette.sqlite3")
+    return main.with_name(main.stem + ".spool.sqlite3")
+
+
+def open_storage(settings: Settings) -> Storage:
+    """Open the main database (not migrated here) and the spool that fits its engine."""
+    db = Database(settings.resolved_database_url())
+    if not db.is_sqlite:
+        return Storage(db, TableSpool(db, settings.spool_lease_seconds))
+    spool_db = Database(f"sqlite:///{spool_file_path(db)}")
+    spool_file_metadata.create_all(spool_db.engine)
+    return Storage(db, FileSpool(spool_db, db))
+
+
+@contextlib.contextmanager
+def sole_worker(storage: Storage) -> Iterator[None]:
+    """On SQLite the file spool has exactly one reader: wait for any other worker to exit."""
+    if not storage.db.is_sqlite:
+        yield
+        return
+    lock_path = spool_file_path(storage.db).with_suffix(".worker-lock")
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def run_worker_process(settings: Settings, wakeup: ProcessEvent, parent_pid: int) -> None:
+    """Entry point of the worker child process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        # Only a flag: touching the wake-up event here could deadlock with the wait it
+        # interrupts. The wait times out within the idle poll interval anyway.
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    storage = open_storage(settings)
+    worker = Worker(
+        storage.db,
+        storage.spool,
+        WorkerConfig(
+            batch_size=settings.worker_batch_size, max_attempts=settings.spool_max_attempts
+        ),
+    )
+
+    def wait(seconds: float) -> None:
+        wakeup.wait(seconds)
+        wakeup.clear()
+
+    # If the server dies (even by kill -9), its worker follows instead of lingering.
+    with sole_worker(storage):
+        worker.run(should_stop=lambda: stopping or os.getppid() != parent_pid, wait=wait)
+    storage.dispose()
+
+
+class WorkerSupervisor:
+    """Starts the worker child process and restarts it if it dies."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._context = multiprocessing.get_context("spawn")
+        self.wakeup: ProcessEvent = self._context.Event()
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._watch: asyncio.Task[None] | None = None
+
+    def _spawn(self) -> None:
+        self._process = self._context.Process(
+            target=run_worker_process,
+            args=(self._settings, self.wakeup, os.getpid()),
+            name="vedette-worker",
+            daemon=True,
+        )
+        self._process.start()
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self._process is not None and not self._process.is_alive():
+                log.error("worker exited with %s; restarting it", self._process.exitcode)
+                self._spawn()
+
+    def start(self) -> None:
+        self._spawn()
+        self._watch = asyncio.get_running_loop().create_task(self._keep_alive())
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        if self._process is not None:
+            self._process.terminate()
+            await run_in_threadpool(self._process.join, 30)
+
+
+def _key_registry(db: Database) -> KeyRegistry:
     def load(public_key: str) -> KeyInfo | None:
         with db.read() as conn:
             key = accounts.key_info(conn, public_key)
@@ -34,19 +158,14 @@ def _key_loader(db: Database) -> KeyRegistry:
 
 
 def create_app(settings: Settings) -> Starlette:
-    db = Database(settings.resolved_database_url())
-    committed = threading.Event()
-    spool = SpoolWriter(db, committed)
-    worker = Worker(
-        db,
-        WorkerConfig(
-            batch_size=settings.worker_batch_size,
-            lease_seconds=settings.spool_lease_seconds,
-            max_failures=settings.spool_max_attempts,
-        ),
-        wakeup=committed,
+    storage = open_storage(settings)
+    supervisor = WorkerSupervisor(settings) if settings.worker_enabled else None
+    spool_writer = SpoolWriter(
+        storage.spool.database,
+        storage.spool.table,
+        committed=supervisor.wakeup.set if supervisor is not None else lambda: None,
     )
-    keys = _key_loader(db)
+    keys = _key_registry(storage.db)
     ingest = IngestEndpoints(
         IngestConfig(
             max_body_bytes=settings.max_body_bytes,
@@ -56,13 +175,13 @@ def create_app(settings: Settings) -> Starlette:
             trust_forwarded_for=settings.trust_forwarded_for,
         ),
         keys,
-        spool,
+        spool_writer,
     )
-    api = Api(db, settings.base_url, keys.forget)
+    api = Api(storage.db, storage.spool.stats, settings.base_url, keys.forget)
 
     async def health(_request: Request) -> Response:
         def check() -> None:
-            with db.read() as conn:
+            with storage.db.read() as conn:
                 conn.exec_driver_sql("SELECT 1")
 
         await run_in_threadpool(check)
@@ -70,20 +189,17 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(upgrade, db)
-        spool.start()
-        if settings.worker_enabled:
-            worker.start()
+        await run_in_threadpool(upgrade, storage.db)
+        spool_writer.start()
+        if supervisor is not None:
+            supervisor.start()
         try:
             yield
         finally:
-            spool.stop()
-            worker.stop()
-            db.dispose()
+            spool_writer.stop()
+            if supervisor is not None:
+                await supervisor.stop()
+            storage.dispose()
 
-    routes = [
-        Route("/_health/", health),
-        *ingest.routes(),
-        *api.routes(),
-    ]
+    routes = [Route("/_health/", health), *ingest.routes(), *api.routes()]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -17,8 +17,8 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL of the store. Unset: SQLite (WAL) at `<data_dir>/vedette.sqlite3`."
-        " PostgreSQL: `postgresql+psycopg://user@host/db`.",
+        description="SQLAlchemy URL of the store. Unset: SQLite (WAL) at"
+        " `<data_dir>/vedette.sqlite3`. PostgreSQL: `postgresql+psycopg://user@host/db`.",
     )
     data_dir: Path = Field(
         default_factory=default_data_dir,

@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 import pytest
-
 from tests.conftest import LiveVedette, ProjectHandle
 
 
@@ -36,7 +35,9 @@ def error(type_: str, value: str, function: str = "checkout", **extra: Any) -> d
     frame = {"module": "shop.orders", "function": function, "filename": "shop/orders.py",
              "lineno": 10, "in_app": True, "context_line": f"    {function}()"}  # fmt: skip
     return {
-        "exception": {"values": [{"type": type_, "value": value, "stacktrace": {"frames": [frame]}}]},
+        "exception": {
+            "values": [{"type": type_, "value": value, "stacktrace": {"frames": [frame]}}]
+        },
         **extra,
     }
 
@@ -52,9 +53,13 @@ def only_issue(server: LiveVedette, project: ProjectHandle, query: str = "") -> 
     return issues[0]
 
 
-def test_issue_counters_users_and_releases(live_vedette: LiveVedette, project: ProjectHandle) -> None:
+def test_issue_counters_users_and_releases(
+    live_vedette: LiveVedette, project: ProjectHandle
+) -> None:
     for user, release in [("1", "shop@1.0.0"), ("2", "shop@1.0.0"), ("1", "shop@1.1.0")]:
-        send(live_vedette, project, **error("KeyError", "'sku'", user={"id": user}, release=release))
+        send(
+            live_vedette, project, **error("KeyError", "'sku'", user={"id": user}, release=release)
+        )
     live_vedette.wait_processed()
     issue = only_issue(live_vedette, project)
     assert issue["title"] == "KeyError: 'sku'"
@@ -87,10 +92,12 @@ def test_line_numbers_do_not_split_but_functions_do(
 
 
 def test_search_language(live_vedette: LiveVedette, project: ProjectHandle) -> None:
-    send(live_vedette, project, **error("KeyError", "a", function="f1", level="warning",
-         environment="prod", release="shop@2.0.0", tags={"tenant": "acme"}, user={"id": "42"}))  # fmt: skip
-    send(live_vedette, project, **error("TypeError", "b", function="f2",
-         environment="staging", release="shop@2.1.0", tags={"tenant": "globex"}))  # fmt: skip
+    first = error("KeyError", "a", function="f1", level="warning", environment="prod",
+                  release="shop@2.0.0", tags={"tenant": "acme"}, user={"id": "42"})  # fmt: skip
+    second = error("TypeError", "b", function="f2", environment="staging",
+                   release="shop@2.1.0", tags={"tenant": "globex"})  # fmt: skip
+    send(live_vedette, project, **first)
+    send(live_vedette, project, **second)
     live_vedette.wait_processed()
 
     def titles(query: str) -> set[str]:

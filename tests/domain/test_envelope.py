@@ -18,7 +18,8 @@ CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 
 @pytest.mark.parametrize(
     "path",
-    sorted((CORPORA / "sdk-python").glob("*.envelope")) + sorted((CORPORA / "sdk-node").glob("*.envelope")),
+    sorted((CORPORA / "sdk-python").glob("*.envelope"))
+    + sorted((CORPORA / "sdk-node").glob("*.envelope")),
     ids=lambda p: f"{p.parent.name}/{p.name}",
 )
 def test_every_real_sdk_envelope_parses(path: Path) -> None:
@@ -43,7 +44,11 @@ VALID = [
         b'{"type":"attachment","length":4,"filename":"x"}\n' + BINARY + b"\n",
         1,
     ),
-    ("two length-less items", b'{}\n{"type":"session"}\n{"sid":"a"}\n{"type":"client_report"}\n{}', 2),
+    (
+        "two length-less items",
+        b'{}\n{"type":"session"}\n{"sid":"a"}\n{"type":"client_report"}\n{}',
+        2,
+    ),
     ("empty payload with length 0", b'{}\n{"type":"attachment","length":0}\n\n', 1),
     ("unknown item type kept", b'{}\n{"type":"future_thing"}\n{"x":1}\n', 1),
 ]

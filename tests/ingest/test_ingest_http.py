@@ -12,7 +12,6 @@ import httpx
 import orjson
 import pytest
 import zstandard
-
 from tests.conftest import LiveVedette, ProjectHandle
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
@@ -44,7 +43,9 @@ def client(live_vedette: LiveVedette) -> Iterator[httpx.Client]:
         yield c
 
 
-def post(client: httpx.Client, project: ProjectHandle, body: bytes, **headers: str) -> httpx.Response:
+def post(
+    client: httpx.Client, project: ProjectHandle, body: bytes, **headers: str
+) -> httpx.Response:
     return client.post(
         f"/api/{project.id}/envelope/", content=body, headers={**auth_header(project), **headers}
     )
@@ -105,7 +106,7 @@ def test_node_style_query_auth_chunked_without_content_type(
 def test_envelope_header_dsn_authenticates_alone(
     project: ProjectHandle, client: httpx.Client
 ) -> None:
-    body, event_id = fresh_error()
+    body, _ = fresh_error()
     header, rest = body.split(b"\n", 1)
     with_dsn = orjson.dumps({**orjson.loads(header), "dsn": project.dsn}) + b"\n" + rest
     response = client.post(f"/api/{project.id}/envelope/", content=with_dsn)
@@ -134,7 +135,9 @@ def test_store_endpoint_wraps_a_json_event(
     assert response.status_code == 200, response.text
     assert response.json() == {"id": event_id}
     live_vedette.wait_processed()
-    stored = live_vedette.api_get(f"/api/0/projects/{project.org}/{project.slug}/events/{event_id}/")
+    stored = live_vedette.api_get(
+        f"/api/0/projects/{project.org}/{project.slug}/events/{event_id}/"
+    )
     assert stored["level"] == "warning"
 
 

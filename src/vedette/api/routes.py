@@ -17,9 +17,10 @@ from vedette.api import serialize
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import parse_search
-from vedette.storage import accounts, queries, spool_store
+from vedette.storage import accounts, queries
 from vedette.storage.accounts import Project, TokenGrant
 from vedette.storage.database import Database
+from vedette.storage.spool_store import SpoolStats
 
 T = TypeVar("T")
 
@@ -53,9 +54,14 @@ def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
 
 class Api:
     def __init__(
-        self, db: Database, base_url: str, on_key_change: Callable[[str], None]
+        self,
+        db: Database,
+        spool_stats: Callable[[], SpoolStats],
+        base_url: str,
+        on_key_change: Callable[[str], None],
     ) -> None:
         self._db = db
+        self._spool_stats = spool_stats
         self._base_url = base_url
         self._on_key_change = on_key_change
 
@@ -71,9 +77,7 @@ class Api:
             Route(f"{p}/keys/{{key}}/", self._wrap(self.project_key), methods=["PUT"]),
             Route("/api/0/issues/{issue_id}/", self._wrap(self.issue), methods=["GET", "PUT"]),
             Route("/api/0/issues/{issue_id}/events/", self._wrap(self.issue_events)),
-            Route(
-                "/api/0/issues/{issue_id}/events/{which:str}/", self._wrap(self.issue_event)
-            ),
+            Route("/api/0/issues/{issue_id}/events/{which:str}/", self._wrap(self.issue_event)),
             Route("/api/0/internal/spool/", self._wrap(self.spool_stats)),
         ]
 
@@ -164,7 +168,8 @@ class Api:
             payload = orjson.loads(await request.body())
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, "body is not JSON") from exc
-        status = _PUT_STATUSES.get(payload.get("status")) if isinstance(payload, dict) else None
+        requested = payload.get("status") if isinstance(payload, dict) else None
+        status = _PUT_STATUSES.get(requested) if isinstance(requested, str) else None
         if status is None:
             raise ApiError(400, f"status must be one of {sorted(_PUT_STATUSES)}")
 
@@ -196,8 +201,14 @@ class Api:
             raise ApiError(404, "The requested resource does not exist")
 
         def pick(conn: Connection) -> queries.StoredEvent | None:
-            newest_first = queries.issue_events(conn, issue.id, limit=1 if which == "latest" else 10**6)
-            return (newest_first[0] if which == "latest" else newest_first[-1]) if newest_first else None
+            newest_first = queries.issue_events(
+                conn, issue.id, limit=1 if which == "latest" else 10**6
+            )
+            return (
+                (newest_first[0] if which == "latest" else newest_first[-1])
+                if newest_first
+                else None
+            )
 
         event = await self._read(pick)
         if event is None:
@@ -233,9 +244,7 @@ class Api:
     async def event_attachments(self, request: Request, grant: TokenGrant) -> Response:
         project = await self._project(request, grant)
         event = await self._event(request, project)
-        rows = await self._read(
-            lambda c: queries.event_attachments(c, project.id, event.event_id)
-        )
+        rows = await self._read(lambda c: queries.event_attachments(c, project.id, event.event_id))
         return json_response([serialize.attachment_json(r) for r in rows])
 
     async def project_stats(self, request: Request, grant: TokenGrant) -> Response:
@@ -273,7 +282,7 @@ class Api:
     async def spool_stats(self, request: Request, grant: TokenGrant) -> Response:
         if grant.organization_id is not None:
             raise ApiError(403, "operator token required")
-        stats = await self._read(spool_store.stats)
+        stats = await run_in_threadpool(self._spool_stats)
         return json_response(
             {
                 "depth": stats.depth,
@@ -281,4 +290,3 @@ class Api:
                 "deadLetters": stats.dead_letters,
             }
         )
-

@@ -13,6 +13,12 @@ from typing import Any
 
 import orjson
 
+# Items whose payload must be a JSON object (anything else is an invalid item).
+JSON_ITEMS = frozenset(
+    {"event", "transaction", "session", "sessions", "client_report", "check_in", "span",
+     "log", "feedback", "user_report", "trace_metric"}
+)  # fmt: skip
+
 
 class EnvelopeError(Exception):
     """The envelope cannot be read; the client gets a 400."""
@@ -117,3 +123,20 @@ def single_event_envelope(event: Mapping[str, Any], event_id: str) -> bytes:
     item_type = "transaction" if event.get("type") == "transaction" else "event"
     item = orjson.dumps({"type": item_type, "length": len(payload)})
     return header + b"\n" + item + b"\n" + payload + b"\n"
+
+
+def decode_json_object(payload: bytes) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def item_is_valid(item: Item) -> bool:
+    """The cheap check ingest makes before acknowledging (JSON items must be objects)."""
+    if item.type == "integration":
+        return False
+    if item.type in JSON_ITEMS:
+        return decode_json_object(item.payload) is not None
+    return True

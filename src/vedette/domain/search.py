@@ -68,4 +68,6 @@ def parse_search(query: str) -> IssueSearch:
             tags.append(TagFilter("user", f"{key.partition('.')[2]}:{value}", negated))
         else:
             tags.append(TagFilter(_TAG_ALIASES.get(key, key), value, negated))
-    return IssueSearch(tuple(statuses), tuple(levels), tuple(tags), " ".join(words), tuple(problems))
+    return IssueSearch(
+        tuple(statuses), tuple(levels), tuple(tags), " ".join(words), tuple(problems)
+    )

@@ -152,4 +152,3 @@ def authorize(info: KeyInfo | None, project_id: int) -> None:
         raise Forbidden("disabled public key")
     if info.project_id != project_id:
         raise Forbidden("public key does not belong to this project")
-

@@ -11,7 +11,7 @@ import binascii
 import time
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import orjson
@@ -23,17 +23,17 @@ from starlette.routing import Route
 from vedette.domain.envelope import (
     EnvelopeError,
     ItemTooLarge,
+    item_is_valid,
     normalize_event_id,
     parse_envelope,
     single_event_envelope,
 )
+from vedette.domain.spooled import NewEntry
 from vedette.ingest.auth import KeyRegistry, authorize, extract_credentials
 from vedette.ingest.decode import decode_body
 from vedette.ingest.errors import BadRequest, IngestError, PayloadTooLarge
 from vedette.ingest.limits import item_limits
-from vedette.processing.pipeline import item_is_valid
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
-from vedette.storage.spool_store import NewEntry
 
 CORS_ALLOW_HEADERS = (
     "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, "
@@ -124,12 +124,12 @@ class IngestEndpoints:
         return await self._guarded(request, self._accept_store)
 
     async def _guarded(
-        self, request: Request, accept: Callable[[Request], object]
+        self, request: Request, accept: Callable[[Request], Awaitable[dict[str, str]]]
     ) -> Response:
         if request.method == "OPTIONS":
             return preflight()
         try:
-            body = await accept(request)  # type: ignore[misc]
+            body = await accept(request)
         except IngestError as error:
             return error_response(error)
         except SpoolUnavailable:
@@ -139,9 +139,7 @@ class IngestEndpoints:
         return _json(body)
 
     async def _authenticate(self, request: Request, project_id: int, dsn: object) -> None:
-        creds = extract_credentials(
-            request.headers, request.query_params, dsn, project_id
-        )
+        creds = extract_credentials(request.headers, request.query_params, dsn, project_id)
         now = time.time()
         hit, info = self._keys.cached(creds.public_key, now)
         if not hit:
@@ -165,7 +163,9 @@ class IngestEndpoints:
         if envelope.items and not any(item_is_valid(item) for item in envelope.items):
             raise BadRequest("no valid item in envelope")
         await self._spool.append(
-            NewEntry(project_id, received, _client_ip(request, self._config.trust_forwarded_for), data)
+            NewEntry(
+                project_id, received, _client_ip(request, self._config.trust_forwarded_for), data
+            )
         )
         event_id = envelope.event_id
         return {"id": event_id} if event_id else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from vedette.processing.trim import Notes, Path, clean_str, path_name, trim_str
 
@@ -66,15 +67,24 @@ def field_int(value: object, path: Path, notes: Notes) -> int | None:
     return result
 
 
+def finite_float(value: object) -> float | None:
+    """A finite float from an int or float (huge ints overflow to None); bools are not numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def field_float(value: object, path: Path, notes: Notes) -> float | None:
     if value is None:
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-        if math.isfinite(number):
-            return number
-    notes.error("invalid_data", path_name(path), value, reason="expected a number")
-    return None
+    number = finite_float(value)
+    if number is None:
+        notes.error("invalid_data", path_name(path), value, reason="expected a number")
+    return number
 
 
 def field_bool(value: object, path: Path, notes: Notes) -> bool | None:
@@ -103,7 +113,7 @@ def mapping(value: object) -> Mapping[str, object] | None:
     return value if isinstance(value, Mapping) else None
 
 
-def put(target: dict[str, object], key: str, value: object) -> None:
+def put(target: dict[str, Any], key: str, value: object) -> None:
     """Set ``key`` only when ``value`` is present (normalised events carry no nulls)."""
     if value is not None:
         target[key] = value

@@ -7,13 +7,10 @@ poisons the rest of its envelope.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from vedette.domain.envelope import Envelope, Item
-from vedette.domain.events import Event
+from vedette.domain.envelope import JSON_ITEMS, Envelope, Item, decode_json_object
 from vedette.domain.processed import (
     Outcome,
     ProcessedEnvelope,
@@ -55,12 +52,6 @@ ITEM_CATEGORIES: dict[str, str] = {
     "metric_buckets": "metric_bucket",
 }
 
-# Items whose payload must be a JSON object (anything else is an invalid item).
-JSON_ITEMS = frozenset(
-    {"event", "transaction", "session", "sessions", "client_report", "check_in", "span",
-     "log", "feedback", "user_report", "trace_metric"}
-)  # fmt: skip
-
 
 def item_category(item_type: str) -> str:
     return ITEM_CATEGORIES.get(item_type, "default")
@@ -68,24 +59,7 @@ def item_category(item_type: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ProcessingConfig:
-    scrub: ScrubConfig = ScrubConfig()
-
-
-def decode_json_object(payload: bytes) -> dict[str, Any] | None:
-    try:
-        value = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def item_is_valid(item: Item) -> bool:
-    """The cheap check ingest makes before acknowledging (JSON items must be objects)."""
-    if item.type == "integration":
-        return False
-    if item.type in JSON_ITEMS:
-        return decode_json_object(item.payload) is not None
-    return True
+    scrub: ScrubConfig = field(default_factory=ScrubConfig)
 
 
 def _context(envelope: Envelope, received: float, client_ip: str | None) -> NormalizeContext:
@@ -151,7 +125,10 @@ def process_envelope(
             result.errors.append(processed)
             kept_event_id = processed.event["event_id"]
         elif item.type == "transaction" and payload is not None:
-            transaction = scrub_event(normalize_event(payload, ctx), config.scrub)
+            # The item type is authoritative; the payload's own "type" may be missing.
+            transaction = scrub_event(
+                normalize_event({**payload, "type": "transaction"}, ctx), config.scrub
+            )
             problem = validate_transaction(transaction)
             if problem is not None:
                 result.outcomes.append(Outcome(category, "invalid", problem[:64], 1))

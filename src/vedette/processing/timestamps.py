@@ -20,8 +20,10 @@ def parse_timestamp(value: object) -> float | None:
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return _seconds(float(value))
+    if isinstance(value, int):
+        return _seconds(float(value)) if 0 <= value <= _MAX_SECONDS else None
+    if isinstance(value, float):
+        return _seconds(value)
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -30,7 +32,7 @@ def parse_timestamp(value: object) -> float | None:
     if _NUMBER.fullmatch(text):
         try:
             return _seconds(float(text))
-        except ValueError:  # pragma: no cover - the pattern only admits floats
+        except (ValueError, OverflowError):  # pragma: no cover - float() saturates to inf
             return None
     return _parse_iso(text)
 

@@ -151,7 +151,9 @@ def trim_bag(value: object, path: Path, notes: Notes, limit: BagLimit) -> Any:
     return _bag(value, path, notes, 0, min(limit.depth, MAX_BAG_DEPTH), budget)
 
 
-def _bag(value: object, path: Path, notes: Notes, depth: int, max_depth: int, budget: list[int]) -> Any:
+def _bag(
+    value: object, path: Path, notes: Notes, depth: int, max_depth: int, budget: list[int]
+) -> Any:
     if value is None or isinstance(value, bool):
         budget[0] -= 5
         return value
@@ -183,7 +185,12 @@ def _bag_str(value: str, path: Path, notes: Notes, budget: list[int]) -> str:
 
 
 def _bag_object(
-    value: Mapping[Any, Any], path: Path, notes: Notes, depth: int, max_depth: int, budget: list[int]
+    value: Mapping[Any, Any],
+    path: Path,
+    notes: Notes,
+    depth: int,
+    max_depth: int,
+    budget: list[int],
 ) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, item in value.items():

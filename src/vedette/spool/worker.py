@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -11,11 +10,12 @@ from dataclasses import dataclass
 
 from vedette.domain.envelope import parse_envelope
 from vedette.domain.processed import ProcessedEnvelope
+from vedette.domain.spooled import SpoolEntry
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
+from vedette.spool.spools import Spool
 from vedette.storage import spool_store
 from vedette.storage.database import Database
 from vedette.storage.ingest_store import store_processed
-from vedette.storage.spool_store import SpoolEntry
 
 log = logging.getLogger(__name__)
 
@@ -23,56 +23,41 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
     batch_size: int = 200
-    lease_seconds: float = 60.0
-    max_failures: int = 3
-    idle_poll_seconds: float = 0.5
+    max_attempts: int = 3
+    idle_poll_seconds: float = 0.2
 
 
 class Worker:
     def __init__(
         self,
         db: Database,
+        spool: Spool,
         config: WorkerConfig,
         processing: Callable[[int], ProcessingConfig] = lambda _pid: ProcessingConfig(),
-        wakeup: threading.Event | None = None,
     ) -> None:
         self._db = db
+        self._spool = spool
         self._config = config
         self._processing = processing
-        self._wakeup = wakeup or threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="vedette-worker", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wakeup.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def run(self, should_stop: Callable[[], bool], wait: Callable[[float], object]) -> None:
+        """Process batches until ``should_stop``; ``wait(seconds)`` idles (wakes up early when
+        the spool writer signals a commit)."""
+        self._spool.recover()
+        while not should_stop():
             try:
                 handled = self.run_once()
             except Exception:
-                log.exception("worker batch failed")
-                handled = 0
-                self._stop.wait(1.0)
+                log.exception("worker batch failed; retrying in a second")
+                time.sleep(1.0)
+                continue
             if handled == 0:
-                self._wakeup.wait(self._config.idle_poll_seconds)
-                self._wakeup.clear()
+                self._spool.after_commit([])
+                wait(self._config.idle_poll_seconds)
 
     def run_once(self, now: float | None = None) -> int:
         """Process one batch; return how many spool entries it took."""
-        now = time.time() if now is None else now
-        with self._db.write() as conn:
-            entries = spool_store.claim(
-                conn, self._config.batch_size, now, self._config.lease_seconds
-            )
+        entries = self._spool.claim(self._config.batch_size, time.time() if now is None else now)
         if not entries:
             return 0
         processed: list[tuple[SpoolEntry, ProcessedEnvelope]] = []
@@ -81,22 +66,21 @@ class Worker:
             try:
                 processed.append((entry, self._process(entry)))
             except Exception:
-                # Processing is pure, so it will fail the same way next time: dead-letter now.
+                # Processing is pure, so it would fail the same way again: dead-letter now.
                 poisoned.append((entry, traceback.format_exc()))
         try:
             self._store(processed, poisoned)
         except Exception:
-            log.exception("storing a batch of %d failed; retrying entries one by one", len(entries))
-            for entry, result in processed:
-                self._store_alone(entry, result)
-            for entry, error in poisoned:
-                self._store_alone_poison(entry, error)
+            log.exception("storing a batch of %d failed; retrying one by one", len(entries))
+            self._store_one_by_one(processed, poisoned)
         return len(entries)
 
     def _process(self, entry: SpoolEntry) -> ProcessedEnvelope:
-        envelope = parse_envelope(entry.payload)
         return process_envelope(
-            envelope, entry.received_at, entry.client_ip, self._processing(entry.project_id)
+            parse_envelope(entry.payload),
+            entry.received_at,
+            entry.client_ip,
+            self._processing(entry.project_id),
         )
 
     def _store(
@@ -104,23 +88,38 @@ class Worker:
         processed: list[tuple[SpoolEntry, ProcessedEnvelope]],
         poisoned: list[tuple[SpoolEntry, str]],
     ) -> None:
+        entries = [e for e, _ in processed] + [e for e, _ in poisoned]
         with self._db.write() as conn:
             store_processed(conn, [(e.project_id, r) for e, r in processed])
-            spool_store.acknowledge(conn, [e.id for e, _ in processed])
             for entry, error in poisoned:
                 spool_store.dead_letter(conn, entry, error)
+            self._spool.acknowledge(conn, entries)
+        self._spool.after_commit(entries)
 
-    def _store_alone(self, entry: SpoolEntry, result: ProcessedEnvelope) -> None:
-        try:
-            self._store([(entry, result)], [])
-        except Exception:
-            error = traceback.format_exc()
-            with self._db.write() as conn:
-                if entry.failures + 1 >= self._config.max_failures:
-                    spool_store.dead_letter(conn, entry, error)
-                else:
-                    spool_store.record_failure(conn, entry.id, error)
+    def _store_one_by_one(
+        self,
+        processed: list[tuple[SpoolEntry, ProcessedEnvelope]],
+        poisoned: list[tuple[SpoolEntry, str]],
+    ) -> None:
+        """Isolate the entry that breaks storage: retry each alone, then dead-letter it.
 
-    def _store_alone_poison(self, entry: SpoolEntry, error: str) -> None:
-        with self._db.write() as conn:
-            spool_store.dead_letter(conn, entry, error)
+        Entries are handled in id order, so the file spool's cursor never skips one.
+        """
+        results = {e.id: r for e, r in processed}
+        errors = {e.id: err for e, err in poisoned}
+        for entry in sorted(
+            [e for e, _ in processed] + [e for e, _ in poisoned], key=lambda e: e.id
+        ):
+            if entry.id in errors:
+                self._store([], [(entry, errors[entry.id])])
+                continue
+            for attempt in range(1, self._config.max_attempts + 1):
+                try:
+                    self._store([(entry, results[entry.id])], [])
+                    break
+                except Exception:
+                    error = traceback.format_exc()
+                    if attempt == self._config.max_attempts:
+                        self._store([], [(entry, error)])
+                    else:
+                        time.sleep(0.1 * attempt)

@@ -12,11 +12,14 @@ import logging
 import queue
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Table
+
+from vedette.domain.spooled import NewEntry
 from vedette.storage import spool_store
 from vedette.storage.database import Database
-from vedette.storage.spool_store import NewEntry
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +48,13 @@ def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) ->
 
 
 class SpoolWriter:
-    def __init__(self, db: Database, committed: threading.Event | None = None) -> None:
+    def __init__(self, db: Database, table: Table, committed: Callable[[], object]) -> None:
         self._db = db
+        self._table = table
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        # Set after each commit so the worker wakes up without polling.
-        self.committed = committed or threading.Event()
+        # Called after each commit so that an idle worker wakes up without waiting for its poll.
+        self._committed = committed
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="vedette-spool-writer", daemon=True)
@@ -92,12 +96,12 @@ class SpoolWriter:
         error: BaseException | None = None
         try:
             with self._db.write() as conn:
-                spool_store.append(conn, [p.entry for p in batch])
+                spool_store.append(conn, self._table, [p.entry for p in batch])
         except Exception as exc:  # the requests get 503; the writer keeps serving
             log.exception("spool append failed")
             error = exc
         else:
-            self.committed.set()
+            self._committed()
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = defaultdict(list)
         for pending in batch:
             by_loop[pending.loop].append(pending.future)

@@ -234,7 +234,9 @@ def _apply_group_deltas(
             tag_rows,
         )
     user_rows = [
-        {"group_id": gid, "user_key": u} for gid in sorted(deltas) for u in sorted(deltas[gid].users)
+        {"group_id": gid, "user_key": u}
+        for gid in sorted(deltas)
+        for u in sorted(deltas[gid].users)
     ]
     if user_rows:
         conn.execute(insert_ignore(conn, group_users), user_rows)
@@ -378,7 +380,14 @@ def _add_outcomes(
             add=("quantity",),
         ),
         [
-            {"project_id": pid, "hour": hour, "category": c, "outcome": o, "reason": r, "quantity": q}
+            {
+                "project_id": pid,
+                "hour": hour,
+                "category": c,
+                "outcome": o,
+                "reason": r,
+                "quantity": q,
+            }
             for (pid, c, o, r), q in sorted(totals.items())
         ],
     )

@@ -75,18 +75,41 @@ api_tokens = Table(
     Column("created_at", Float, nullable=False),
 )
 
-# The durability boundary: raw decompressed envelopes, committed before the 200 goes out.
-spool = Table(
-    "spool",
+
+def _spool_table(target: MetaData) -> Table:
+    """The durability boundary: raw decompressed envelopes, committed before the 200 goes out.
+
+    AUTOINCREMENT on SQLite: ids must never be reused, since the file spool's reader resumes
+    after the last id it consumed.
+    """
+    return Table(
+        "spool",
+        target,
+        Column("id", Id, primary_key=True, autoincrement=True),
+        Column("project_id", BigInteger, nullable=False),
+        Column("received_at", Float, nullable=False),
+        Column("client_ip", String(64), nullable=True),
+        Column("payload", LargeBinary, nullable=False),
+        Column("lease_until", Float, nullable=True),
+        sqlite_autoincrement=True,
+    )
+
+
+# PostgreSQL keeps the spool inside the main database (several processes share it).
+spool = _spool_table(metadata)
+
+# SQLite keeps it in a file of its own, so that acknowledging a request never waits for the
+# worker's write transactions on the main database (and vice versa).
+spool_file_metadata = MetaData()
+spool_file = _spool_table(spool_file_metadata)
+
+# How far the worker has consumed the SQLite spool file; advanced in the same transaction that
+# stores the results, which is what makes the file spool exactly-once.
+spool_cursor = Table(
+    "spool_cursor",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("project_id", BigInteger, nullable=False),
-    Column("received_at", Float, nullable=False),
-    Column("client_ip", String(64), nullable=True),
-    Column("payload", LargeBinary, nullable=False),
-    Column("lease_until", Float, nullable=True),
-    Column("failures", Integer, nullable=False, server_default="0"),
-    Column("last_error", Text, nullable=True),
+    Column("name", String(32), primary_key=True),
+    Column("last_id", BigInteger, nullable=False),
 )
 
 dead_letters = Table(

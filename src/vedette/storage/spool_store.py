@@ -1,4 +1,4 @@
-"""SQL for the spool: append, claim with a lease, acknowledge, dead-letter."""
+"""SQL for the two spools: a leased table (PostgreSQL) and a file read by cursor (SQLite)."""
 
 from __future__ import annotations
 
@@ -6,32 +6,18 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, delete, func, or_, select, update
 
-from vedette.storage.schema import dead_letters, spool
+from vedette.domain.spooled import NewEntry, SpoolEntry
+from vedette.storage.dialect import upsert_add
+from vedette.storage.schema import dead_letters, spool, spool_cursor
 
-
-@dataclass(frozen=True, slots=True)
-class NewEntry:
-    project_id: int
-    received_at: float
-    client_ip: str | None
-    payload: bytes
+FILE_CURSOR = "sqlite-file"
 
 
-@dataclass(frozen=True, slots=True)
-class SpoolEntry:
-    id: int
-    project_id: int
-    received_at: float
-    client_ip: str | None
-    payload: bytes
-    failures: int
-
-
-def append(conn: Connection, entries: Sequence[NewEntry]) -> None:
+def append(conn: Connection, table: Table, entries: Sequence[NewEntry]) -> None:
     conn.execute(
-        spool.insert(),
+        table.insert(),
         [
             {
                 "project_id": e.project_id,
@@ -44,11 +30,21 @@ def append(conn: Connection, entries: Sequence[NewEntry]) -> None:
     )
 
 
-def claim(conn: Connection, limit: int, now: float, lease_seconds: float) -> list[SpoolEntry]:
+def _entries(rows: Iterable[object]) -> list[SpoolEntry]:
+    entries = [
+        SpoolEntry(r.id, r.project_id, r.received_at, r.client_ip, bytes(r.payload))  # type: ignore[attr-defined]
+        for r in rows
+    ]
+    entries.sort(key=lambda e: e.id)
+    return entries
+
+
+def claim_leased(
+    conn: Connection, limit: int, now: float, lease_seconds: float
+) -> list[SpoolEntry]:
     """Lease up to ``limit`` of the oldest entries that nobody holds (or whose lease ran out).
 
-    SKIP LOCKED lets several processes on PostgreSQL claim disjoint batches; SQLite ignores it
-    (one writer at a time anyway).
+    SKIP LOCKED lets several processes on PostgreSQL claim disjoint batches.
     """
     available = (
         select(spool.c.id)
@@ -63,36 +59,46 @@ def claim(conn: Connection, limit: int, now: float, lease_seconds: float) -> lis
         .where(spool.c.id.in_(available))
         .values(lease_until=now + lease_seconds)
         .returning(
-            spool.c.id,
-            spool.c.project_id,
-            spool.c.received_at,
-            spool.c.client_ip,
-            spool.c.payload,
-            spool.c.failures,
+            spool.c.id, spool.c.project_id, spool.c.received_at, spool.c.client_ip, spool.c.payload
         )
-    ).all()
-    entries = [
-        SpoolEntry(r.id, r.project_id, r.received_at, r.client_ip, bytes(r.payload), r.failures)
-        for r in rows
-    ]
-    entries.sort(key=lambda e: e.id)
-    return entries
+    )
+    return _entries(rows)
 
 
-def acknowledge(conn: Connection, ids: Iterable[int]) -> None:
-    """Remove processed entries; called inside the transaction that stores their results."""
+def delete_entries(conn: Connection, table: Table, ids: Iterable[int]) -> None:
     id_list = list(ids)
     if id_list:
-        conn.execute(delete(spool).where(spool.c.id.in_(id_list)))
+        conn.execute(delete(table).where(table.c.id.in_(id_list)))
 
 
-def record_failure(conn: Connection, entry_id: int, error: str) -> None:
-    """Count a failed attempt and release the lease so the entry is retried."""
-    conn.execute(
-        update(spool)
-        .where(spool.c.id == entry_id)
-        .values(failures=spool.c.failures + 1, last_error=error[:4000], lease_until=None)
-    )
+def read_after(conn: Connection, table: Table, after_id: int, limit: int) -> list[SpoolEntry]:
+    rows = conn.execute(
+        select(table.c.id, table.c.project_id, table.c.received_at, table.c.client_ip,
+               table.c.payload)
+        .where(table.c.id > after_id)
+        .order_by(table.c.id)
+        .limit(limit)
+    )  # fmt: skip
+    return _entries(rows)
+
+
+def delete_through(conn: Connection, table: Table, last_id: int) -> None:
+    conn.execute(delete(table).where(table.c.id <= last_id))
+
+
+def read_cursor(conn: Connection) -> int:
+    value = conn.execute(
+        select(spool_cursor.c.last_id).where(spool_cursor.c.name == FILE_CURSOR)
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def advance_cursor(conn: Connection, last_id: int) -> None:
+    current = read_cursor(conn)
+    if last_id <= current:
+        return
+    stmt = upsert_add(conn, spool_cursor, key=("name",), add=(), greatest_of=("last_id",))
+    conn.execute(stmt, [{"name": FILE_CURSOR, "last_id": last_id}])
 
 
 def dead_letter(conn: Connection, entry: SpoolEntry, error: str) -> None:
@@ -107,7 +113,6 @@ def dead_letter(conn: Connection, entry: SpoolEntry, error: str) -> None:
             failed_at=time.time(),
         )
     )
-    acknowledge(conn, [entry.id])
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +122,12 @@ class SpoolStats:
     dead_letters: int
 
 
-def stats(conn: Connection) -> SpoolStats:
-    depth, oldest = conn.execute(select(func.count(), func.min(spool.c.received_at))).one()
-    dead = conn.execute(select(func.count()).select_from(dead_letters)).scalar_one()
-    return SpoolStats(int(depth), oldest, int(dead))
+def pending(conn: Connection, table: Table, after_id: int = 0) -> tuple[int, float | None]:
+    depth, oldest = conn.execute(
+        select(func.count(), func.min(table.c.received_at)).where(table.c.id > after_id)
+    ).one()
+    return int(depth), oldest
+
+
+def dead_letter_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(dead_letters)).scalar_one())

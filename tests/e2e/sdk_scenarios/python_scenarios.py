@@ -225,12 +225,20 @@ def fail_in_traced_request(order_id: int) -> dict[str, Any]:
         raise RuntimeError(f"inventory service refused reservation for order {order_id}")
 
 
+def require_fastapi() -> None:
+    """The FastAPI scenarios need fastapi (with starlette, sqlalchemy and httpx)."""
+    try:
+        import fastapi  # noqa: F401
+    except ImportError:
+        raise SystemExit(
+            "fastapi is not installed: the FastAPI scenarios need fastapi in this environment"
+        ) from None
+
+
 def build_app() -> Any:
     global HTTPException, Request
-    try:
-        import fastapi
-    except ImportError:
-        raise SystemExit("fastapi is not installed: the FastAPI scenarios need fastapi") from None
+    import fastapi
+
     HTTPException, Request = fastapi.HTTPException, fastapi.Request
     app = fastapi.FastAPI(title="corpora-shop")
     app.add_api_route("/items/{item_id}", read_item, methods=["GET"])
@@ -259,12 +267,34 @@ def make_client(app: Any) -> Any:
 # Scenarios. Each one gets ``init(**options)`` and must call it first.
 #
 # The generator ran with every integration its environment auto-enabled (FastAPI, Starlette,
-# SQLAlchemy, httpx). Importing those costs seconds per process, so only the web scenarios,
-# which need them, turn auto-enabling on; the default integrations (logging, stdlib,
-# excepthook, dedupe, argv, modules, threading, ...) are on everywhere.
+# SQLAlchemy, httpx). Importing those libraries costs seconds per process, so auto-enabling
+# is off here and the web scenarios name the integrations they use (web_integrations());
+# the default integrations (logging, stdlib, excepthook, dedupe, argv, modules, threading,
+# ...) are on everywhere.
 # --------------------------------------------------------------------------
 
 Init = Callable[..., None]
+
+
+def web_integrations(transaction_style: str = "url", sqlalchemy: bool = False) -> list[Any]:
+    """What the generator's auto-enabling gave the FastAPI scenarios (httpx instruments the
+    TestClient's requests and the payment lookup; SQLAlchemy the shop's queries)."""
+    from sentry_sdk.integrations.fastapi import FastApiIntegration
+    from sentry_sdk.integrations.httpx import HttpxIntegration
+    from sentry_sdk.integrations.starlette import StarletteIntegration
+
+    integrations: list[Any] = [
+        StarletteIntegration(transaction_style=transaction_style),
+        FastApiIntegration(transaction_style=transaction_style),
+        HttpxIntegration(),
+    ]
+    if sqlalchemy:
+        from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
+
+        integrations.append(SqlalchemyIntegration())
+    return integrations
+
+
 SCENARIOS: dict[str, Callable[[Init], None]] = {}
 
 
@@ -391,16 +421,8 @@ def scenario_logging_integration(init: Init) -> None:
 
 @scenario
 def scenario_fastapi_unhandled_500(init: Init) -> None:
-    from sentry_sdk.integrations.fastapi import FastApiIntegration
-    from sentry_sdk.integrations.starlette import StarletteIntegration
-
-    init(
-        auto_enabling_integrations=True,
-        integrations=[
-            StarletteIntegration(transaction_style="endpoint"),
-            FastApiIntegration(transaction_style="endpoint"),
-        ],
-    )
+    require_fastapi()
+    init(integrations=web_integrations(transaction_style="endpoint"))
     client = make_client(build_app())
     response = client.get("/items/42", params={"verbose": "true"})
     assert response.status_code == 500, response.status_code
@@ -408,7 +430,8 @@ def scenario_fastapi_unhandled_500(init: Init) -> None:
 
 @scenario
 def scenario_fastapi_http_404(init: Init) -> None:
-    init(auto_enabling_integrations=True)
+    require_fastapi()
+    init(integrations=web_integrations())
     client = make_client(build_app())
     response = client.get("/missing/7")
     assert response.status_code == 404, response.status_code
@@ -416,7 +439,8 @@ def scenario_fastapi_http_404(init: Init) -> None:
 
 @scenario
 def scenario_fastapi_transaction(init: Init) -> None:
-    init(auto_enabling_integrations=True, traces_sample_rate=1.0)
+    require_fastapi()
+    init(integrations=web_integrations(sqlalchemy=True), traces_sample_rate=1.0)
     setup_database()
     client = make_client(build_app())
     found = client.get("/orders/1")
@@ -427,7 +451,8 @@ def scenario_fastapi_transaction(init: Init) -> None:
 
 @scenario
 def scenario_fastapi_error_traced(init: Init) -> None:
-    init(auto_enabling_integrations=True, traces_sample_rate=1.0)
+    require_fastapi()
+    init(integrations=web_integrations(), traces_sample_rate=1.0)
     client = make_client(build_app())
     response = client.post("/orders/5/reserve")
     assert response.status_code == 500, response.status_code
@@ -559,13 +584,15 @@ def post_checkout(app: Any) -> None:
 
 @scenario
 def scenario_pii_default(init: Init) -> None:
-    init(auto_enabling_integrations=True)
+    require_fastapi()
+    init(integrations=web_integrations())
     post_checkout(build_app())
 
 
 @scenario
 def scenario_pii_enabled(init: Init) -> None:
-    init(auto_enabling_integrations=True, send_default_pii=True)
+    require_fastapi()
+    init(integrations=web_integrations(), send_default_pii=True)
     post_checkout(build_app())
 
 
@@ -622,7 +649,7 @@ def scenario_logs(init: Init) -> None:
 def scenario_metrics(init: Init) -> None:
     init()
     sentry_sdk.metrics.count("orders.created", 1, attributes={"plan": "pro"})
-    sentry_sdk.metrics.gauge("queue.depth", 42)
+    sentry_sdk.metrics.gauge("queue.depth", 42, unit="none")
     sentry_sdk.metrics.distribution("checkout.duration", 187.5, unit="millisecond")
 
 
@@ -635,12 +662,12 @@ def run(dsn: str, name: str) -> None:
     func = SCENARIOS[name]
 
     def init(**options: Any) -> None:
-        options.setdefault("auto_enabling_integrations", False)
         sentry_sdk.init(
             dsn=dsn,
             release=RELEASE,
             environment=ENVIRONMENT,
             server_name=SERVER_NAME,
+            auto_enabling_integrations=False,
             **options,
         )
 

@@ -34,12 +34,15 @@ PATTERNS: Sequence[tuple[str, str]] = (
     ("hostname", rf"\b(?:[a-zA-Z0-9-]{{1,63}}\.)+?(?:{_TLDS}|{_TLDS.upper()})\b"),
     (
         "ip",
+        # IPv6 must not start inside a word: Sentry's pattern turns "Module::Class" into
+        # "Modul<ip>lass"; ours leaves it alone (a deliberate difference).
+        rf"(?<![\w:])(?:"
         rf"(?:{_H16}:){{7}}{_H16}"
         rf"|(?:{_H16}:){{1,7}}:(?!{_H16})"
         rf"|(?:{_H16}:){{1,6}}(?::{_H16}){{1,6}}"
         rf"|::(?:ffff(?::0{{1,4}})?:)?{_IPV4}\b"
         rf"|::{_H16}(?::{_H16}){{0,6}}"
-        rf"|\b{_IPV4}\b",
+        rf")|\b{_IPV4}\b",
     ),
     ("traceparent", r"\b00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]\b"),
     ("uuid", r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"),
