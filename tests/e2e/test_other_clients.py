@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-
 from tests.conftest import LiveVedette, ProjectHandle
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
@@ -25,7 +25,7 @@ INVALID_TRANSACTION_SAMPLES = {"javascript-transaction.json"}
 def sentry_cli(project: ProjectHandle, *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         ["sentry-cli", *args],
-        env={"SENTRY_DSN": project.dsn, "PATH": str(Path(subprocess.sys.executable).parent)},  # type: ignore[attr-defined]
+        env={"SENTRY_DSN": project.dsn, "PATH": str(Path(sys.executable).parent)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -71,10 +71,9 @@ def test_sentry_cli_send_event(live_vedette: LiveVedette) -> None:
 
 def test_sentry_cli_send_envelope(live_vedette: LiveVedette) -> None:
     project = live_vedette.create_project()
-    sentry_cli(
-        project, "send-envelope", str(CORPORA / "sdk-python" / "error_zero_division.envelope")
-    )
-    sentry_cli(project, "send-envelope", "--raw", str(CORPORA / "sdk-python" / "message_levels.1.envelope"))  # fmt: skip
+    python = CORPORA / "sdk-python"
+    sentry_cli(project, "send-envelope", str(python / "error_zero_division.envelope"))
+    sentry_cli(project, "send-envelope", "--raw", str(python / "message_levels.1.envelope"))
     live_vedette.wait_processed()
     titles = {i["title"] for i in live_vedette.issues(project)}
     assert "ZeroDivisionError: division by zero" in titles
