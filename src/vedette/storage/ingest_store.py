@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, delete, select, tuple_, update
 
 from vedette.domain.events import Event, IssueStatus
 from vedette.domain.processed import ProcessedEnvelope, ProcessedEvent
@@ -132,26 +132,43 @@ def _assign_groups(
     group_of: dict[int, int] = {}
     for index, (pid, processed) in enumerate(fresh_errors):
         keys = [(pid, h) for h in processed.grouping.hashes]
+        strategy = processed.grouping.strategy
         group_id = next((owner[k] for k in keys if k in owner), None)
         if group_id is None:
             group_id = _create_group(conn, pid, processed)
-        missing = [k for k in keys if k not in owner]
-        if missing:
-            conn.execute(
-                insert_ignore(conn, group_hashes),
-                [
-                    {
-                        "project_id": p,
-                        "hash": h,
-                        "strategy": processed.grouping.strategy,
-                        "group_id": group_id,
-                    }
-                    for p, h in missing
-                ],
-            )
-            owner.update(dict.fromkeys(missing, group_id))
+            if not _claim_hashes(conn, keys, strategy, group_id):
+                # Another process created this issue between our lookup and our insert (the
+                # insert waited for its commit): use that issue and drop ours.
+                conn.execute(delete(groups).where(groups.c.id == group_id))
+                group_id = _owner_of(conn, keys[0])
+        else:
+            missing = [k for k in keys if k not in owner]
+            if missing:
+                _claim_hashes(conn, missing, strategy, group_id)
+        owner.update(dict.fromkeys(keys, group_id))
         group_of[index] = group_id
     return group_of
+
+
+def _claim_hashes(
+    conn: Connection, keys: list[tuple[int, str]], strategy: str, group_id: int
+) -> bool:
+    """Give unowned hashes to the group; False if every one of them was already taken."""
+    inserted = conn.execute(
+        insert_ignore(conn, group_hashes).returning(group_hashes.c.hash),
+        [{"project_id": p, "hash": h, "strategy": strategy, "group_id": group_id} for p, h in keys],
+    ).all()
+    return bool(inserted)
+
+
+def _owner_of(conn: Connection, key: tuple[int, str]) -> int:
+    return int(
+        conn.execute(
+            select(group_hashes.c.group_id).where(
+                group_hashes.c.project_id == key[0], group_hashes.c.hash == key[1]
+            )
+        ).scalar_one()
+    )
 
 
 def _create_group(conn: Connection, project_id: int, processed: ProcessedEvent) -> int:
