@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
-
 from tests.conftest import BACKENDS, LiveVedette, fresh_database_url
+
 from vedette.storage.schema import events, groups
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-
 from tests.conftest import BACKENDS
+
 from vedette.domain.envelope import parse_envelope
 from vedette.domain.processed import ProcessedEnvelope
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
