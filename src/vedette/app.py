@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from starlette.routing import Route
 
 from vedette.api.routes import Api
 from vedette.ingest.auth import KeyInfo, KeyRegistry
+from vedette.ingest.metrics import IngestMetrics
 from vedette.ingest.routes import IngestConfig, IngestEndpoints
 from vedette.settings import Settings
 from vedette.spool.spools import FileSpool, Spool, TableSpool
@@ -166,6 +168,7 @@ def create_app(settings: Settings) -> Starlette:
         committed=supervisor.wakeup.set if supervisor is not None else lambda: None,
     )
     keys = _key_registry(storage.db)
+    ingest_metrics = IngestMetrics()
     ingest = IngestEndpoints(
         IngestConfig(
             max_body_bytes=settings.max_body_bytes,
@@ -176,16 +179,35 @@ def create_app(settings: Settings) -> Starlette:
         ),
         keys,
         spool_writer,
+        ingest_metrics,
     )
     api = Api(storage.db, storage.spool.stats, settings.base_url, keys.forget)
 
     async def health(_request: Request) -> Response:
-        def check() -> None:
-            with storage.db.read() as conn:
-                conn.exec_driver_sql("SELECT 1")
-
-        await run_in_threadpool(check)
+        """Ready when the database answers; failing when the spool stopped draining."""
+        stats = await run_in_threadpool(storage.spool.stats)
+        age = 0.0 if stats.oldest_received_at is None else time.time() - stats.oldest_received_at
+        if age > settings.health_max_spool_age_seconds:
+            body = {"ok": False, "reason": f"oldest spooled envelope waits for {age:.0f} s"}
+            return Response(orjson.dumps(body), 503, media_type="application/json")
         return Response(orjson.dumps({"ok": True}), media_type="application/json")
+
+    async def metrics(_request: Request) -> Response:
+        stats = await run_in_threadpool(storage.spool.stats)
+        age = 0.0 if stats.oldest_received_at is None else time.time() - stats.oldest_received_at
+        lines = [
+            *ingest_metrics.lines(),
+            "# HELP vedette_spool_depth Envelopes acknowledged but not yet processed.",
+            "# TYPE vedette_spool_depth gauge",
+            f"vedette_spool_depth {stats.depth}",
+            "# HELP vedette_spool_oldest_age_seconds Age of the oldest unprocessed envelope.",
+            "# TYPE vedette_spool_oldest_age_seconds gauge",
+            f"vedette_spool_oldest_age_seconds {age:.3f}",
+            "# HELP vedette_dead_letters Spool entries that could not be processed.",
+            "# TYPE vedette_dead_letters gauge",
+            f"vedette_dead_letters {stats.dead_letters}",
+        ]
+        return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -201,5 +223,10 @@ def create_app(settings: Settings) -> Starlette:
                 await supervisor.stop()
             storage.dispose()
 
-    routes = [Route("/_health/", health), *ingest.routes(), *api.routes()]
+    routes = [
+        Route("/_health/", health),
+        Route("/metrics", metrics),
+        *ingest.routes(),
+        *api.routes(),
+    ]
     return Starlette(routes=routes, lifespan=lifespan)

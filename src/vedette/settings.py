@@ -57,7 +57,11 @@ class Settings(BaseSettings):
     )
     spool_max_attempts: int = Field(
         default=3,
-        description="Processing failures after which a spool entry moves to the dead-letter table.",
+        description="Storage attempts after which a spool entry moves to the dead-letter table.",
+    )
+    health_max_spool_age_seconds: float = Field(
+        default=300.0,
+        description="`/_health/` fails (503) when the oldest unprocessed envelope is older.",
     )
     trust_forwarded_for: bool = Field(
         default=False,

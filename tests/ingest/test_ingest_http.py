@@ -257,3 +257,25 @@ def test_server_keeps_serving_after_abuse(
         post(client, project, b"{}\n{\n")
     body, event_id = fresh_error()
     assert post(client, project, body).json() == {"id": event_id}
+
+
+def test_metrics_count_accepted_and_rejected(
+    live_vedette: LiveVedette, project: ProjectHandle, client: httpx.Client
+) -> None:
+    def counters() -> dict[str, float]:
+        text = client.get("/metrics").text
+        return {
+            line.split(" ")[0]: float(line.split(" ")[1])
+            for line in text.splitlines()
+            if line and not line.startswith("#")
+        }
+
+    before = counters()
+    assert post(client, project, fresh_error()[0]).status_code == 200
+    assert post(client, project, b"garbage").status_code == 400
+    after = counters()
+    accepted = "vedette_ingest_accepted_envelopes_total"
+    bad = 'vedette_ingest_rejected_total{reason="bad_request"}'
+    assert after[accepted] == before[accepted] + 1
+    assert after[bad] == before.get(bad, 0) + 1
+    assert "vedette_spool_depth" in after

@@ -33,6 +33,7 @@ from vedette.ingest.auth import KeyRegistry, authorize, extract_credentials
 from vedette.ingest.decode import decode_body
 from vedette.ingest.errors import BadRequest, IngestError, PayloadTooLarge
 from vedette.ingest.limits import item_limits
+from vedette.ingest.metrics import IngestMetrics, reason_of
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
 
 CORS_ALLOW_HEADERS = (
@@ -102,8 +103,11 @@ def _client_ip(request: Request, trust_forwarded_for: bool) -> str | None:
 
 
 class IngestEndpoints:
-    def __init__(self, config: IngestConfig, keys: KeyRegistry, spool: SpoolWriter) -> None:
+    def __init__(
+        self, config: IngestConfig, keys: KeyRegistry, spool: SpoolWriter, metrics: IngestMetrics
+    ) -> None:
         self._config = config
+        self._metrics = metrics
         self._keys = keys
         self._spool = spool
         self._item_limit = item_limits(config.max_event_bytes, config.max_attachment_bytes)
@@ -131,8 +135,10 @@ class IngestEndpoints:
         try:
             body = await accept(request)
         except IngestError as error:
+            self._metrics.rejected_for(reason_of(error))
             return error_response(error)
-        except SpoolUnavailable:
+        except SpoolUnavailable as error:
+            self._metrics.rejected_for(reason_of(error))
             return _json(
                 {"detail": "spool unavailable"}, 503, {"X-Sentry-Error": "spool unavailable"}
             )
@@ -167,6 +173,7 @@ class IngestEndpoints:
                 project_id, received, _client_ip(request, self._config.trust_forwarded_for), data
             )
         )
+        self._metrics.accepted(len(data))
         event_id = envelope.event_id
         return {"id": event_id} if event_id else {}
 
@@ -188,6 +195,7 @@ class IngestEndpoints:
                 single_event_envelope(event, event_id),
             )
         )
+        self._metrics.accepted(len(data))
         return {"id": event_id}
 
 
