@@ -30,6 +30,7 @@ from starlette.routing import Route
 from vedette.api.routes import Api
 from vedette.ingest.auth import KeyInfo, KeyRegistry
 from vedette.ingest.metrics import IngestMetrics
+from vedette.ingest.ratelimit import ProjectQuota
 from vedette.ingest.routes import IngestConfig, IngestEndpoints
 from vedette.settings import Settings
 from vedette.spool.spools import FileSpool, Spool, TableSpool
@@ -180,6 +181,7 @@ def create_app(settings: Settings) -> Starlette:
         keys,
         spool_writer,
         ingest_metrics,
+        ProjectQuota(settings.rate_limit_per_minute),
     )
     api = Api(storage.db, storage.spool.stats, settings.base_url, keys.forget)
 

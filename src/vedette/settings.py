@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         default=3,
         description="Storage attempts after which a spool entry moves to the dead-letter table.",
     )
+    rate_limit_per_minute: int = Field(
+        default=0,
+        description="Events (errors, messages, transactions) a project may send per minute and"
+        " ingest process; past it, 429 with Retry-After and X-Sentry-Rate-Limits. 0: no limit.",
+    )
     health_max_spool_age_seconds: float = Field(
         default=300.0,
         description="`/_health/` fails (503) when the oldest unprocessed envelope is older.",

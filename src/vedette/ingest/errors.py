@@ -34,6 +34,7 @@ class UnsupportedEncoding(IngestError):
 class TooManyRequests(IngestError):
     status = 429
 
-    def __init__(self, detail: str, retry_after: int) -> None:
+    def __init__(self, detail: str, retry_after: int, rate_limits: str) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+        self.rate_limits = rate_limits

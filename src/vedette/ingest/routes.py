@@ -31,9 +31,10 @@ from vedette.domain.envelope import (
 from vedette.domain.spooled import NewEntry
 from vedette.ingest.auth import KeyRegistry, authorize, extract_credentials
 from vedette.ingest.decode import decode_body
-from vedette.ingest.errors import BadRequest, IngestError, PayloadTooLarge
+from vedette.ingest.errors import BadRequest, IngestError, PayloadTooLarge, TooManyRequests
 from vedette.ingest.limits import item_limits
 from vedette.ingest.metrics import IngestMetrics, reason_of
+from vedette.ingest.ratelimit import ProjectQuota, limited_items
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
 
 CORS_ALLOW_HEADERS = (
@@ -66,9 +67,9 @@ def _json(body: object, status: int = 200, headers: dict[str, str] | None = None
 
 def error_response(error: IngestError) -> Response:
     headers = {"X-Sentry-Error": error.detail}
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
+        headers["X-Sentry-Rate-Limits"] = error.rate_limits
     return _json({"detail": error.detail}, error.status, headers)
 
 
@@ -104,9 +105,15 @@ def _client_ip(request: Request, trust_forwarded_for: bool) -> str | None:
 
 class IngestEndpoints:
     def __init__(
-        self, config: IngestConfig, keys: KeyRegistry, spool: SpoolWriter, metrics: IngestMetrics
+        self,
+        config: IngestConfig,
+        keys: KeyRegistry,
+        spool: SpoolWriter,
+        metrics: IngestMetrics,
+        quota: ProjectQuota,
     ) -> None:
         self._config = config
+        self._quota = quota
         self._metrics = metrics
         self._keys = keys
         self._spool = spool
@@ -152,6 +159,13 @@ class IngestEndpoints:
             info = await run_in_threadpool(self._keys.load, creds.public_key, now)
         authorize(info, project_id)
 
+    def _admit(self, project_id: int, quantity: int, now: float) -> None:
+        refusal = self._quota.admit(project_id, quantity, now)
+        if refusal is not None:
+            raise TooManyRequests(
+                "event quota exceeded for this project", refusal.retry_after, refusal.header()
+            )
+
     async def _accept_envelope(self, request: Request) -> dict[str, str]:
         project_id = _project_id(request)
         received = time.time()
@@ -168,6 +182,7 @@ class IngestEndpoints:
         await self._authenticate(request, project_id, envelope.headers.get("dsn"))
         if envelope.items and not any(item_is_valid(item) for item in envelope.items):
             raise BadRequest("no valid item in envelope")
+        self._admit(project_id, limited_items(item.type for item in envelope.items), received)
         await self._spool.append(
             NewEntry(
                 project_id, received, _client_ip(request, self._config.trust_forwarded_for), data
@@ -186,6 +201,7 @@ class IngestEndpoints:
             body, request.headers.get("content-encoding"), self._config.max_event_bytes
         )
         event = _decode_store_body(data, self._config.max_event_bytes)
+        self._admit(project_id, 1, received)
         event_id = normalize_event_id(event.get("event_id")) or uuid.uuid4().hex
         await self._spool.append(
             NewEntry(

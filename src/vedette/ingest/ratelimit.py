@@ -1,0 +1,55 @@
+"""Per-project event quotas, answered the way SDKs understand (brief §3).
+
+A fixed one-minute window per project counts the event-like items (errors, messages,
+transactions, security reports) each envelope carries. Over the quota the whole envelope gets a
+429 with ``Retry-After`` and ``X-Sentry-Rate-Limits: <seconds>:<categories>:project``, which the
+Python and JavaScript SDKs obey: they stop sending those categories until the window ends.
+
+Each process counts on its own: with N ingest processes behind a load balancer the effective
+quota is at most N times the setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# The data categories one quota covers, in Sentry's names.
+LIMITED_CATEGORIES = ("error", "default", "transaction", "security")
+_LIMITED_ITEMS = {"event", "transaction", "security"}
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    retry_after: int
+    categories: tuple[str, ...]
+
+    def header(self) -> str:
+        """The ``X-Sentry-Rate-Limits`` value: ``retry_after:cat;cat:scope``."""
+        return f"{self.retry_after}:{';'.join(self.categories)}:project"
+
+
+def limited_items(item_types: Iterable[str]) -> int:
+    return sum(1 for t in item_types if t in _LIMITED_ITEMS)
+
+
+class ProjectQuota:
+    def __init__(self, per_minute: int) -> None:
+        self._per_minute = per_minute
+        self._window = -1
+        self._used: dict[int, int] = {}
+
+    def admit(self, project_id: int, quantity: int, now: float) -> Refusal | None:
+        """Count ``quantity`` events against the project, or refuse them all."""
+        if self._per_minute <= 0 or quantity == 0:
+            return None
+        window = int(now // WINDOW_SECONDS)
+        if window != self._window:
+            self._window, self._used = window, {}
+        used = self._used.get(project_id, 0)
+        if used + quantity > self._per_minute:
+            retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now + 0.999))
+            return Refusal(retry_after, LIMITED_CATEGORIES)
+        self._used[project_id] = used + quantity
+        return None

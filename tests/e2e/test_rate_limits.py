@@ -1,0 +1,80 @@
+"""Quotas answered so that the real SDK backs off (429 + X-Sentry-Rate-Limits)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import httpx
+
+from tests.conftest import LiveVedette
+
+SEND_TEN = textwrap.dedent(
+    """
+    import sys, sentry_sdk
+    sentry_sdk.init(dsn=sys.argv[1], default_integrations=False)
+    for i in range(10):
+        sentry_sdk.capture_message(f"burst {i}")
+        sentry_sdk.flush()
+    """
+)
+
+
+def away_from_a_window_edge() -> None:
+    """Quotas count per wall-clock minute: start where the window cannot end mid-test."""
+    into_minute = time.time() % 60
+    if into_minute > 45:
+        time.sleep(60 - into_minute + 0.1)
+
+
+def rejected_quota(server: LiveVedette) -> float:
+    for line in server.http.get("/metrics").text.splitlines():
+        if line.startswith('vedette_ingest_rejected_total{reason="too_many_requests"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_quota_answer_and_sdk_back_off(own_server: LiveVedette) -> None:
+    own_server.start(rate_limit_per_minute="3")
+    project = own_server.create_project()
+    away_from_a_window_edge()
+
+    subprocess.run([sys.executable, "-c", SEND_TEN, project.dsn], check=True, timeout=60)
+    own_server.wait_processed()
+
+    stats = own_server.api_get(f"/api/0/projects/{project.org}/{project.slug}/stats/")
+    assert stats["accepted"]["error"] == 3
+    # The SDK saw one 429 and then dropped the remaining six itself, without sending them.
+    assert rejected_quota(own_server) == 1
+
+    response = own_server.http.post(
+        f"/api/{project.id}/store/",
+        content=b'{"message": "one more"}',
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={project.public_key}"},
+    )
+    assert response.status_code == 429
+    retry_after = int(response.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    assert response.headers["x-sentry-rate-limits"] == (
+        f"{retry_after}:error;default;transaction;security:project"
+    )
+    assert "x-sentry-rate-limits" in response.headers["access-control-expose-headers"]
+
+
+def test_other_projects_keep_their_quota(own_server: LiveVedette) -> None:
+    own_server.start(rate_limit_per_minute="1")
+    noisy, quiet = own_server.create_project(), own_server.create_project()
+    away_from_a_window_edge()
+
+    def store(project_id: int, key: str) -> int:
+        return httpx.post(
+            f"{own_server.base_url}/api/{project_id}/store/",
+            content=b'{"message": "m"}',
+            headers={"X-Sentry-Auth": f"Sentry sentry_key={key}"},
+        ).status_code
+
+    assert store(noisy.id, noisy.public_key) == 200
+    assert store(noisy.id, noisy.public_key) == 429
+    assert store(quiet.id, quiet.public_key) == 200
