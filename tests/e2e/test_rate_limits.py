@@ -8,7 +8,6 @@ import textwrap
 import time
 
 import httpx
-
 from tests.conftest import LiveVedette
 
 SEND_TEN = textwrap.dedent(
