@@ -131,9 +131,10 @@ def frame_flags(
     """The SDK's ``in_app`` (absent = not in app) adjusted by the stack-trace rules, in order."""
     in_app = [frame.get("in_app") is True for frame in frames]
     group = [True] * len(frames)
-    for rule in rules:
-        for index, frame in enumerate(frames):
-            if not _rule_matches(rule, frame, frame_platform(frame, event_platform)):
+    matched = [_matched_rules(frame, event_platform, rules) for frame in frames]
+    for rule_index, rule in enumerate(rules):
+        for index, hits in enumerate(matched):
+            if rule_index not in hits:
                 continue
             reached = range(index, len(frames)) if rule.reach == "up" else (index,)
             for target in reached:
@@ -142,6 +143,38 @@ def frame_flags(
                 if rule.group is not None:
                     group[target] = rule.group
     return [FrameFlags(a, g) for a, g in zip(in_app, group, strict=True)]
+
+
+def _matched_rules(
+    frame: JsonMap, event_platform: str, rules: Sequence[FrameRule]
+) -> frozenset[int]:
+    """Indices of the rules a frame matches. The same code locations recur in event after
+    event, so for the built-in rules the answer is cached by the fields the rules read."""
+    platform = frame_platform(frame, event_platform)
+    if rules is not BUILTIN_RULES:
+        return frozenset(i for i, rule in enumerate(rules) if _rule_matches(rule, frame, platform))
+    return _builtin_matches(
+        family(platform),
+        text(frame.get("abs_path")),
+        text(frame.get("filename")),
+        text(frame.get("module")),
+        text(frame.get("function")),
+    )
+
+
+@lru_cache(maxsize=65536)
+def _builtin_matches(
+    frame_family: str,
+    abs_path: str | None,
+    filename: str | None,
+    module: str | None,
+    function: str | None,
+) -> frozenset[int]:
+    frame = {"abs_path": abs_path, "filename": filename, "module": module, "function": function}
+    platform = {"javascript": "javascript", "native": "native"}.get(frame_family, "other")
+    return frozenset(
+        i for i, rule in enumerate(BUILTIN_RULES) if _rule_matches(rule, frame, platform)
+    )
 
 
 # --- one frame ----------------------------------------------------------------------------------
