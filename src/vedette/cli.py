@@ -54,18 +54,21 @@ def cmd_project_create(args: argparse.Namespace, settings: Settings) -> None:
     print(create_project_dsn(settings, args.org, args.slug))
 
 
-def create_operator_token(settings: Settings, label: str) -> str:
+def create_api_token(settings: Settings, label: str, org: str | None = None) -> str:
+    """An operator token (every organisation), or one limited to ``org``."""
     db = _database(settings)
     try:
         with db.write() as conn:
-            return accounts.create_token(conn, label)
+            org_id = None if org is None else accounts.ensure_organization(conn, org)
+            return accounts.create_token(conn, label, org_id)
     finally:
         db.dispose()
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
-    print("API token (shown once; send it as 'Authorization: Bearer <token>'):")
-    print(create_operator_token(settings, args.label))
+    scope = f"organisation {args.org}" if args.org else "every organisation"
+    print(f"API token for {scope} (shown once; send it as 'Authorization: Bearer <token>'):")
+    print(create_api_token(settings, args.label, args.org))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -80,7 +83,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
         with Database(settings.resolved_database_url()).read() as conn:
             key = accounts.keys_of_project(conn, existing.id)[0]
         project_dsn = dsn(settings.base_url, key.public_key, existing.id)
-    token = create_operator_token(settings, "demo")
+    token = create_api_token(settings, "demo")
     print(f"Vedette is starting on {settings.base_url}")
     print(f"  database:  {settings.resolved_database_url()}")
     print(f"  API token: {token}")
@@ -120,8 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(
         dest="action", required=True
     )
-    token_create = token.add_parser("create", help="create an operator token; prints it last")
+    token_create = token.add_parser("create", help="create an API token; prints it last")
     token_create.add_argument("--label", default="cli")
+    token_create.add_argument("--org", default=None, help="limit the token to one organisation")
     token_create.set_defaults(func=cmd_token_create)
     return parser
 
