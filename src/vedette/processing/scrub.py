@@ -33,6 +33,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from vedette.processing.trim import Notes, Path, merge_meta
@@ -290,18 +291,52 @@ def _is_pair_list(value: list[Any]) -> bool:
     )
 
 
+_DEFAULT_KEYS = re.compile(f"(?i)(?:{_KEY_TERMS})")
+
+
+@lru_cache(maxsize=8192)
+def _default_key_rule(lowered: str) -> str | None:
+    if _DEFAULT_KEYS.search(lowered) or lowered in _EXACT_SENSITIVE_KEYS:
+        return "@password:filter"
+    return None
+
+
+_RULE_SETS = (
+    _FILTER_RULES,
+    _FILTER_RULES + _IP_RULES,
+    _REPLACE_RULES,
+    _REPLACE_RULES + _IP_RULES,
+)
+
+
+@lru_cache(maxsize=4096)
+def _apply_value_rules(value: str, rule_set: int) -> tuple[str, tuple[str, ...]]:
+    """The text with every value rule of the set applied, and the ids of those that changed it.
+
+    Cached: the same strings recur in event after event (and frame after frame: the SDK repeats
+    a function's arguments in every frame they pass through).
+    """
+    result = value
+    applied: list[str] = []
+    for rule in _RULE_SETS[rule_set]:
+        if not rule.precheck(result):
+            continue
+        changed = rule.pattern.sub(rule.replace, result)
+        if changed != result:
+            applied.append(rule.rule_id)
+            result = changed
+    return result, tuple(applied)
+
+
 class _Scrubber:
     """One scrubbing pass: config, compiled key pattern and the ``_meta`` remarks it made."""
 
     def __init__(self, config: ScrubConfig) -> None:
         extra = "|".join(re.escape(key.lower()) for key in config.extra_sensitive_keys if key)
-        self.default_keys = re.compile(f"(?i)(?:{_KEY_TERMS})")
         self.extra_keys = re.compile(f"(?i)(?:{extra})") if extra else None
         self.safe = frozenset(key.lower() for key in config.safe_keys if key)
         self.config = config
         self.notes = Notes()
-        self.text_rules = _FILTER_RULES + (_IP_RULES if config.scrub_ip_addresses else ())
-        self.message_rules = _REPLACE_RULES + (_IP_RULES if config.scrub_ip_addresses else ())
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -312,9 +347,7 @@ class _Scrubber:
             return None
         if self.extra_keys is not None and self.extra_keys.search(lowered):
             return "strip-fields"
-        if self.default_keys.search(lowered) or lowered in _EXACT_SENSITIVE_KEYS:
-            return "@password:filter"
-        return None
+        return _default_key_rule(lowered)
 
     def filter_value(self, key: str, value: Any, path: Path, rule: str) -> Any:
         """``[Filtered]`` for a sensitive key's value (nothing to hide in null/bool/counters)."""
@@ -331,18 +364,10 @@ class _Scrubber:
     def text(self, value: str, path: Path, *, replace_only: bool = False) -> str:
         if len(value) < 5:  # shorter than anything a rule can match ("pwd=x")
             return value
-        rules = self.message_rules if replace_only else self.text_rules
-        result = value
-        applied: list[list[str]] = []
-        for rule in rules:
-            if not rule.precheck(result):
-                continue
-            changed = rule.pattern.sub(rule.replace, result)
-            if changed != result:
-                applied.append([rule.rule_id, "s"])
-                result = changed
+        rule_set = (2 if replace_only else 0) + (1 if self.config.scrub_ip_addresses else 0)
+        result, applied = _apply_value_rules(value, rule_set)
         if applied:
-            self.notes.annotate(path, rem=applied, len=len(value))
+            self.notes.annotate(path, rem=[[rule_id, "s"] for rule_id in applied], len=len(value))
         return result
 
     def bag(self, value: Any, path: Path, depth: int = 0) -> Any:
