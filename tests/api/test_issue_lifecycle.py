@@ -76,6 +76,8 @@ def test_issue_counters_users_and_releases(
     assert len(events) == 3
     latest = live_vedette.api_get(f"/api/0/issues/{issue['id']}/events/latest/")
     assert latest["eventID"] == events[0]["eventID"]
+    oldest = live_vedette.api_get(f"/api/0/issues/{issue['id']}/events/oldest/")
+    assert oldest["eventID"] == events[-1]["eventID"] != latest["eventID"]
 
 
 def test_line_numbers_do_not_split_but_functions_do(

@@ -201,14 +201,8 @@ class Api:
             raise ApiError(404, "The requested resource does not exist")
 
         def pick(conn: Connection) -> queries.StoredEvent | None:
-            newest_first = queries.issue_events(
-                conn, issue.id, limit=1 if which == "latest" else 10**6
-            )
-            return (
-                (newest_first[0] if which == "latest" else newest_first[-1])
-                if newest_first
-                else None
-            )
+            found = queries.issue_events(conn, issue.id, limit=1, oldest_first=which == "oldest")
+            return found[0] if found else None
 
         event = await self._read(pick)
         if event is None:

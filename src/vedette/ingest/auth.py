@@ -140,10 +140,6 @@ class KeyRegistry:
         with self._lock:
             self._cache.pop(public_key, None)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
 
 def authorize(info: KeyInfo | None, project_id: int) -> None:
     if info is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, desc, exists, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, asc, desc, exists, func, or_, select, update
 
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import IssueSearch
@@ -202,12 +202,13 @@ _EVENT_COLUMNS = (
 
 
 def issue_events(
-    conn: Connection, issue_id: int, limit: int = 50, offset: int = 0
+    conn: Connection, issue_id: int, limit: int = 50, offset: int = 0, oldest_first: bool = False
 ) -> list[StoredEvent]:
+    direction = asc if oldest_first else desc
     rows = conn.execute(
         select(*_EVENT_COLUMNS)
         .where(events.c.group_id == issue_id)
-        .order_by(desc(events.c.timestamp), desc(events.c.id))
+        .order_by(direction(events.c.timestamp), direction(events.c.id))
         .limit(limit)
         .offset(offset)
     )
