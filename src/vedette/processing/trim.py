@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 Path = tuple[str | int, ...]
 
 # Processing errors kept per event: enough to explain a bad payload, bounded for 10,000-tag events.
@@ -147,8 +149,45 @@ def trim_bag(value: object, path: Path, notes: Notes, limit: BagLimit) -> Any:
     Containers deeper than the limit are removed (``null`` with a remark); once the size budget
     is spent the remaining keys/items are dropped and the container's original length noted.
     """
+    max_depth = min(limit.depth, MAX_BAG_DEPTH)
+    if _fits_as_is(value, limit.size, max_depth):
+        return value
     budget = [limit.size]
-    return _bag(value, path, notes, 0, min(limit.depth, MAX_BAG_DEPTH), budget)
+    return _bag(value, path, notes, 0, max_depth, budget)
+
+
+def _fits_as_is(value: object, size: int, max_depth: int) -> bool:
+    """Whether a container needs no trimming at all, decided mostly at C speed.
+
+    SDKs send databags that are already JSON and mostly small: when the serialised form is
+    within the size, nested no deeper than allowed and free of what storage refuses (NUL,
+    lone surrogates, huge integers, non-string keys: orjson rejects the last three), the
+    per-node walk below would return an equal copy, so skip it.
+    """
+    if not isinstance(value, dict | list) or not value:
+        return False
+    try:
+        encoded = orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return False
+    return (
+        len(encoded) <= size
+        and b"\\u0000" not in encoded
+        and _nesting(value, max_depth) <= max_depth
+    )
+
+
+def _nesting(value: dict[Any, Any] | list[Any], limit: int, level: int = 1) -> int:
+    """Container levels in ``value`` (a flat list is 1), counting no further than ``limit + 1``."""
+    deepest = level
+    for child in value.values() if isinstance(value, dict) else value:
+        if isinstance(child, dict | list) and child:
+            if level >= limit:
+                return level + 1
+            deepest = max(deepest, _nesting(child, limit, level + 1))
+            if deepest > limit:
+                return deepest
+    return deepest
 
 
 def _bag(

@@ -1,0 +1,48 @@
+"""The databag fast path returns exactly what the per-node walk would have."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vedette.processing.trim import BagLimit, Notes, _bag, _fits_as_is, trim_bag
+
+values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
+    max_leaves=40,
+)
+
+
+def slow(value: Any, limit: BagLimit) -> Any:
+    return _bag(value, (), Notes(), 0, limit.depth, [limit.size])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.text(max_size=10), values, min_size=1, max_size=6), st.integers(1, 6))
+def test_fast_path_agrees_with_the_walk(bag: dict[str, Any], depth: int) -> None:
+    limit = BagLimit(depth, 4096)
+    if _fits_as_is(bag, limit.size, limit.depth):
+        assert trim_bag(bag, (), Notes(), limit) == slow(bag, limit)
+
+
+def test_too_deep_takes_the_walk() -> None:
+    deep = {"a": {"b": {"c": {"d": 1}}}}
+    assert not _fits_as_is(deep, 1000, 3)
+    assert _fits_as_is(deep, 1000, 4)
+    assert trim_bag(deep, (), Notes(), BagLimit(3, 1000)) == {"a": {"b": {"c": None}}}
+
+
+def test_storage_hostile_values_take_the_walk() -> None:
+    assert not _fits_as_is({"a": "nul\x00byte"}, 1000, 5)
+    assert not _fits_as_is({"a": "\ud800"}, 1000, 5)
+    assert not _fits_as_is({"a": 2**80}, 1000, 5)
+    assert not _fits_as_is({"a": "x" * 2000}, 1000, 5)
