@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -55,9 +56,13 @@ class Storage:
             self.spool.database.dispose()
 
 
-def spool_file_path(db: Database) -> Path:
-    main = Path(db.url.database or "vedette.sqlite3")
+def spool_file_path(main: Path) -> Path:
+    """Where the SQLite spool lives: beside the main database file."""
     return main.with_name(main.stem + ".spool.sqlite3")
+
+
+def main_file_path(db: Database) -> Path:
+    return Path(db.url.database or "vedette.sqlite3")
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -65,9 +70,28 @@ def open_storage(settings: Settings) -> Storage:
     db = Database(settings.resolved_database_url())
     if not db.is_sqlite:
         return Storage(db, TableSpool(db, settings.spool_lease_seconds))
-    spool_db = Database(f"sqlite:///{spool_file_path(db)}")
+    spool_db = Database(f"sqlite:///{spool_file_path(main_file_path(db))}")
     spool_file_metadata.create_all(spool_db.engine)
     return Storage(db, FileSpool(spool_db, db))
+
+
+def backup_sqlite(storage: Storage, directory: Path) -> Path:
+    """Copy the main database and the spool file with SQLite's online backup (the server may
+    keep running) into ``directory`` under the names a server started there will use."""
+    directory.mkdir(parents=True, exist_ok=False)
+    target = directory / "vedette.sqlite3"
+    source = main_file_path(storage.db)
+    pairs = [(source, target), (spool_file_path(source), spool_file_path(target))]
+    # The spool first: whatever the main copy says was consumed is then surely in the spool copy
+    # or already processed, so a restore can neither lose nor repeat an envelope.
+    for original, destination in reversed(pairs):
+        src, dst = sqlite3.connect(original), sqlite3.connect(destination)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+    return directory.resolve()
 
 
 @contextlib.contextmanager
@@ -76,7 +100,7 @@ def sole_worker(storage: Storage) -> Iterator[None]:
     if not storage.db.is_sqlite:
         yield
         return
-    lock_path = spool_file_path(storage.db).with_suffix(".worker-lock")
+    lock_path = spool_file_path(main_file_path(storage.db)).with_suffix(".worker-lock")
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from vedette.api.serialize import dsn
+from vedette.app import backup_sqlite, open_storage
 from vedette.settings import Settings
 from vedette.storage import accounts
 from vedette.storage.database import Database
@@ -92,6 +94,22 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     cmd_serve(args, settings)
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    storage = open_storage(settings)
+    try:
+        if not storage.db.is_sqlite:
+            raise SystemExit(
+                "vedette backup copies the embedded SQLite database. For PostgreSQL use its own"
+                " tools, e.g. `pg_dump --format=custom --file=vedette.dump DBNAME` and"
+                " `pg_restore --dbname=DBNAME vedette.dump`."
+            )
+        written = backup_sqlite(storage, Path(args.directory))
+    finally:
+        storage.dispose()
+    print("backup written; to restore, start vedette with VEDETTE_DATA_DIR pointing at:")
+    print(written)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vedette", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="serve on SQLite with a demo project and print its DSN")
     add_server_options(demo)
     demo.set_defaults(func=cmd_demo)
+
+    backup = sub.add_parser(
+        "backup", help="online copy of the SQLite database and spool into a new directory"
+    )
+    backup.add_argument("directory")
+    backup.set_defaults(func=cmd_backup)
 
     migrate = sub.add_parser("migrate", help="bring the database to the current schema")
     migrate.set_defaults(func=cmd_migrate)
