@@ -31,7 +31,7 @@ from starlette.routing import Route
 from vedette.api.routes import Api
 from vedette.ingest.auth import KeyInfo, KeyRegistry
 from vedette.ingest.metrics import IngestMetrics
-from vedette.ingest.ratelimit import ProjectQuota
+from vedette.ingest.ratelimit import ProjectQuota, SpoolGauge
 from vedette.ingest.routes import IngestConfig, IngestEndpoints
 from vedette.settings import Settings
 from vedette.spool.spools import FileSpool, Spool, TableSpool
@@ -194,6 +194,16 @@ def create_app(settings: Settings) -> Starlette:
     )
     keys = _key_registry(storage.db)
     ingest_metrics = IngestMetrics()
+    spool_gauge = SpoolGauge(settings.max_spool_entries)
+
+    async def measure_spool() -> None:
+        while True:
+            try:
+                spool_gauge.depth = (await run_in_threadpool(storage.spool.stats)).depth
+            except Exception:
+                log.exception("measuring the spool failed")
+            await asyncio.sleep(1.0)
+
     ingest = IngestEndpoints(
         IngestConfig(
             max_body_bytes=settings.max_body_bytes,
@@ -206,6 +216,7 @@ def create_app(settings: Settings) -> Starlette:
         spool_writer,
         ingest_metrics,
         ProjectQuota(settings.rate_limit_per_minute),
+        spool_gauge,
     )
     api = Api(storage.db, storage.spool.stats, settings.base_url, keys.forget)
 
@@ -241,9 +252,11 @@ def create_app(settings: Settings) -> Starlette:
         spool_writer.start()
         if supervisor is not None:
             supervisor.start()
+        gauge = asyncio.get_running_loop().create_task(measure_spool())
         try:
             yield
         finally:
+            gauge.cancel()
             spool_writer.stop()
             if supervisor is not None:
                 await supervisor.stop()

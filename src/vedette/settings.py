@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         description="Events (errors, messages, transactions) a project may send per minute and"
         " ingest process; past it, 429 with Retry-After and X-Sentry-Rate-Limits. 0: no limit.",
     )
+    max_spool_entries: int = Field(
+        default=1_000_000,
+        description="Unprocessed envelopes past which ingest answers 429 for everything"
+        " (measured once a second). 0: no limit.",
+    )
     health_max_spool_age_seconds: float = Field(
         default=300.0,
         description="`/_health/` fails (503) when the oldest unprocessed envelope is older.",

@@ -9,6 +9,7 @@ import time
 
 import httpx
 from tests.conftest import LiveVedette
+from tests.e2e.test_durability import send_errors
 
 SEND_TEN = textwrap.dedent(
     """
@@ -77,3 +78,34 @@ def test_other_projects_keep_their_quota(own_server: LiveVedette) -> None:
     assert store(noisy.id, noisy.public_key) == 200
     assert store(noisy.id, noisy.public_key) == 429
     assert store(quiet.id, quiet.public_key) == 200
+
+
+def test_a_full_spool_refuses_instead_of_filling_the_disk(own_server: LiveVedette) -> None:
+    own_server.start(worker_enabled="false", max_spool_entries="5")
+    project = own_server.create_project()
+    send_errors(own_server, project, 5)
+    headers = {"X-Sentry-Auth": f"Sentry sentry_key={project.public_key}"}
+    deadline = time.monotonic() + 15  # the depth is measured once a second
+    while True:
+        response = own_server.http.post(
+            f"/api/{project.id}/store/", content=b'{"message": "m"}', headers=headers
+        )
+        if response.status_code == 429 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert response.status_code == 429
+    assert response.headers["x-sentry-rate-limits"] == "60::organization:spool_full"
+    assert response.headers["retry-after"] == "60"
+
+    own_server.stop()
+    own_server.start(max_spool_entries="5")  # the worker drains the spool
+    own_server.wait_processed()
+    deadline = time.monotonic() + 15
+    while True:
+        response = own_server.http.post(
+            f"/api/{project.id}/store/", content=b'{"message": "m"}', headers=headers
+        )
+        if response.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert response.status_code == 200

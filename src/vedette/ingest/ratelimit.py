@@ -53,3 +53,26 @@ class ProjectQuota:
             return Refusal(retry_after, LIMITED_CATEGORIES)
         self._used[project_id] = used + quantity
         return None
+
+
+SPOOL_FULL_RETRY_SECONDS = 60
+
+
+class SpoolGauge:
+    """The spool depth as last measured, refreshed in the background (a count per request
+    would cost more than the request). Past ``limit`` entries, ingest answers 429 for every
+    category instead of filling the disk."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.depth = 0
+
+    def refusal(self) -> Refusal | None:
+        if self.limit <= 0 or self.depth < self.limit:
+            return None
+        return Refusal(SPOOL_FULL_RETRY_SECONDS, ())
+
+    @staticmethod
+    def header(refusal: Refusal) -> str:
+        """All categories (empty list), organisation scope, Relay-style reason code."""
+        return f"{refusal.retry_after}::organization:spool_full"

@@ -34,7 +34,7 @@ from vedette.ingest.decode import decode_body
 from vedette.ingest.errors import BadRequest, IngestError, PayloadTooLarge, TooManyRequests
 from vedette.ingest.limits import item_limits
 from vedette.ingest.metrics import IngestMetrics, reason_of
-from vedette.ingest.ratelimit import ProjectQuota, limited_items
+from vedette.ingest.ratelimit import ProjectQuota, SpoolGauge, limited_items
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
 
 CORS_ALLOW_HEADERS = (
@@ -111,9 +111,11 @@ class IngestEndpoints:
         spool: SpoolWriter,
         metrics: IngestMetrics,
         quota: ProjectQuota,
+        spool_gauge: SpoolGauge,
     ) -> None:
         self._config = config
         self._quota = quota
+        self._spool_gauge = spool_gauge
         self._metrics = metrics
         self._keys = keys
         self._spool = spool
@@ -160,6 +162,11 @@ class IngestEndpoints:
         authorize(info, project_id)
 
     def _admit(self, project_id: int, quantity: int, now: float) -> None:
+        full = self._spool_gauge.refusal()
+        if full is not None:
+            raise TooManyRequests(
+                "spool full: processing is behind", full.retry_after, SpoolGauge.header(full)
+            )
         refusal = self._quota.admit(project_id, quantity, now)
         if refusal is not None:
             raise TooManyRequests(
