@@ -29,20 +29,24 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from vedette.api.routes import Api
+from vedette.domain.envelope import outcomes_envelope
+from vedette.domain.spooled import NewEntry
 from vedette.ingest.auth import KeyInfo, KeyRegistry
 from vedette.ingest.metrics import IngestMetrics
-from vedette.ingest.ratelimit import ProjectQuota, SpoolGauge
+from vedette.ingest.ratelimit import ProjectQuota, RefusedOutcomes, SpoolGauge
 from vedette.ingest.routes import IngestConfig, IngestEndpoints
 from vedette.settings import Settings
 from vedette.spool.spools import FileSpool, Spool, TableSpool
 from vedette.spool.worker import Worker, WorkerConfig
-from vedette.spool.writer import SpoolWriter
+from vedette.spool.writer import SpoolUnavailable, SpoolWriter
 from vedette.storage import accounts
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 from vedette.storage.schema import spool_file_metadata
 
 log = logging.getLogger(__name__)
+
+REFUSED_FLUSH_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,19 @@ def create_app(settings: Settings) -> Starlette:
     keys = _key_registry(storage.db)
     ingest_metrics = IngestMetrics()
     spool_gauge = SpoolGauge(settings.max_spool_entries)
+    refused = RefusedOutcomes()
+
+    async def flush_refused() -> None:
+        """Every few seconds, what ingest refused goes through the spool into the outcomes."""
+        while True:
+            await asyncio.sleep(REFUSED_FLUSH_SECONDS)
+            for project_id, records in refused.drain().items():
+                try:
+                    await spool_writer.append(
+                        NewEntry(project_id, time.time(), None, outcomes_envelope(records))
+                    )
+                except SpoolUnavailable:
+                    log.warning("could not record refused outcomes for project %s", project_id)
 
     async def measure_spool() -> None:
         while True:
@@ -217,6 +234,7 @@ def create_app(settings: Settings) -> Starlette:
         ingest_metrics,
         ProjectQuota(settings.rate_limit_per_minute),
         spool_gauge,
+        refused,
     )
     api = Api(storage.db, storage.spool.stats, settings.base_url, keys.forget)
 
@@ -252,11 +270,13 @@ def create_app(settings: Settings) -> Starlette:
         spool_writer.start()
         if supervisor is not None:
             supervisor.start()
-        gauge = asyncio.get_running_loop().create_task(measure_spool())
+        loop = asyncio.get_running_loop()
+        background = [loop.create_task(measure_spool()), loop.create_task(flush_refused())]
         try:
             yield
         finally:
-            gauge.cancel()
+            for task in background:
+                task.cancel()
             spool_writer.stop()
             if supervisor is not None:
                 await supervisor.stop()

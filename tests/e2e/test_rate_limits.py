@@ -62,6 +62,30 @@ def test_quota_answer_and_sdk_back_off(own_server: LiveVedette) -> None:
     )
     assert "x-sentry-rate-limits" in response.headers["access-control-expose-headers"]
 
+    # Refused requests become outcomes in the stats API (flushed through the spool).
+    deadline = time.monotonic() + 15
+    while True:
+        own_server.wait_processed()
+        stats = own_server.api_get(f"/api/0/projects/{project.org}/{project.slug}/stats/")
+        if stats.get("rate_limited", {}).get("error") == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert stats["rate_limited"] == {"error": 2}
+
+
+def test_clients_cannot_forge_internal_items(live_vedette: LiveVedette) -> None:
+    project = live_vedette.create_project()
+    forged = (
+        b'{}\n{"type":"vedette_outcomes"}\n{"outcomes":[]}\n{"type":"event"}\n{"message":"x"}\n'
+    )
+    response = live_vedette.http.post(
+        f"/api/{project.id}/envelope/",
+        content=forged,
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={project.public_key}"},
+    )
+    assert response.status_code == 400
+    assert "reserved" in response.headers["x-sentry-error"]
+
 
 def test_other_projects_keep_their_quota(own_server: LiveVedette) -> None:
     own_server.start(rate_limit_per_minute="1")

@@ -20,6 +20,40 @@ JSON_ITEMS = frozenset(
 )  # fmt: skip
 
 
+# Rate-limit / outcome category of each item type (brief §2.3, §3.2).
+ITEM_CATEGORIES: dict[str, str] = {
+    "event": "error",
+    "transaction": "transaction",
+    "attachment": "attachment",
+    "session": "session",
+    "sessions": "session",
+    "client_report": "internal",
+    "check_in": "monitor",
+    "span": "span",
+    "otel_span": "span",
+    "log": "log_item",
+    "otel_log": "log_item",
+    "profile": "profile",
+    "profile_chunk": "profile_chunk",
+    "feedback": "feedback",
+    "user_report": "user_report_v2",
+    "replay_event": "replay",
+    "replay_recording": "replay",
+    "replay_video": "replay",
+    "trace_metric": "trace_metric",
+    "statsd": "metric_bucket",
+    "metric_buckets": "metric_bucket",
+}
+
+
+def item_category(item_type: str) -> str:
+    return ITEM_CATEGORIES.get(item_type, "default")
+
+
+# Written by ingest itself (refused-request outcomes); never accepted from a client.
+INTERNAL_OUTCOMES = "vedette_outcomes"
+
+
 class EnvelopeError(Exception):
     """The envelope cannot be read; the client gets a 400."""
 
@@ -140,3 +174,9 @@ def item_is_valid(item: Item) -> bool:
     if item.type in JSON_ITEMS:
         return decode_json_object(item.payload) is not None
     return True
+
+
+def outcomes_envelope(records: list[dict[str, object]]) -> bytes:
+    payload = orjson.dumps({"outcomes": records})
+    item = orjson.dumps({"type": INTERNAL_OUTCOMES, "length": len(payload)})
+    return b"{}\n" + item + b"\n" + payload + b"\n"

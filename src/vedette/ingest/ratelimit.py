@@ -76,3 +76,26 @@ class SpoolGauge:
     def header(refusal: Refusal) -> str:
         """All categories (empty list), organisation scope, Relay-style reason code."""
         return f"{refusal.retry_after}::organization:spool_full"
+
+
+class RefusedOutcomes:
+    """Counts of what ingest refused, per project, until the next flush into the spool (which
+    turns them into ``rate_limited`` outcomes in the stats API)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[int, str, str], int] = {}
+
+    def add(self, project_id: int, categories: Iterable[str], reason: str) -> None:
+        for category in categories:
+            key = (project_id, category, reason)
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def drain(self) -> dict[int, list[dict[str, object]]]:
+        by_project: dict[int, list[dict[str, object]]] = {}
+        for (project_id, category, reason), quantity in sorted(self._counts.items()):
+            by_project.setdefault(project_id, []).append(
+                {"category": category, "outcome": "rate_limited", "reason": reason,
+                 "quantity": quantity}
+            )  # fmt: skip
+        self._counts = {}
+        return by_project

@@ -21,8 +21,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from vedette.domain.envelope import (
+    INTERNAL_OUTCOMES,
     EnvelopeError,
     ItemTooLarge,
+    item_category,
     item_is_valid,
     normalize_event_id,
     parse_envelope,
@@ -34,7 +36,7 @@ from vedette.ingest.decode import decode_body
 from vedette.ingest.errors import BadRequest, IngestError, PayloadTooLarge, TooManyRequests
 from vedette.ingest.limits import item_limits
 from vedette.ingest.metrics import IngestMetrics, reason_of
-from vedette.ingest.ratelimit import ProjectQuota, SpoolGauge, limited_items
+from vedette.ingest.ratelimit import ProjectQuota, RefusedOutcomes, SpoolGauge, limited_items
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
 
 CORS_ALLOW_HEADERS = (
@@ -112,7 +114,9 @@ class IngestEndpoints:
         metrics: IngestMetrics,
         quota: ProjectQuota,
         spool_gauge: SpoolGauge,
+        refused: RefusedOutcomes,
     ) -> None:
+        self._refused = refused
         self._config = config
         self._quota = quota
         self._spool_gauge = spool_gauge
@@ -161,14 +165,17 @@ class IngestEndpoints:
             info = await run_in_threadpool(self._keys.load, creds.public_key, now)
         authorize(info, project_id)
 
-    def _admit(self, project_id: int, quantity: int, now: float) -> None:
+    def _admit(self, project_id: int, item_types: list[str], now: float) -> None:
         full = self._spool_gauge.refusal()
+        categories = [item_category(t) for t in item_types]
         if full is not None:
+            self._refused.add(project_id, categories, "spool_full")
             raise TooManyRequests(
                 "spool full: processing is behind", full.retry_after, SpoolGauge.header(full)
             )
-        refusal = self._quota.admit(project_id, quantity, now)
+        refusal = self._quota.admit(project_id, limited_items(item_types), now)
         if refusal is not None:
+            self._refused.add(project_id, categories, "project_quota")
             raise TooManyRequests(
                 "event quota exceeded for this project", refusal.retry_after, refusal.header()
             )
@@ -189,7 +196,9 @@ class IngestEndpoints:
         await self._authenticate(request, project_id, envelope.headers.get("dsn"))
         if envelope.items and not any(item_is_valid(item) for item in envelope.items):
             raise BadRequest("no valid item in envelope")
-        self._admit(project_id, limited_items(item.type for item in envelope.items), received)
+        if any(item.type == INTERNAL_OUTCOMES for item in envelope.items):
+            raise BadRequest(f"item type {INTERNAL_OUTCOMES!r} is reserved")
+        self._admit(project_id, [item.type for item in envelope.items], received)
         await self._spool.append(
             NewEntry(
                 project_id, received, _client_ip(request, self._config.trust_forwarded_for), data
@@ -208,7 +217,9 @@ class IngestEndpoints:
             body, request.headers.get("content-encoding"), self._config.max_event_bytes
         )
         event = _decode_store_body(data, self._config.max_event_bytes)
-        self._admit(project_id, 1, received)
+        self._admit(
+            project_id, ["transaction" if event.get("type") == "transaction" else "event"], received
+        )
         event_id = normalize_event_id(event.get("event_id")) or uuid.uuid4().hex
         await self._spool.append(
             NewEntry(

@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vedette.domain.envelope import JSON_ITEMS, Envelope, Item, decode_json_object
+from vedette.domain.envelope import (
+    INTERNAL_OUTCOMES,
+    JSON_ITEMS,
+    Envelope,
+    Item,
+    decode_json_object,
+    item_category,
+)
 from vedette.domain.processed import (
     Outcome,
     ProcessedEnvelope,
@@ -26,35 +33,6 @@ from vedette.processing.normalize import (
 )
 from vedette.processing.scrub import ScrubConfig, scrub_event
 from vedette.processing.titles import summarize
-
-# Rate-limit / outcome category of each item type (brief §2.3, §3.2).
-ITEM_CATEGORIES: dict[str, str] = {
-    "event": "error",
-    "transaction": "transaction",
-    "attachment": "attachment",
-    "session": "session",
-    "sessions": "session",
-    "client_report": "internal",
-    "check_in": "monitor",
-    "span": "span",
-    "otel_span": "span",
-    "log": "log_item",
-    "otel_log": "log_item",
-    "profile": "profile",
-    "profile_chunk": "profile_chunk",
-    "feedback": "feedback",
-    "user_report": "user_report_v2",
-    "replay_event": "replay",
-    "replay_recording": "replay",
-    "replay_video": "replay",
-    "trace_metric": "trace_metric",
-    "statsd": "metric_bucket",
-    "metric_buckets": "metric_bucket",
-}
-
-
-def item_category(item_type: str) -> str:
-    return ITEM_CATEGORIES.get(item_type, "default")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +74,24 @@ def _client_report_outcomes(report: Mapping[str, Any]) -> list[Outcome]:
     return found
 
 
+def _internal_outcomes(item: Item) -> list[Outcome]:
+    """What ingest refused (quotas, full spool), recorded through the spool by ingest itself;
+    clients cannot send this item type (ingest rejects it)."""
+    payload = decode_json_object(item.payload) or {}
+    found = []
+    for record in payload.get("outcomes") or []:
+        if isinstance(record, dict) and isinstance(record.get("quantity"), int):
+            found.append(
+                Outcome(
+                    str(record.get("category", "default"))[:32],
+                    str(record.get("outcome", "rate_limited"))[:32],
+                    str(record.get("reason", ""))[:64],
+                    int(record["quantity"]),
+                )
+            )
+    return found
+
+
 def _item_quantity(item: Item, payload: Mapping[str, Any] | None) -> int:
     count = item.headers.get("item_count")
     if isinstance(count, int) and not isinstance(count, bool) and count > 0:
@@ -119,6 +115,9 @@ def process_envelope(
         payload = decode_json_object(item.payload) if item.type in JSON_ITEMS else None
         if item.type in JSON_ITEMS and payload is None:
             result.outcomes.append(Outcome(category, "invalid", "invalid_json", 1))
+            continue
+        if item.type == INTERNAL_OUTCOMES:
+            result.outcomes.extend(_internal_outcomes(item))
             continue
         if item.type == "event" and payload is not None:
             processed = _process_event(payload, ctx, config)
