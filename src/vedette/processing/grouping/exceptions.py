@@ -8,7 +8,7 @@ distinct "top-level" children (see :func:`select_exceptions`).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from vedette.processing.grouping.component import (
@@ -180,14 +180,15 @@ def _first_path(tree: _Tree, start: int) -> tuple[int, ...]:
     return tuple(path)
 
 
-def select_exceptions(exceptions: Sequence[JsonMap], keys: Sequence[Hashable]) -> Selection:
+def select_exceptions(exceptions: Sequence[JsonMap], key: Callable[[int], Hashable]) -> Selection:
     """Reduce an exception group to what identifies it (RFC 0079, Sentry's current rules).
 
-    ``keys[i]`` is what exception ``i`` would hash to. Children of the group (through nested
-    groups) are sorted by type, descending, for a stable order; equal keys collapse. One distinct
-    child: the event is that child plus its first-child chain (``Group[Da, Da]`` is just ``Da``).
-    Several: each distinct child, then the root group. Plain chains (no ids) are kept whole; a tree
-    without reachable children (a cycle, dangling parents) falls back to the root alone.
+    ``key(i)`` is what exception ``i`` would hash to (asked only for group children). Children
+    of the group (through nested groups) are sorted by type, descending, for a stable order;
+    equal keys collapse. One distinct child: the event is that child plus its first-child chain
+    (``Group[Da, Da]`` is just ``Da``). Several: each distinct child, then the root group. Plain
+    chains (no ids) are kept whole; a tree without reachable children (a cycle, dangling
+    parents) falls back to the root alone.
     """
     last = len(exceptions) - 1
     everything = Selection(tuple(range(len(exceptions))), last)
@@ -203,8 +204,9 @@ def select_exceptions(exceptions: Sequence[JsonMap], keys: Sequence[Hashable]) -
     distinct: list[int] = []
     seen: set[Hashable] = set()
     for index in top:
-        if keys[index] not in seen:
-            seen.add(keys[index])
+        identity = key(index)
+        if identity not in seen:
+            seen.add(identity)
             distinct.append(index)
     if len(distinct) == 1:
         return Selection(_first_path(tree, distinct[0]), distinct[0])
@@ -220,7 +222,7 @@ def exception_variants(exceptions: Sequence[JsonMap], platform: str) -> Variants
     if not exceptions:
         return {}
     per_exception = [single_exception_variants(exc, platform) for exc in exceptions]
-    selection = select_exceptions(exceptions, [_identity(v) for v in per_exception])
+    selection = select_exceptions(exceptions, lambda i: _identity(per_exception[i]))
     if len(selection.indices) == 1:
         return per_exception[selection.indices[0]]
     names = list(dict.fromkeys(name for v in per_exception for name in v))
@@ -238,5 +240,7 @@ def main_exception_index(exceptions: Sequence[JsonMap], platform: str) -> int | 
     """The exception that names the issue: the last one, or the single distinct group child."""
     if not exceptions:
         return None
-    per_exception = [single_exception_variants(exc, platform) for exc in exceptions]
-    return select_exceptions(exceptions, [_identity(v) for v in per_exception]).main
+    # Keys are computed lazily: a plain chain (no exception ids) needs none.
+    return select_exceptions(
+        exceptions, lambda i: _identity(single_exception_variants(exceptions[i], platform))
+    ).main

@@ -293,6 +293,41 @@ def context_line_component(frame: JsonMap, platform: str) -> Component:
 
 def frame_component(frame: JsonMap, platform: str) -> Component:
     """What one frame contributes, before in-app, rule and recursion decisions."""
+    context_line = text(frame.get("context_line"))
+    if context_line is not None and len(context_line) > MAX_CONTEXT_LINE:
+        # Over-long lines never contribute; keep a bounded cache key (minified JS lines are huge).
+        context_line = context_line[: MAX_CONTEXT_LINE + 1]
+    return _cached_frame_component(
+        platform,
+        text(frame.get("filename")),
+        text(frame.get("abs_path")),
+        text(frame.get("module")),
+        text(frame.get("function")),
+        text(frame.get("raw_function")),
+        context_line,
+        (mapping(frame.get("data")) or {}).get("sourcemap") is not None,
+    )
+
+
+@lru_cache(maxsize=32768)
+def _cached_frame_component(
+    platform: str,
+    filename: str | None,
+    abs_path: str | None,
+    module: str | None,
+    function: str | None,
+    raw_function: str | None,
+    context_line: str | None,
+    sourcemapped: bool,
+) -> Component:
+    """Components are immutable, and code locations recur event after event: cache them."""
+    fields = {"filename": filename, "abs_path": abs_path, "module": module, "function": function,
+              "raw_function": raw_function, "context_line": context_line,
+              "data": {"sourcemap": True} if sourcemapped else None}  # fmt: skip
+    return _frame_component(fields, platform)
+
+
+def _frame_component(frame: JsonMap, platform: str) -> Component:
     module = module_component(frame, platform)
     filename = filename_component(frame, platform)
     if contributes(module) and contributes(filename):
@@ -322,12 +357,16 @@ def is_recursion(frame: JsonMap, previous: JsonMap | None) -> bool:
 # --- a whole stack trace ---------------------------------------------------------------------
 
 
-def stacktrace_component(
-    frames: Sequence[JsonMap], event_platform: str, variant: Variant
-) -> Component:
-    """The frames of one stack trace for one variant; ``app`` keeps only in-app frames."""
+def _frame_components(
+    frames: Sequence[JsonMap], event_platform: str
+) -> list[tuple[Component, bool]]:
+    """(component, in-app) per frame, with the variant-independent decisions applied.
+
+    Built once per stack trace and shared by both variants: frame components are the bulk of
+    the grouping cost on deep traces.
+    """
     flags = frame_flags(frames, event_platform)
-    components: list[Component] = []
+    components: list[tuple[Component, bool]] = []
     previous: JsonMap | None = None
     for frame, flag in zip(frames, flags, strict=True):
         component = frame_component(frame, frame_platform(frame, event_platform))
@@ -335,13 +374,21 @@ def stacktrace_component(
             component = disabled(component, "ignored due to recursion")
         elif not flag.group:
             component = disabled(component, "ignored by stack trace rule")
-        elif variant == "app" and not flag.in_app:
-            component = disabled(component, "non app frame")
-        components.append(component)
+        components.append((component, flag.in_app))
         previous = frame
     if len(frames) == 1 and _is_low_quality_single_js_frame(frames[0], event_platform):
-        components[0] = disabled(components[0], "ignored single non-URL JavaScript frame")
-    stacktrace = Component("stacktrace", tuple(components))
+        only, in_app = components[0]
+        components[0] = (disabled(only, "ignored single non-URL JavaScript frame"), in_app)
+    return components
+
+
+def _stacktrace(frames: Sequence[tuple[Component, bool]], variant: Variant) -> Component:
+    """One variant of a stack trace; ``app`` keeps only in-app frames."""
+    components = tuple(
+        disabled(c, "non app frame") if variant == "app" and not in_app and contributes(c) else c
+        for c, in_app in frames
+    )
+    stacktrace = Component("stacktrace", components)
     if not contributes(stacktrace):
         hint = (
             "contains no in-app frames" if variant == "app" else "contains no contributing frames"
@@ -359,7 +406,5 @@ def _is_low_quality_single_js_frame(frame: JsonMap, event_platform: str) -> bool
 
 
 def stacktrace_variants(frames: Sequence[JsonMap], event_platform: str) -> dict[str, Component]:
-    return {
-        "app": stacktrace_component(frames, event_platform, "app"),
-        "system": stacktrace_component(frames, event_platform, "system"),
-    }
+    components = _frame_components(frames, event_platform)
+    return {"app": _stacktrace(components, "app"), "system": _stacktrace(components, "system")}
