@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vedette.domain.envelope import parse_envelope
 from vedette.processing.grouping import DEFAULT_STRATEGY, STRATEGIES, compute_grouping
 from vedette.processing.grouping.component import FALLBACK_HASH, hash_values
 from vedette.processing.grouping.fingerprint import resolve_entry
@@ -24,19 +25,9 @@ SENTRY = CORPORA / "sentry-grouping"
 
 
 def envelope_items(raw: bytes) -> Iterator[tuple[dict[str, Any], bytes]]:
-    """(item header, payload) pairs; ``length`` takes exactly that many bytes, else one line."""
-    _, _, rest = raw.partition(b"\n")
-    while rest.strip():
-        line, _, rest = rest.partition(b"\n")
-        if not line.strip():
-            continue
-        header = json.loads(line)
-        if "length" in header:
-            payload, rest = rest[: header["length"]], rest[header["length"] :]
-            rest = rest.removeprefix(b"\n")
-        else:
-            payload, _, rest = rest.partition(b"\n")
-        yield header, payload
+    """(item header, payload) pairs, read with the project's own envelope parser."""
+    for item in parse_envelope(raw).items:
+        yield item.headers, item.payload
 
 
 def sdk_event(corpus: str, name: str) -> dict[str, Any]:

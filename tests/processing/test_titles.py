@@ -9,25 +9,16 @@ from typing import Any
 
 import pytest
 
+from vedette.domain.envelope import parse_envelope
 from vedette.processing.titles import TITLE_MAX, normalize_level, summarize
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 
 
 def envelope_items(raw: bytes) -> Iterator[tuple[dict[str, Any], bytes]]:
-    """(item header, payload) pairs; ``length`` takes exactly that many bytes, else one line."""
-    _, _, rest = raw.partition(b"\n")
-    while rest.strip():
-        line, _, rest = rest.partition(b"\n")
-        if not line.strip():
-            continue
-        header = json.loads(line)
-        if "length" in header:
-            payload, rest = rest[: header["length"]], rest[header["length"] :]
-            rest = rest.removeprefix(b"\n")
-        else:
-            payload, _, rest = rest.partition(b"\n")
-        yield header, payload
+    """(item header, payload) pairs, read with the project's own envelope parser."""
+    for item in parse_envelope(raw).items:
+        yield item.headers, item.payload
 
 
 def sdk_event(corpus: str, name: str) -> dict[str, Any]:
