@@ -18,6 +18,19 @@ from vedette.settings import Settings
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 ERROR = (CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes()
 ERROR_ID = "48ff7871266a4a838ea1b6f0bffcf293"
+# A transaction and a cron check-in too, so that the performance and monitor routes have
+# something of ours to show (and to hide).
+TRANSACTION = (CORPORA / "sdk-python" / "fastapi_transaction.1.envelope").read_bytes()
+TRANSACTION_ID = "985ab7d2aa5045099766859c2c00474e"
+TRACE_ID = "8a40b6121c054f27b9acde7022990d83"
+CHECK_IN = (CORPORA / "sdk-python" / "crons_checkin.1.envelope").read_bytes()
+# Query parameters some routes require (statsPeriod: the corpora's timestamps age).
+PARAMS = {
+    "/api/0/projects/{org}/{project}/transactions/summary/": {
+        "transaction": "/orders/{order_id}",
+        "statsPeriod": "90d",
+    },
+}
 
 
 def api_routes(tmp_path: Path) -> list[tuple[str, str]]:
@@ -39,12 +52,13 @@ def test_the_walk_covers_the_route_table(tmp_path: Path) -> None:
 
 def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: Path) -> None:
     ours = live_vedette.create_project(org=f"ours-{uuid.uuid4().hex[:6]}")
-    response = live_vedette.http.post(
-        f"/api/{ours.id}/envelope/",
-        content=ERROR,
-        headers={"X-Sentry-Auth": f"Sentry sentry_key={ours.public_key}"},
-    )
-    assert response.status_code == 200
+    for envelope in (ERROR, TRANSACTION, CHECK_IN):
+        response = live_vedette.http.post(
+            f"/api/{ours.id}/envelope/",
+            content=envelope,
+            headers={"X-Sentry-Auth": f"Sentry sentry_key={ours.public_key}"},
+        )
+        assert response.status_code == 200
     live_vedette.wait_processed()
     [issue] = live_vedette.issues(ours)
 
@@ -62,14 +76,22 @@ def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: 
         "event_id": ERROR_ID,
         "key": ours.public_key,
         "which": "latest",
+        "trace_id": TRACE_ID,
+        "slug": "nightly-invoice",
     }
     bodies = {"/api/0/issues/{issue_id}/": {"status": "resolved"}, "keys": {"isActive": False}}
     walked = 0
     for method, template in api_routes(tmp_path):
-        path = re.sub(r"{(\w+)(?::\w+)?}", lambda m: values[m.group(1)], template)
+        route_values = {**values, "event_id": TRANSACTION_ID} if "waterfall" in template else values
+        path = re.sub(r"{(\w+)(?::\w+)?}", lambda m, v=route_values: v[m.group(1)], template)
         body = bodies.get(template, bodies["keys"] if "keys" in template else None)
+        params = PARAMS.get(template, {})
         response = live_vedette.http.request(
-            method, path, json=body, headers={"Authorization": f"Bearer {their_token}"}
+            method,
+            path,
+            json=body,
+            params=params,
+            headers={"Authorization": f"Bearer {their_token}"},
         )
         assert response.status_code in (403, 404), (method, path, response.status_code)
         walked += 1
@@ -77,7 +99,9 @@ def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: 
         if method == "GET":
             assert (
                 live_vedette.http.get(
-                    path, headers={"Authorization": f"Bearer {live_vedette.token}"}
+                    path,
+                    params=params,
+                    headers={"Authorization": f"Bearer {live_vedette.token}"},
                 ).status_code
                 == 200
             ), path

@@ -79,7 +79,14 @@ class Api:
             Route("/api/0/issues/{issue_id}/events/", self._wrap(self.issue_events)),
             Route("/api/0/issues/{issue_id}/events/{which:str}/", self._wrap(self.issue_event)),
             Route("/api/0/internal/spool/", self._wrap(self.spool_stats)),
+            *self._performance_routes(),
         ]
+
+    def _performance_routes(self) -> list[Route]:
+        # Imported here: api.performance reaches back into this module's Api (for typing).
+        from vedette.api.performance import PerformanceEndpoints
+
+        return PerformanceEndpoints(self, ApiError).routes(self._wrap)
 
     def _wrap(
         self, handler: Callable[[Request, TokenGrant], Awaitable[Response]]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vedette.domain.events import Event, Grouping, IssueSummary
+from vedette.domain.monitors import CheckIn
+from vedette.domain.performance import SpanRow, TransactionFact
+from vedette.domain.sessions import SessionAggregate, SessionUpdate
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +42,11 @@ class ProcessedEnvelope:
     transactions: list[Event] = field(default_factory=list)
     attachments: list[StoredAttachment] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+    # Performance (§6): spans of transactions and span items, one fact per transaction or
+    # segment; performance issues travel in ``errors`` (they are issues like errors).
+    spans: list[SpanRow] = field(default_factory=list)
+    transaction_facts: list[TransactionFact] = field(default_factory=list)
+    # Release health (§7) and cron monitors.
+    session_updates: list[SessionUpdate] = field(default_factory=list)
+    session_aggregates: list[SessionAggregate] = field(default_factory=list)
+    check_ins: list[CheckIn] = field(default_factory=list)

@@ -24,6 +24,8 @@ from vedette.domain.processed import (
     ProcessedEvent,
     StoredAttachment,
 )
+from vedette.processing import performance_issues, spans
+from vedette.processing.checkins import InvalidCheckIn, parse_check_in
 from vedette.processing.grouping import compute_grouping
 from vedette.processing.normalize import (
     NormalizeContext,
@@ -31,13 +33,16 @@ from vedette.processing.normalize import (
     parse_timestamp,
     validate_transaction,
 )
+from vedette.processing.performance_issues import PerformanceIssueConfig
 from vedette.processing.scrub import ScrubConfig, scrub_event
+from vedette.processing.sessions import InvalidSession, parse_aggregates, parse_session
 from vedette.processing.titles import summarize
 
 
 @dataclass(frozen=True, slots=True)
 class ProcessingConfig:
     scrub: ScrubConfig = field(default_factory=ScrubConfig)
+    performance_issues: PerformanceIssueConfig = field(default_factory=PerformanceIssueConfig)
 
 
 def _context(envelope: Envelope, received: float, client_ip: str | None) -> NormalizeContext:
@@ -134,8 +139,16 @@ def process_envelope(
                 continue
             result.transactions.append(transaction)
             kept_event_id = transaction["event_id"]
+            _transaction_performance(result, transaction, config)
         elif item.type == "client_report" and payload is not None:
             result.outcomes.extend(_client_report_outcomes(payload))
+        elif item.type == "span" and payload is not None:
+            _span_item(result, item, payload, envelope, received, config)
+        elif item.type in ("session", "sessions", "check_in") and payload is not None:
+            problem = _health_item(result, item.type, payload, received)
+            if problem is not None:
+                result.outcomes.append(Outcome(category, "invalid", problem[:64], 1))
+                continue
         result.outcomes.append(Outcome(category, "accepted", "", _item_quantity(item, payload)))
     for item in envelope.items:
         if item.type == "attachment":
@@ -143,6 +156,68 @@ def process_envelope(
             if event_id is not None:
                 result.attachments.append(_attachment(item, event_id))
     return result
+
+
+def _transaction_performance(
+    result: ProcessedEnvelope, transaction: dict[str, Any], config: ProcessingConfig
+) -> None:
+    fact, rows = spans.transaction_rows(transaction)
+    result.transaction_facts.append(fact)
+    result.spans.extend(rows)
+    result.errors.extend(
+        performance_issues.detect(fact, rows, transaction, config.performance_issues)
+    )
+
+
+def _span_item(
+    result: ProcessedEnvelope,
+    item: Item,
+    payload: Mapping[str, Any],
+    envelope: Envelope,
+    received: float,
+    config: ProcessingConfig,
+) -> None:
+    """A span container (content type v2) or a legacy single span (no content type), §6.5."""
+    legacy = item.headers.get("content_type") != spans.SPAN_V2_CONTENT_TYPE and not isinstance(
+        payload.get("items"), list
+    )
+    trace = envelope.headers.get("trace")
+    batch = spans.container_rows(
+        payload,
+        trace if isinstance(trace, Mapping) else {},
+        received,
+        parse_timestamp(envelope.headers.get("sent_at")),
+        legacy=legacy,
+    )
+    if batch.invalid:
+        result.outcomes.append(Outcome("span", "invalid", "invalid_span", batch.invalid))
+    result.spans.extend(batch.rows)
+    result.transaction_facts.extend(batch.facts)
+    for fact in batch.facts:
+        # Detectors see the spans of the segment that arrived with it (Node flushes a trace's
+        # spans together; children arriving in a later envelope are stored but not examined).
+        members = [r for r in batch.rows if r.segment_id == fact.span_id]
+        result.errors.extend(
+            performance_issues.detect(fact, members, None, config.performance_issues)
+        )
+
+
+def _health_item(
+    result: ProcessedEnvelope, item_type: str, payload: Mapping[str, Any], received: float
+) -> str | None:
+    """Sessions and check-ins; returns why the item is invalid, or None."""
+    try:
+        if item_type == "session":
+            update = parse_session(payload, received)
+            if update is not None:
+                result.session_updates.append(update)
+        elif item_type == "sessions":
+            result.session_aggregates.extend(parse_aggregates(payload, received))
+        else:
+            result.check_ins.append(parse_check_in(payload, received))
+    except (InvalidSession, InvalidCheckIn) as problem:
+        return str(problem)
+    return None
 
 
 def _attachment(item: Item, event_id: str) -> StoredAttachment:

@@ -13,7 +13,7 @@ from vedette.domain.processed import ProcessedEnvelope
 from vedette.domain.spooled import SpoolEntry
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
 from vedette.spool.spools import Spool
-from vedette.storage import spool_store
+from vedette.storage import health, monitors, performance, spool_store
 from vedette.storage.database import Database
 from vedette.storage.ingest_store import store_processed
 
@@ -25,6 +25,12 @@ class WorkerConfig:
     batch_size: int = 200
     max_attempts: int = 3
     idle_poll_seconds: float = 0.2
+    # How often the periodic jobs run (cron monitors: missed and timed-out check-ins). Sentry
+    # ticks once a minute; margins are whole minutes, so 15 s is within a quarter of one.
+    periodic_seconds: float = 15.0
+    # Span detail is kept this long (the per-minute aggregates forever); pruned hourly.
+    span_retention_seconds: float = 30 * 86400.0
+    prune_seconds: float = 3600.0
 
 
 class Worker:
@@ -39,6 +45,8 @@ class Worker:
         self._spool = spool
         self._config = config
         self._processing = processing
+        self._next_periodic = 0.0
+        self._next_prune = 0.0
 
     def run(self, should_stop: Callable[[], bool], wait: Callable[[float], object]) -> None:
         """Process batches until ``should_stop``; ``wait(seconds)`` idles (wakes up early when
@@ -46,6 +54,7 @@ class Worker:
         self._spool.recover()
         while not should_stop():
             try:
+                self._maybe_run_periodic(time.time())
                 handled = self.run_once()
             except Exception:
                 log.exception("worker batch failed; retrying in a second")
@@ -74,6 +83,27 @@ class Worker:
             log.exception("storing a batch of %d failed; retrying one by one", len(entries))
             self._store_one_by_one(processed, poisoned)
         return len(entries)
+
+    # -- periodic jobs: run in the worker process even when nothing arrives ------------------
+
+    def _maybe_run_periodic(self, now: float) -> None:
+        if now >= self._next_periodic:
+            self._next_periodic = now + self._config.periodic_seconds
+            self.run_periodic(now)
+
+    def run_periodic(self, now: float) -> None:
+        """The jobs that depend on the clock alone (tests call this with a moved clock)."""
+        with self._db.write() as conn:
+            monitors.run_scheduler(conn, now)
+        if now >= self._next_prune:
+            self._next_prune = now + self._config.prune_seconds
+            self.prune(now)
+
+    def prune(self, now: float) -> None:
+        """Drop span detail past its retention and session states past Relay's 5 days."""
+        with self._db.write() as conn:
+            performance.prune_spans(conn, now - self._config.span_retention_seconds)
+            health.prune_session_states(conn, now)
 
     def _process(self, entry: SpoolEntry) -> ProcessedEnvelope:
         return process_envelope(

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, select, tuple_, update
 from vedette.domain.events import Event, IssueStatus
 from vedette.domain.processed import ProcessedEnvelope, ProcessedEvent
 from vedette.domain.regressions import IssueState, regresses
+from vedette.storage import health, monitors, performance
 from vedette.storage.codec import pack
 from vedette.storage.dialect import greatest, insert_ignore, least, upsert_add
 from vedette.storage.schema import (
@@ -65,6 +66,10 @@ def store_processed(
     _insert_events(conn, fresh_errors, fresh_transactions, group_of)
     _insert_attachments(conn, batch)
     _add_outcomes(conn, batch, now)
+    # Performance, release health and cron monitors (each deduplicates on its own keys).
+    performance.store_performance(conn, batch)
+    health.store_sessions(conn, batch, now)
+    monitors.store_check_ins(conn, batch)
 
 
 def _unseen(

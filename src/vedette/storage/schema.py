@@ -49,6 +49,8 @@ projects = Table(
     Column("name", String(200), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("next_short_id", Integer, nullable=False, server_default="0"),
+    # Apdex threshold T in ms (Sentry's project setting, default 300 ms, metric duration).
+    Column("apdex_threshold", Float, nullable=False, server_default="300"),
     UniqueConstraint("organization_id", "slug"),
 )
 
@@ -134,7 +136,9 @@ groups = Table(
     Column("title", Text, nullable=False),
     Column("culprit", Text, nullable=False),
     Column("level", String(16), nullable=False),
-    Column("type", String(32), nullable=False),
+    # "error", "default", ... or a performance issue type like
+    # "performance_n_plus_one_db_queries" (Sentry's names; 33 characters).
+    Column("type", String(64), nullable=False),
     Column("metadata", JSON, nullable=False),
     Column("platform", String(64), nullable=False),
     Column("status", String(32), nullable=False),
@@ -201,6 +205,7 @@ events = Table(
     UniqueConstraint("project_id", "event_id"),
     Index("ix_events_group_timestamp", "group_id", "timestamp"),
     Index("ix_events_project_type_timestamp", "project_id", "type", "timestamp"),
+    Index("ix_events_project_trace", "project_id", "trace_id"),
 )
 
 attachments = Table(
@@ -236,4 +241,258 @@ outcomes = Table(
     Column("outcome", String(32), primary_key=True),
     Column("reason", String(64), primary_key=True),
     Column("quantity", BigInteger, nullable=False),
+)
+
+
+# -- performance (protocol brief §6) ---------------------------------------------------------
+
+# Recent span detail: every transaction's root span (is_segment) and children, and every span
+# of span v2 containers, keyed like Sentry's (trace_id, span_id). Durations in ms.
+spans = Table(
+    "spans",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("trace_id", String(32), primary_key=True),
+    Column("span_id", String(16), primary_key=True),
+    Column("parent_span_id", String(16), nullable=True),
+    Column("segment_id", String(16), nullable=True),
+    Column("event_id", String(32), nullable=True),
+    Column("transaction", String(200), nullable=True),
+    Column("op", String(64), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("span_group", String(16), nullable=True),
+    Column("status", String(32), nullable=True),
+    Column("start_timestamp", Float, nullable=False),
+    Column("duration", Float, nullable=False),
+    Column("exclusive_time", Float, nullable=False),
+    Column("is_segment", Boolean, nullable=False),
+    Column("release", String(200), nullable=True),
+    Column("environment", String(64), nullable=True),
+    Column("data", JSON, nullable=True),
+    Index("ix_spans_project_transaction_start", "project_id", "transaction", "start_timestamp"),
+    Index("ix_spans_project_start", "project_id", "start_timestamp"),
+)
+
+
+# Compact aggregates for the long run, one row per (project, kind, name, minute, environment,
+# release): kind "transaction" (name = transaction) or "span" (name = a db span group).
+# environment and release are '' when absent (key columns cannot be NULL). The same rows are
+# rolled up per hour and per UTC day: a 14-day query reads whole days plus the hours and
+# minutes at its edges, not 20,160 minutes (2.2 s -> see docs/performance.md).
+def _perf_totals(name: str, period: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("project_id", BigInteger, primary_key=True),
+        Column("kind", String(16), primary_key=True),
+        Column("name", String(200), primary_key=True),
+        Column(period, BigInteger, primary_key=True),  # its start, unix seconds
+        Column("environment", String(64), primary_key=True),
+        Column("release", String(200), primary_key=True),
+        Column("count", BigInteger, nullable=False),
+        Column("failures", BigInteger, nullable=False),
+        Column("satisfied", BigInteger, nullable=False),
+        Column("tolerating", BigInteger, nullable=False),
+        Column("duration_sum", Float, nullable=False),
+        Index(f"ix_{name}_project_kind_{period}", "project_id", "kind", period),
+    )
+
+
+# The mergeable duration histogram of the same keys (domain/histogram.py), one row per
+# non-empty bucket: SQL merges periods by summing counts.
+def _perf_histograms(name: str, period: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("project_id", BigInteger, primary_key=True),
+        Column("kind", String(16), primary_key=True),
+        Column("name", String(200), primary_key=True),
+        Column(period, BigInteger, primary_key=True),
+        Column("environment", String(64), primary_key=True),
+        Column("release", String(200), primary_key=True),
+        Column("bucket", Integer, primary_key=True),
+        Column("count", BigInteger, nullable=False),
+        Index(f"ix_{name}_project_kind_{period}", "project_id", "kind", period),
+    )
+
+
+perf_minutes = _perf_totals("perf_minutes", "minute")
+perf_histograms = _perf_histograms("perf_histograms", "minute")
+perf_hours = _perf_totals("perf_hours", "hour")
+perf_hour_histograms = _perf_histograms("perf_hour_histograms", "hour")
+perf_days = _perf_totals("perf_days", "day")
+perf_day_histograms = _perf_histograms("perf_day_histograms", "day")
+
+# Time by span op category (db, http, ...) per transaction: exclusive time and span count.
+perf_op_minutes = Table(
+    "perf_op_minutes",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("transaction", String(200), primary_key=True),
+    Column("minute", BigInteger, primary_key=True),
+    Column("environment", String(64), primary_key=True),
+    Column("release", String(200), primary_key=True),
+    Column("op", String(64), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("exclusive_sum", Float, nullable=False),
+)
+
+# What a db span group stands for, with an example to click through to.
+span_groups = Table(
+    "span_groups",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("span_group", String(16), primary_key=True),
+    Column("op", String(64), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("first_seen", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("example_trace_id", String(32), nullable=False),
+    Column("example_span_id", String(16), nullable=False),
+    Column("example_event_id", String(32), nullable=True),
+    Column("example_transaction", String(200), nullable=True),
+)
+
+# -- release health (§7) ------------------------------------------------------------------------
+
+release_sessions = Table(
+    "release_sessions",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("release", String(200), primary_key=True),
+    Column("environment", String(64), primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),  # hour of `started`, unix seconds
+    Column("total", BigInteger, nullable=False),
+    Column("unhealthy", BigInteger, nullable=False),
+    Column("crashed", BigInteger, nullable=False),
+    Column("abnormal", BigInteger, nullable=False),
+    Column("exited_with_duration", BigInteger, nullable=False),
+    Column("duration_sum", Float, nullable=False),
+    Index("ix_release_sessions_project_bucket", "project_id", "bucket"),
+)
+
+# Distinct users (hashed did) per bucket, for crash-free users.
+release_session_users = Table(
+    "release_session_users",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("release", String(200), primary_key=True),
+    Column("environment", String(64), primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),
+    Column("did", String(32), primary_key=True),
+    Column("crashed", Integer, nullable=False),
+)
+
+# The last applied state of each individual session (init counting, seq, terminal states).
+session_states = Table(
+    "session_states",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("sid", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("unhealthy", Boolean, nullable=False),
+    Column("counted", Boolean, nullable=False),
+    Column("release", String(200), nullable=False),
+    Column("environment", String(64), nullable=False),
+    Column("started", Float, nullable=False),
+    Column("did", String(32), nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+
+# -- cron monitors ----------------------------------------------------------------------------
+
+monitors = Table(
+    "monitors",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("schedule_type", String(16), nullable=True),
+    Column("schedule_value", String(200), nullable=True),
+    Column("schedule_unit", String(16), nullable=True),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("checkin_margin", Integer, nullable=False),
+    Column("max_runtime", Integer, nullable=False),
+    Column("failure_issue_threshold", Integer, nullable=True),
+    Column("recovery_threshold", Integer, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("last_checkin", Float, nullable=True),
+    Column("next_checkin", Float, nullable=True),
+    # next_checkin + margin: past it the tick is missed (indexed for the scheduler).
+    Column("next_checkin_latest", Float, nullable=True, index=True),
+    UniqueConstraint("project_id", "slug"),
+)
+
+monitor_checkins = Table(
+    "monitor_checkins",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("monitor_id", ForeignKey("monitors.id"), nullable=False),
+    Column("project_id", BigInteger, nullable=False),
+    Column("guid", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("date_added", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("duration", Float, nullable=True),  # ms
+    Column("expected_time", Float, nullable=True),
+    # Set while in progress: when it turns into a timeout (indexed for the scheduler).
+    Column("timeout_at", Float, nullable=True, index=True),
+    Column("environment", String(64), nullable=True),
+    Column("release", String(200), nullable=True),
+    Column("trace_id", String(32), nullable=True),
+    UniqueConstraint("monitor_id", "guid"),
+    Index("ix_monitor_checkins_monitor_date", "monitor_id", "date_added"),
+)
+
+# -- users of the web UI ------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # stored lower-cased
+    Column("password_hash", String(200), nullable=False),  # argon2id, PHC string
+    # Sees every organisation, like an API token without one (the operator's first admin).
+    Column("is_superuser", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Float, nullable=False),
+    Column("last_login", Float, nullable=True),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), primary_key=True),
+    Column("created_at", Float, nullable=False),
+)
+
+# Server-side sessions: the cookie carries a random id (signed); only its sha256 is stored, so
+# a leaked database does not leak live sessions. Logging out deletes the row.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+# Failed sign-ins per sha256(email | client IP), for throttling (kept 15 minutes).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("subject", String(64), nullable=False),
+    Column("failed_at", Float, nullable=False),
+    Index("ix_login_failures_subject_failed_at", "subject", "failed_at"),
+)
+
+# Secrets generated on first use and shared by every process (the cookie signing key).
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
 )
