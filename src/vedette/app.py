@@ -39,7 +39,7 @@ from vedette.settings import Settings
 from vedette.spool.spools import FileSpool, Spool, TableSpool
 from vedette.spool.worker import Worker, WorkerConfig
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
-from vedette.storage import accounts
+from vedette.storage import accounts, retention
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 from vedette.storage.schema import spool_file_metadata
@@ -127,7 +127,10 @@ def run_worker_process(settings: Settings, wakeup: ProcessEvent, parent_pid: int
         storage.db,
         storage.spool,
         WorkerConfig(
-            batch_size=settings.worker_batch_size, max_attempts=settings.spool_max_attempts
+            batch_size=settings.worker_batch_size,
+            max_attempts=settings.spool_max_attempts,
+            retention=settings.retention_policy(),
+            cleanup_seconds=settings.cleanup_interval_seconds,
         ),
     )
 
@@ -249,6 +252,7 @@ def create_app(settings: Settings) -> Starlette:
 
     async def metrics(_request: Request) -> Response:
         stats = await run_in_threadpool(storage.spool.stats)
+        database_bytes = await run_in_threadpool(retention.database_bytes, storage.db)
         age = 0.0 if stats.oldest_received_at is None else time.time() - stats.oldest_received_at
         lines = [
             *ingest_metrics.lines(),
@@ -261,6 +265,9 @@ def create_app(settings: Settings) -> Starlette:
             "# HELP vedette_dead_letters Spool entries that could not be processed.",
             "# TYPE vedette_dead_letters gauge",
             f"vedette_dead_letters {stats.dead_letters}",
+            "# HELP vedette_database_bytes Disk used by the database (retention bounds it).",
+            "# TYPE vedette_database_bytes gauge",
+            f"vedette_database_bytes {database_bytes}",
         ]
         return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from vedette.api.serialize import dsn
 from vedette.app import backup_sqlite, open_storage
 from vedette.settings import Settings
-from vedette.storage import accounts
+from vedette.storage import accounts, retention
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 
@@ -110,6 +111,23 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
     print(written)
 
 
+def cmd_cleanup(_args: argparse.Namespace, settings: Settings) -> None:
+    db = _database(settings)
+    try:
+        before = retention.database_bytes(db)
+        report = retention.cleanup(db, settings.retention_policy(), time.time())
+        after = retention.database_bytes(db)
+    finally:
+        db.dispose()
+    print(
+        f"removed {report.events} events, {report.issues} issues, {report.attachments}"
+        f" attachments, {report.spans} spans, {report.check_ins} check-ins,"
+        f" {report.session_states} session states"
+    )
+    # Deleted rows become free pages that new data reuses; the file itself does not shrink.
+    print(f"database: {before} bytes before, {after} bytes after")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vedette", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="bring the database to the current schema")
     migrate.set_defaults(func=cmd_migrate)
+
+    cleanup = sub.add_parser(
+        "cleanup", help="apply retention now (the worker also does it every hour)"
+    )
+    cleanup.set_defaults(func=cmd_cleanup)
 
     project = sub.add_parser("project", help="manage projects").add_subparsers(
         dest="action", required=True

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vedette.domain.retention import RetentionPolicy
+
 
 def default_data_dir() -> Path:
     return Path.cwd() / "data"
@@ -77,6 +79,35 @@ class Settings(BaseSettings):
         default=False,
         description="Take the client IP from X-Forwarded-For (only behind a trusted proxy).",
     )
+    retention_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="Events older than this are deleted, and issues not seen since with them.",
+    )
+    span_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Span detail (waterfalls, slow-query examples) is kept this long; the"
+        " per-minute, hour and day aggregates behind the performance tables stay.",
+    )
+    max_events_per_issue: int = Field(
+        default=10_000,
+        ge=3,
+        description="Stored events per issue; past it, cleanup keeps the first, the latest half"
+        " and an even sample in between (counters and tag tallies keep every event).",
+    )
+    cleanup_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often the worker applies retention (`vedette cleanup` does it now).",
+    )
+
+    def retention_policy(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            max_age_seconds=self.retention_days * 86400,
+            max_events_per_issue=self.max_events_per_issue,
+            span_max_age_seconds=self.span_retention_days * 86400,
+        )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
 from tests.conftest import LiveVedette, ProjectHandle
+from tests.e2e.crash_stream import TEMPLATE, TEMPLATE_ID, stored_counts
 
-from vedette.storage.schema import dead_letters, events
-
-CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
-TEMPLATE = (CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes()
-TEMPLATE_ID = b"48ff7871266a4a838ea1b6f0bffcf293"
+from vedette.storage.schema import dead_letters
 
 
 def send_errors(server: LiveVedette, project: ProjectHandle, count: int) -> list[str]:
@@ -29,16 +25,6 @@ def send_errors(server: LiveVedette, project: ProjectHandle, count: int) -> list
             assert response.status_code == 200, response.text
             accepted.append(event_id)
     return accepted
-
-
-def stored_counts(server: LiveVedette, project: ProjectHandle) -> dict[str, int]:
-    with server.db.read() as conn:
-        rows = conn.execute(
-            select(events.c.event_id, func.count())
-            .where(events.c.project_id == project.id)
-            .group_by(events.c.event_id)
-        )
-        return {event_id: n for event_id, n in rows}
 
 
 def test_acknowledged_envelopes_are_in_the_spool_before_any_processing(

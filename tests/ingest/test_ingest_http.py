@@ -279,3 +279,4 @@ def test_metrics_count_accepted_and_rejected(
     assert after[accepted] == before[accepted] + 1
     assert after[bad] == before.get(bad, 0) + 1
     assert "vedette_spool_depth" in after
+    assert after["vedette_database_bytes"] > 0

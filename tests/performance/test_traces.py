@@ -202,9 +202,9 @@ def test_span_detail_is_pruned_but_aggregates_stay(db: Database) -> None:
     ingest(db, project.id, [envelope(("transaction", payload))], received=now)
     worker = Worker(db, spool=None, config=WorkerConfig())  # type: ignore[arg-type]
     with api_client(db, project) as api:
-        worker.prune(now + 29 * 86400)
+        worker.cleanup(now + 29 * 86400)
         assert len(api.get(f"/traces/{payload['contexts']['trace']['trace_id']}/")["spans"]) == 2
-        worker.prune(now + 31 * 86400)
+        worker.cleanup(now + 31 * 86400)
         response = api.request(
             "GET", f"{api.base}/traces/{payload['contexts']['trace']['trace_id']}/"
         )

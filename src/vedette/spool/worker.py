@@ -6,14 +6,15 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vedette.domain.envelope import parse_envelope
 from vedette.domain.processed import ProcessedEnvelope
+from vedette.domain.retention import RetentionPolicy
 from vedette.domain.spooled import SpoolEntry
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
 from vedette.spool.spools import Spool
-from vedette.storage import health, monitors, performance, spool_store
+from vedette.storage import monitors, retention, spool_store
 from vedette.storage.database import Database
 from vedette.storage.ingest_store import store_processed
 
@@ -28,9 +29,10 @@ class WorkerConfig:
     # How often the periodic jobs run (cron monitors: missed and timed-out check-ins). Sentry
     # ticks once a minute; margins are whole minutes, so 15 s is within a quarter of one.
     periodic_seconds: float = 15.0
-    # Span detail is kept this long (the per-minute aggregates forever); pruned hourly.
-    span_retention_seconds: float = 30 * 86400.0
-    prune_seconds: float = 3600.0
+    retention: RetentionPolicy = field(
+        default_factory=lambda: RetentionPolicy(90 * 86400.0, 10_000, 30 * 86400.0)
+    )
+    cleanup_seconds: float = 3600.0
 
 
 class Worker:
@@ -46,7 +48,7 @@ class Worker:
         self._config = config
         self._processing = processing
         self._next_periodic = 0.0
-        self._next_prune = 0.0
+        self._next_cleanup = 0.0
 
     def run(self, should_stop: Callable[[], bool], wait: Callable[[float], object]) -> None:
         """Process batches until ``should_stop``; ``wait(seconds)`` idles (wakes up early when
@@ -95,15 +97,15 @@ class Worker:
         """The jobs that depend on the clock alone (tests call this with a moved clock)."""
         with self._db.write() as conn:
             monitors.run_scheduler(conn, now)
-        if now >= self._next_prune:
-            self._next_prune = now + self._config.prune_seconds
-            self.prune(now)
+        if now >= self._next_cleanup:
+            self._next_cleanup = now + self._config.cleanup_seconds
+            self.cleanup(now)
 
-    def prune(self, now: float) -> None:
-        """Drop span detail past its retention and session states past Relay's 5 days."""
-        with self._db.write() as conn:
-            performance.prune_spans(conn, now - self._config.span_retention_seconds)
-            health.prune_session_states(conn, now)
+    def cleanup(self, now: float) -> None:
+        """Retention, in short transactions between which the batches of new events go."""
+        report = retention.cleanup(self._db, self._config.retention, now)
+        if report.total():
+            log.info("retention removed %s", report)
 
     def _process(self, entry: SpoolEntry) -> ProcessedEnvelope:
         return process_envelope(

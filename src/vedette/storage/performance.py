@@ -709,18 +709,6 @@ def set_apdex_threshold(conn: Connection, project_id: int, threshold_ms: float) 
     )
 
 
-def prune_spans(conn: Connection, before: float) -> int:
-    """Drop span detail older than ``before`` (the aggregates stay), project by project so
-    that the (project_id, start_timestamp) index serves each delete."""
-    removed = 0
-    for (project_id,) in conn.execute(select(projects.c.id)).all():
-        result = conn.execute(
-            spans.delete().where(spans.c.project_id == project_id, spans.c.start_timestamp < before)
-        )
-        removed += int(result.rowcount or 0)
-    return removed
-
-
 @dataclass(frozen=True, slots=True)
 class TraceEvent:
     """An error (or performance issue occurrence) of a trace, with the span it happened in."""

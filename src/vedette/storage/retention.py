@@ -1,0 +1,239 @@
+"""Retention: forget what is older than the policy allows and trim issues past their cap.
+
+Every delete is a short write transaction of at most ``batch`` rows, so cleanup interleaves
+with the worker's batches instead of holding SQLite's single write lock for seconds (ingest
+itself never waits: it writes to the spool). Each step walks an index that starts with the
+keys it filters on: events by (group_id, timestamp) or (project_id, type, timestamp), spans by
+(project_id, start_timestamp), check-ins by (monitor_id, date_added).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, Connection, Table, func, select, tuple_
+
+from vedette.domain.retention import RetentionPolicy, positions_to_keep
+from vedette.storage.database import Database
+from vedette.storage.health import prune_session_states
+from vedette.storage.schema import (
+    attachments,
+    events,
+    group_hashes,
+    group_tag_values,
+    group_users,
+    groups,
+    monitor_checkins,
+    monitors,
+    projects,
+    spans,
+)
+
+DEFAULT_BATCH = 500
+
+
+@dataclass(slots=True)
+class CleanupReport:
+    events: int = 0
+    issues: int = 0
+    attachments: int = 0
+    spans: int = 0
+    check_ins: int = 0
+    session_states: int = 0
+
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+
+def cleanup(
+    db: Database, policy: RetentionPolicy, now: float, batch: int = DEFAULT_BATCH
+) -> CleanupReport:
+    """Apply ``policy`` to every project; returns what was removed."""
+    report = CleanupReport()
+    cutoff = now - policy.max_age_seconds
+    with db.read() as conn:
+        project_ids = list(conn.scalars(select(projects.c.id)))
+    for project_id in project_ids:
+        _expire_transactions(db, project_id, cutoff, batch, report)
+        _expire_issues(db, project_id, cutoff, batch, report)
+        _trim_issues(db, project_id, policy.max_events_per_issue, batch, report)
+        report.spans += _delete_in_batches(
+            db,
+            spans,
+            (spans.c.project_id, spans.c.trace_id, spans.c.span_id),
+            spans.c.project_id == project_id,
+            spans.c.start_timestamp < now - policy.span_max_age_seconds,
+            batch=batch,
+        )
+    _expire_check_ins(db, cutoff, batch, report)
+    with db.write() as conn:
+        # Sessions can receive no more updates five days after they started (Relay's rule).
+        report.session_states = prune_session_states(conn, now)
+    return report
+
+
+def _expire_transactions(
+    db: Database, project_id: int, cutoff: float, batch: int, report: CleanupReport
+) -> None:
+    while True:
+        with db.write() as conn:
+            rows = conn.execute(
+                select(events.c.id, events.c.event_id)
+                .where(
+                    events.c.project_id == project_id,
+                    events.c.type == "transaction",
+                    events.c.timestamp < cutoff,
+                )
+                .limit(batch)
+            ).all()
+            _delete_events(conn, project_id, rows, report)
+        if len(rows) < batch:
+            return
+
+
+def _expire_issues(
+    db: Database, project_id: int, cutoff: float, batch: int, report: CleanupReport
+) -> None:
+    """Old events of every issue that began before the cutoff; then the issues not seen since."""
+    with db.read() as conn:
+        group_ids = list(
+            conn.scalars(
+                select(groups.c.id).where(
+                    groups.c.project_id == project_id, groups.c.first_seen < cutoff
+                )
+            )
+        )
+    for group_id in group_ids:
+        while True:
+            with db.write() as conn:
+                rows = conn.execute(
+                    select(events.c.id, events.c.event_id)
+                    .where(events.c.group_id == group_id, events.c.timestamp < cutoff)
+                    .limit(batch)
+                ).all()
+                _delete_events(conn, project_id, rows, report)
+            if len(rows) < batch:
+                break
+        with db.write() as conn:
+            report.issues += _delete_issue_if_idle(conn, group_id, cutoff)
+
+
+def _delete_issue_if_idle(conn: Connection, group_id: int, cutoff: float) -> int:
+    """Delete the issue and its tallies when it has not been seen since ``cutoff``. The row
+    lock (PostgreSQL) holds off a worker that is adding an event to it meanwhile; a later event
+    with the same fingerprint starts a new issue, as in Sentry after retention."""
+    idle = conn.execute(
+        select(groups.c.id)
+        .where(groups.c.id == group_id, groups.c.last_seen < cutoff)
+        .with_for_update()
+    ).first()
+    if (
+        idle is None
+        or conn.execute(select(events.c.id).where(events.c.group_id == group_id).limit(1)).first()
+    ):
+        return 0
+    for table in (group_hashes, group_tag_values, group_users):
+        conn.execute(table.delete().where(table.c.group_id == group_id))
+    conn.execute(groups.delete().where(groups.c.id == group_id))
+    return 1
+
+
+def _trim_issues(
+    db: Database, project_id: int, cap: int, batch: int, report: CleanupReport
+) -> None:
+    """Issues storing more than ``cap`` events keep the first, the latest and a sample."""
+    with db.read() as conn:
+        # times_seen counts every event ever seen, so it bounds what can be stored.
+        candidates = list(
+            conn.scalars(
+                select(groups.c.id).where(
+                    groups.c.project_id == project_id, groups.c.times_seen > cap
+                )
+            )
+        )
+    for group_id in candidates:
+        with db.read() as conn:
+            stored = conn.scalar(
+                select(func.count()).select_from(events).where(events.c.group_id == group_id)
+            )
+            if not stored or stored <= cap:
+                continue
+            ordered = conn.execute(
+                select(events.c.id, events.c.event_id)
+                .where(events.c.group_id == group_id)
+                .order_by(events.c.timestamp, events.c.id)
+            ).all()
+        keep = positions_to_keep(len(ordered), cap)
+        doomed = [row for position, row in enumerate(ordered) if position not in keep]
+        for start in range(0, len(doomed), batch):
+            with db.write() as conn:
+                _delete_events(conn, project_id, doomed[start : start + batch], report)
+
+
+def _delete_events(
+    conn: Connection, project_id: int, rows: Sequence[tuple[int, str]], report: CleanupReport
+) -> None:
+    if not rows:
+        return
+    result = conn.execute(events.delete().where(events.c.id.in_([row[0] for row in rows])))
+    report.events += int(result.rowcount or 0)
+    result = conn.execute(
+        attachments.delete().where(
+            attachments.c.project_id == project_id,
+            attachments.c.event_id.in_([row[1] for row in rows]),
+        )
+    )
+    report.attachments += int(result.rowcount or 0)
+
+
+def _expire_check_ins(db: Database, cutoff: float, batch: int, report: CleanupReport) -> None:
+    with db.read() as conn:
+        monitor_ids = list(conn.scalars(select(monitors.c.id)))
+    for monitor_id in monitor_ids:
+        report.check_ins += _delete_in_batches(
+            db,
+            monitor_checkins,
+            (monitor_checkins.c.id,),
+            monitor_checkins.c.monitor_id == monitor_id,
+            monitor_checkins.c.date_added < cutoff,
+            batch=batch,
+        )
+
+
+def _delete_in_batches(
+    db: Database,
+    table: Table,
+    key: tuple[ColumnElement[object], ...],
+    *where: ColumnElement[bool],
+    batch: int,
+) -> int:
+    removed = 0
+    while True:
+        with db.write() as conn:
+            doomed = select(*key).where(*where).limit(batch)
+            if len(key) == 1:
+                result = conn.execute(table.delete().where(key[0].in_(doomed)))
+            else:
+                result = conn.execute(table.delete().where(tuple_(*key).in_(doomed)))
+            count = int(result.rowcount or 0)
+        removed += count
+        if count < batch:
+            return removed
+
+
+def database_bytes(db: Database) -> int:
+    """Bytes the database takes on disk (SQLite: the file and its WAL; PostgreSQL: the
+    database's size as the server counts it)."""
+    if db.is_sqlite:
+        path = db.url.database
+        if not path or path == ":memory:":
+            return 0
+        return sum(
+            Path(path + suffix).stat().st_size
+            for suffix in ("", "-wal")
+            if Path(path + suffix).exists()
+        )
+    with db.read() as conn:
+        return int(conn.scalar(select(func.pg_database_size(func.current_database()))) or 0)
