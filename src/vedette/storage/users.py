@@ -1,0 +1,284 @@
+"""Users of the web UI: accounts, organisation memberships, sessions, sign-in throttling.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second recommended
+parameter set). Sessions live server-side; the cookie holds a random id of which only the
+sha256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from vedette.storage import accounts
+from vedette.storage.dialect import insert_ignore
+from vedette.storage.schema import (
+    instance_secrets,
+    login_failures,
+    memberships,
+    organizations,
+    users,
+    web_sessions,
+)
+
+SESSION_SECONDS = 14 * 86400
+# OWASP's suggestion for online guessing: a handful of tries per account and address, then wait.
+MAX_FAILURES = 5
+FAILURE_WINDOW_SECONDS = 15 * 60
+FIRST_ADMIN_EMAIL = "admin@localhost"
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so that a wrong email costs as much as a wrong
+# password (no user enumeration by timing).
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class UserError(ValueError):
+    """A user cannot be created as asked (bad email, short password, taken)."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    email: str
+    is_superuser: bool
+    organization_ids: frozenset[int]
+
+    def may_read(self, organization_id: int) -> bool:
+        return self.is_superuser or organization_id in self.organization_ids
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_new(email: str, password: str) -> str:
+    address = normalize_email(email)
+    local, at, domain = address.partition("@")
+    if not at or not local or not domain or len(address) > 254 or any(c.isspace() for c in address):
+        raise UserError(f"not an email address: {email!r}")
+    if len(password) < 8:
+        raise UserError("the password must have at least 8 characters")
+    return address
+
+
+def create_user(
+    conn: Connection,
+    email: str,
+    password: str,
+    org_slugs: list[str] = [],  # noqa: B006 (never mutated)
+    is_superuser: bool = False,
+) -> User:
+    address = _check_new(email, password)
+    now = time.time()
+    try:
+        with conn.begin_nested():
+            user_id = int(
+                conn.execute(
+                    users.insert()
+                    .values(
+                        email=address,
+                        password_hash=_hasher.hash(password),
+                        is_superuser=is_superuser,
+                        created_at=now,
+                    )
+                    .returning(users.c.id)
+                ).scalar_one()
+            )
+    except IntegrityError as exc:
+        raise UserError(f"a user {address} exists already") from exc
+    org_ids = [accounts.ensure_organization(conn, slug) for slug in org_slugs]
+    for org_id in org_ids:
+        conn.execute(
+            insert_ignore(conn, memberships).values(
+                user_id=user_id, organization_id=org_id, created_at=now
+            )
+        )
+    return User(user_id, address, is_superuser, frozenset(org_ids))
+
+
+def add_membership(conn: Connection, user_id: int, org_slug: str) -> None:
+    org_id = accounts.ensure_organization(conn, org_slug)
+    conn.execute(
+        insert_ignore(conn, memberships).values(
+            user_id=user_id, organization_id=org_id, created_at=time.time()
+        )
+    )
+
+
+def set_password(conn: Connection, email: str, password: str) -> bool:
+    _check_new(email, password)
+    result = conn.execute(
+        update(users)
+        .where(users.c.email == normalize_email(email))
+        .values(password_hash=_hasher.hash(password))
+    )
+    return result.rowcount > 0
+
+
+def count_users(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
+
+
+def create_first_admin(conn: Connection) -> tuple[str, str] | None:
+    """On a database without users: a superuser with a random password, returned once as
+    (email, password). None when users exist (or another process created one first)."""
+    if count_users(conn) > 0:
+        return None
+    password = secrets.token_urlsafe(12)
+    try:
+        create_user(conn, FIRST_ADMIN_EMAIL, password, is_superuser=True)
+    except UserError:
+        return None  # a concurrent `serve` won the race; its output has the password
+    return FIRST_ADMIN_EMAIL, password
+
+
+def _load(conn: Connection, user_id: int) -> User | None:
+    row = conn.execute(
+        select(users.c.id, users.c.email, users.c.is_superuser).where(users.c.id == user_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    orgs = conn.execute(
+        select(memberships.c.organization_id).where(memberships.c.user_id == user_id)
+    ).scalars()
+    return User(row.id, row.email, bool(row.is_superuser), frozenset(int(o) for o in orgs))
+
+
+def get_user(conn: Connection, email: str) -> User | None:
+    user_id = conn.execute(
+        select(users.c.id).where(users.c.email == normalize_email(email))
+    ).scalar_one_or_none()
+    return None if user_id is None else _load(conn, int(user_id))
+
+
+def authenticate(conn: Connection, email: str, password: str) -> User | None:
+    """The user when the password matches; rehashes when argon2's parameters changed."""
+    row = conn.execute(
+        select(users.c.id, users.c.password_hash).where(users.c.email == normalize_email(email))
+    ).one_or_none()
+    stored = _DUMMY_HASH if row is None else row.password_hash
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None:
+        return None
+    values: dict[str, object] = {"last_login": time.time()}
+    if _hasher.check_needs_rehash(stored):
+        values["password_hash"] = _hasher.hash(password)
+    conn.execute(update(users).where(users.c.id == row.id).values(**values))
+    return _load(conn, int(row.id))
+
+
+# -- throttling ---------------------------------------------------------------------------------
+
+
+def _subject(email: str, client_ip: str) -> str:
+    return hashlib.sha256(f"{normalize_email(email)}|{client_ip}".encode()).hexdigest()
+
+
+def is_throttled(conn: Connection, email: str, client_ip: str, now: float) -> bool:
+    recent = conn.execute(
+        select(func.count())
+        .select_from(login_failures)
+        .where(
+            login_failures.c.subject == _subject(email, client_ip),
+            login_failures.c.failed_at > now - FAILURE_WINDOW_SECONDS,
+        )
+    ).scalar_one()
+    return int(recent) >= MAX_FAILURES
+
+
+def record_failure(conn: Connection, email: str, client_ip: str, now: float) -> None:
+    conn.execute(login_failures.delete().where(login_failures.c.failed_at <= now - 86400))
+    conn.execute(login_failures.insert().values(subject=_subject(email, client_ip), failed_at=now))
+
+
+def clear_failures(conn: Connection, email: str, client_ip: str) -> None:
+    conn.execute(
+        login_failures.delete().where(login_failures.c.subject == _subject(email, client_ip))
+    )
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    user: User
+    csrf_token: str
+
+
+def start_session(conn: Connection, user_id: int, now: float) -> str:
+    """A new session; returns its id (for the cookie). Expired sessions are swept here."""
+    conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= now))
+    session_id = secrets.token_urlsafe(32)
+    conn.execute(
+        web_sessions.insert().values(
+            id_hash=_hash(session_id),
+            user_id=user_id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + SESSION_SECONDS,
+        )
+    )
+    return session_id
+
+
+def load_session(conn: Connection, session_id: str, now: float) -> Session | None:
+    row = conn.execute(
+        select(web_sessions.c.user_id, web_sessions.c.csrf_token).where(
+            web_sessions.c.id_hash == _hash(session_id), web_sessions.c.expires_at > now
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    user = _load(conn, int(row.user_id))
+    return None if user is None else Session(user, row.csrf_token)
+
+
+def end_session(conn: Connection, session_id: str) -> None:
+    conn.execute(delete(web_sessions).where(web_sessions.c.id_hash == _hash(session_id)))
+
+
+# -- what a user may see ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: int
+    slug: str
+
+
+def visible_organizations(conn: Connection, user: User) -> list[Organization]:
+    stmt = select(organizations.c.id, organizations.c.slug).order_by(organizations.c.slug)
+    if not user.is_superuser:
+        stmt = stmt.where(organizations.c.id.in_(sorted(user.organization_ids)))
+    return [Organization(int(r.id), r.slug) for r in conn.execute(stmt)]
+
+
+# -- instance secrets ---------------------------------------------------------------------------
+
+
+def instance_secret(conn: Connection, name: str) -> str:
+    """A random secret made on first use and then shared by every process of this database."""
+    conn.execute(
+        insert_ignore(conn, instance_secrets).values(name=name, value=secrets.token_urlsafe(48))
+    )
+    return str(
+        conn.execute(
+            select(instance_secrets.c.value).where(instance_secrets.c.name == name)
+        ).scalar_one()
+    )
