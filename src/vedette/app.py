@@ -186,7 +186,10 @@ def _key_registry(db: Database) -> KeyRegistry:
     def load(public_key: str) -> KeyInfo | None:
         with db.read() as conn:
             key = accounts.key_info(conn, public_key)
-        return None if key is None else KeyInfo(key.project_id, key.is_active)
+        if key is None:
+            return None
+        limit = None if key.rate_limit is None else (key.rate_limit.count, key.rate_limit.window)
+        return KeyInfo(public_key, key.project_id, key.is_active, limit)
 
     return KeyRegistry(load)
 
@@ -231,6 +234,7 @@ def create_app(settings: Settings) -> Starlette:
             max_event_bytes=settings.max_event_bytes,
             max_attachment_bytes=settings.max_attachment_bytes,
             trust_forwarded_for=settings.trust_forwarded_for,
+            body_timeout_seconds=settings.body_timeout_seconds,
         ),
         keys,
         spool_writer,

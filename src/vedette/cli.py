@@ -57,21 +57,52 @@ def cmd_project_create(args: argparse.Namespace, settings: Settings) -> None:
     print(create_project_dsn(settings, args.org, args.slug))
 
 
-def create_api_token(settings: Settings, label: str, org: str | None = None) -> str:
+def create_api_token(
+    settings: Settings, label: str, org: str | None = None, *, read_only: bool = False
+) -> str:
     """An operator token (every organisation), or one limited to ``org``."""
     db = _database(settings)
     try:
         with db.write() as conn:
             org_id = None if org is None else accounts.ensure_organization(conn, org)
-            return accounts.create_token(conn, label, org_id)
+            return accounts.create_token(conn, label, org_id, read_only=read_only)
     finally:
         db.dispose()
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
     scope = f"organisation {args.org}" if args.org else "every organisation"
-    print(f"API token for {scope} (shown once; send it as 'Authorization: Bearer <token>'):")
-    print(create_api_token(settings, args.label, args.org))
+    access = "read-only" if args.read_only else "read-write"
+    print(
+        f"{access} API token for {scope} (shown once; send it as 'Authorization: Bearer <token>'):"
+    )
+    print(create_api_token(settings, args.label, args.org, read_only=args.read_only))
+
+
+def cmd_token_list(_args: argparse.Namespace, settings: Settings) -> None:
+    db = _database(settings)
+    try:
+        with db.read() as conn:
+            tokens = accounts.list_tokens(conn)
+    finally:
+        db.dispose()
+    for token in tokens:
+        state = "revoked" if token.revoked_at is not None else "active"
+        access = "read-only" if token.read_only else "read-write"
+        org = token.organization_slug or "*"
+        print(f"{token.id}\t{state}\t{access}\t{org}\t{token.label}")
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    db = _database(settings)
+    try:
+        with db.write() as conn:
+            revoked = accounts.revoke_token(conn, args.id)
+    finally:
+        db.dispose()
+    if not revoked:
+        raise SystemExit(f"no active token with id {args.id} (see `vedette token list`)")
+    print(f"token {args.id} revoked")
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -173,7 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     token_create = token.add_parser("create", help="create an API token; prints it last")
     token_create.add_argument("--label", default="cli")
     token_create.add_argument("--org", default=None, help="limit the token to one organisation")
+    token_create.add_argument(
+        "--read-only", action="store_true", help="the token may read but not change anything"
+    )
     token_create.set_defaults(func=cmd_token_create)
+    token_list = token.add_parser("list", help="list tokens: id, state, access, org, label")
+    token_list.set_defaults(func=cmd_token_list)
+    token_revoke = token.add_parser("revoke", help="revoke a token by the id `list` shows")
+    token_revoke.add_argument("id", type=int)
+    token_revoke.set_defaults(func=cmd_token_revoke)
     return parser
 
 

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         default=300.0,
         description="`/_health/` fails (503) when the oldest unprocessed envelope is older.",
     )
+    body_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A request body must arrive within this time, or the answer is 408"
+        " (slow-trickling clients cannot hold connections open for ever).",
+    )
     trust_forwarded_for: bool = Field(
         default=False,
         description="Take the client IP from X-Forwarded-For (only behind a trusted proxy).",

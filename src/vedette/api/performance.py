@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from vedette.api.http import json_object
 from vedette.api.serialize import iso as _iso
 from vedette.domain import histogram
 from vedette.domain.envelope import normalize_event_id
@@ -278,12 +279,9 @@ class PerformanceEndpoints:
     async def threshold(self, request: Request, grant: TokenGrant) -> Response:
         project = await self._project(request, grant)
         if request.method in ("PUT", "POST"):
-            try:
-                payload = orjson.loads(await request.body())
-            except orjson.JSONDecodeError as exc:
-                raise self._error(400, "body is not JSON") from exc
-            value = payload.get("threshold") if isinstance(payload, dict) else None
-            metric = payload.get("metric", "duration") if isinstance(payload, dict) else None
+            payload = await json_object(request)
+            value = payload.get("threshold")
+            metric = payload.get("metric", "duration")
             if metric != "duration" or not isinstance(value, int | float) or value <= 0:
                 raise self._error(400, 'expected {"metric": "duration", "threshold": ms > 0}')
             await self._api._write(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeGuard, TypeVar
 
-import orjson
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -14,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from vedette.api import serialize
+from vedette.api.http import ApiError, json_object, json_response
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import parse_search
@@ -30,17 +30,6 @@ _PUT_STATUSES = {
     "unresolved": IssueStatus.UNRESOLVED,
     "ignored": IssueStatus.IGNORED,
 }
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
-def json_response(body: object, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
@@ -73,8 +62,9 @@ class Api:
             Route(f"{p}/events/{{event_id}}/", self._wrap(self.project_event)),
             Route(f"{p}/events/{{event_id}}/attachments/", self._wrap(self.event_attachments)),
             Route(f"{p}/stats/", self._wrap(self.project_stats)),
-            Route(f"{p}/keys/", self._wrap(self.project_keys)),
-            Route(f"{p}/keys/{{key}}/", self._wrap(self.project_key), methods=["PUT"]),
+            Route(f"{p}/keys/", self._wrap(self.project_keys), methods=["GET"]),
+            Route(f"{p}/keys/", self._wrap(self.create_project_key), methods=["POST"]),
+            Route(f"{p}/keys/{{key}}/", self._wrap(self.project_key), methods=["PUT", "DELETE"]),
             Route("/api/0/issues/{issue_id}/", self._wrap(self.issue), methods=["GET", "PUT"]),
             Route("/api/0/issues/{issue_id}/events/", self._wrap(self.issue_events)),
             Route("/api/0/issues/{issue_id}/events/{which:str}/", self._wrap(self.issue_event)),
@@ -94,6 +84,8 @@ class Api:
         async def endpoint(request: Request) -> Response:
             try:
                 grant = await self._authenticate(request)
+                if grant.read_only and request.method not in ("GET", "HEAD"):
+                    raise ApiError(403, "this token is read-only")
                 return await handler(request, grant)
             except ApiError as error:
                 return json_response({"detail": error.detail}, error.status)
@@ -171,11 +163,7 @@ class Api:
         return json_response(body)
 
     async def _update_issue(self, request: Request, issue: queries.IssueRow) -> queries.IssueRow:
-        try:
-            payload = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as exc:
-            raise ApiError(400, "body is not JSON") from exc
-        requested = payload.get("status") if isinstance(payload, dict) else None
+        requested = (await json_object(request)).get("status")
         status = _PUT_STATUSES.get(requested) if isinstance(requested, str) else None
         if status is None:
             raise ApiError(400, f"status must be one of {sorted(_PUT_STATUSES)}")
@@ -258,19 +246,35 @@ class Api:
         rows = await self._read(lambda c: accounts.keys_of_project(c, project.id))
         return json_response([serialize.key_json(k, project, self._base_url) for k in rows])
 
+    async def create_project_key(self, request: Request, grant: TokenGrant) -> Response:
+        """A new DSN key (key rotation: create, move clients over, then disable the old)."""
+        project = await self._project(request, grant)
+        payload = await json_object(request)
+        name = payload.get("name", "Default")
+        if not isinstance(name, str) or not 0 < len(name) <= 200:
+            raise ApiError(400, "name must be a string of 1 to 200 characters")
+
+        def create(conn: Connection) -> accounts.ProjectKeyRow:
+            public_key = accounts.create_key(conn, project.id, name)
+            return next(k for k in accounts.keys_of_project(conn, project.id)
+                        if k.public_key == public_key)  # fmt: skip
+
+        row = await self._write(create)
+        return json_response(serialize.key_json(row, project, self._base_url), 201)
+
     async def project_key(self, request: Request, grant: TokenGrant) -> Response:
         project = await self._project(request, grant)
         public_key = request.path_params["key"]
-        try:
-            payload = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as exc:
-            raise ApiError(400, "body is not JSON") from exc
-        active = payload.get("isActive") if isinstance(payload, dict) else None
-        if not isinstance(active, bool):
-            raise ApiError(400, "isActive must be a boolean")
+        if request.method == "DELETE":
+            found = await self._write(lambda c: accounts.delete_key(c, project.id, public_key))
+            self._on_key_change(public_key)
+            if not found:
+                raise ApiError(404, "The requested resource does not exist")
+            return Response(status_code=204)
+        values = _key_changes(await json_object(request))
 
         def apply(conn: Connection) -> list[accounts.ProjectKeyRow]:
-            accounts.set_key_active(conn, project.id, public_key, active)
+            accounts.update_key(conn, project.id, public_key, **values)
             return accounts.keys_of_project(conn, project.id)
 
         rows = await self._write(apply)
@@ -291,3 +295,35 @@ class Api:
                 "deadLetters": stats.dead_letters,
             }
         )
+
+
+def _key_changes(payload: dict[str, Any]) -> dict[str, object]:
+    """Columns to set from a key update in Sentry's shape: ``isActive``, ``name`` and
+    ``rateLimit`` (``{"window": seconds, "count": events}``, or null for no limit)."""
+    values: dict[str, object] = {}
+    if "isActive" in payload:
+        if not isinstance(payload["isActive"], bool):
+            raise ApiError(400, "isActive must be a boolean")
+        values["is_active"] = payload["isActive"]
+    if "name" in payload:
+        name = payload["name"]
+        if not isinstance(name, str) or not 0 < len(name) <= 200:
+            raise ApiError(400, "name must be a string of 1 to 200 characters")
+        values["label"] = name
+    if "rateLimit" in payload:
+        limit = payload["rateLimit"]
+        if limit is None:
+            values.update(rate_limit_count=None, rate_limit_window=None)
+        else:
+            count = limit.get("count") if isinstance(limit, dict) else None
+            window = limit.get("window") if isinstance(limit, dict) else None
+            if not (_positive_int(count) and _positive_int(window) and window <= 86400):
+                raise ApiError(400, "rateLimit needs integer count >= 1 and window 1..86400 s")
+            values.update(rate_limit_count=count, rate_limit_window=window)
+    if not values:
+        raise ApiError(400, "nothing to change: send isActive, name or rateLimit")
+    return values
+
+
+def _positive_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1

@@ -149,4 +149,7 @@ def key_json(key: ProjectKeyRow, project: Project, base_url: str) -> dict[str, A
         "isActive": key.is_active,
         "dateCreated": iso(key.created_at),
         "dsn": {"public": dsn(base_url, key.public_key, project.id)},
+        "rateLimit": None
+        if key.rate_limit is None
+        else {"window": key.rate_limit.window, "count": key.rate_limit.count},
     }

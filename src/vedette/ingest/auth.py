@@ -105,8 +105,11 @@ def extract_credentials(
 
 @dataclass(frozen=True, slots=True)
 class KeyInfo:
+    public_key: str
     project_id: int
     is_active: bool
+    # (count, window seconds): the key's own quota, or None.
+    rate_limit: tuple[int, int] | None = None
 
 
 class KeyRegistry:
@@ -141,10 +144,11 @@ class KeyRegistry:
             self._cache.pop(public_key, None)
 
 
-def authorize(info: KeyInfo | None, project_id: int) -> None:
+def authorize(info: KeyInfo | None, project_id: int) -> KeyInfo:
     if info is None:
         raise Forbidden("unknown public key")
     if not info.is_active:
         raise Forbidden("disabled public key")
     if info.project_id != project_id:
         raise Forbidden("public key does not belong to this project")
+    return info

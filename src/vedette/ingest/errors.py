@@ -23,6 +23,10 @@ class Forbidden(IngestError):
     status = 403
 
 
+class RequestTimeout(IngestError):
+    status = 408
+
+
 class PayloadTooLarge(IngestError):
     status = 413
 

@@ -1,6 +1,7 @@
-"""Per-project event quotas, answered the way SDKs understand (brief §3).
+"""Per-project and per-key event quotas, answered the way SDKs understand (brief §3).
 
-A fixed one-minute window per project counts the event-like items (errors, messages,
+A fixed one-minute window per project (and a window of the key's own length per DSN key that
+has a ``rateLimit``) counts the event-like items (errors, messages,
 transactions, security reports) each envelope carries. Over the quota the whole envelope gets a
 429 with ``Retry-After`` and ``X-Sentry-Rate-Limits: <seconds>:<categories>:project``, which the
 Python and JavaScript SDKs obey: they stop sending those categories until the window ends.
@@ -24,10 +25,15 @@ WINDOW_SECONDS = 60
 class Refusal:
     retry_after: int
     categories: tuple[str, ...]
+    scope: str = "project"
 
     def header(self) -> str:
         """The ``X-Sentry-Rate-Limits`` value: ``retry_after:cat;cat:scope``."""
-        return f"{self.retry_after}:{';'.join(self.categories)}:project"
+        return f"{self.retry_after}:{';'.join(self.categories)}:{self.scope}"
+
+
+def _retry_after(window: int, window_seconds: int, now: float) -> int:
+    return max(1, int((window + 1) * window_seconds - now + 0.999))
 
 
 def limited_items(item_types: Iterable[str]) -> int:
@@ -49,9 +55,31 @@ class ProjectQuota:
             self._window, self._used = window, {}
         used = self._used.get(project_id, 0)
         if used + quantity > self._per_minute:
-            retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now + 0.999))
-            return Refusal(retry_after, LIMITED_CATEGORIES)
+            return Refusal(_retry_after(window, WINDOW_SECONDS, now), LIMITED_CATEGORIES)
         self._used[project_id] = used + quantity
+        return None
+
+
+class KeyQuota:
+    """Each limited DSN key counts in fixed windows of its own length. Only keys with a limit
+    are tracked, so memory is bounded by the keys in the database, not by what clients send."""
+
+    def __init__(self) -> None:
+        self._used: dict[str, tuple[int, int]] = {}  # public key -> (window, events)
+
+    def admit(
+        self, public_key: str, limit: tuple[int, int] | None, quantity: int, now: float
+    ) -> Refusal | None:
+        if limit is None or quantity == 0:
+            return None
+        count, window_seconds = limit
+        window = int(now // window_seconds)
+        current, used = self._used.get(public_key, (window, 0))
+        if current != window:
+            used = 0
+        if used + quantity > count:
+            return Refusal(_retry_after(window, window_seconds, now), LIMITED_CATEGORIES, "key")
+        self._used[public_key] = (window, used + quantity)
         return None
 
 

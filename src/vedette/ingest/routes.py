@@ -6,6 +6,7 @@ goes out only after the spool has committed the envelope.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import time
@@ -31,12 +32,24 @@ from vedette.domain.envelope import (
     single_event_envelope,
 )
 from vedette.domain.spooled import NewEntry
-from vedette.ingest.auth import KeyRegistry, authorize, extract_credentials
+from vedette.ingest.auth import KeyInfo, KeyRegistry, authorize, extract_credentials
 from vedette.ingest.decode import decode_body
-from vedette.ingest.errors import BadRequest, IngestError, PayloadTooLarge, TooManyRequests
+from vedette.ingest.errors import (
+    BadRequest,
+    IngestError,
+    PayloadTooLarge,
+    RequestTimeout,
+    TooManyRequests,
+)
 from vedette.ingest.limits import item_limits
 from vedette.ingest.metrics import IngestMetrics, reason_of
-from vedette.ingest.ratelimit import ProjectQuota, RefusedOutcomes, SpoolGauge, limited_items
+from vedette.ingest.ratelimit import (
+    KeyQuota,
+    ProjectQuota,
+    RefusedOutcomes,
+    SpoolGauge,
+    limited_items,
+)
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
 
 CORS_ALLOW_HEADERS = (
@@ -56,6 +69,7 @@ class IngestConfig:
     max_event_bytes: int
     max_attachment_bytes: int
     trust_forwarded_for: bool
+    body_timeout_seconds: float = 60.0
 
 
 def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -75,18 +89,24 @@ def error_response(error: IngestError) -> Response:
     return _json({"detail": error.detail}, error.status, headers)
 
 
-async def read_capped(request: Request, limit: int) -> bytes:
-    """The request body, refusing (without reading further) past ``limit`` bytes."""
+async def read_capped(request: Request, limit: int, timeout: float) -> bytes:
+    """The request body, refusing (without reading further) past ``limit`` bytes or when it
+    has not fully arrived within ``timeout`` seconds (a trickling client holds no slot for long).
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout(f"request body not received within {timeout:g} s") from None
     return b"".join(chunks)
 
 
@@ -119,6 +139,7 @@ class IngestEndpoints:
         self._refused = refused
         self._config = config
         self._quota = quota
+        self._key_quota = KeyQuota()
         self._spool_gauge = spool_gauge
         self._metrics = metrics
         self._keys = keys
@@ -157,15 +178,16 @@ class IngestEndpoints:
             )
         return _json(body)
 
-    async def _authenticate(self, request: Request, project_id: int, dsn: object) -> None:
+    async def _authenticate(self, request: Request, project_id: int, dsn: object) -> KeyInfo:
         creds = extract_credentials(request.headers, request.query_params, dsn, project_id)
         now = time.time()
         hit, info = self._keys.cached(creds.public_key, now)
         if not hit:
             info = await run_in_threadpool(self._keys.load, creds.public_key, now)
-        authorize(info, project_id)
+        return authorize(info, project_id)
 
-    def _admit(self, project_id: int, item_types: list[str], now: float) -> None:
+    def _admit(self, key: KeyInfo, item_types: list[str], now: float) -> None:
+        project_id = key.project_id
         full = self._spool_gauge.refusal()
         categories = [item_category(t) for t in item_types]
         if full is not None:
@@ -173,7 +195,14 @@ class IngestEndpoints:
             raise TooManyRequests(
                 "spool full: processing is behind", full.retry_after, SpoolGauge.header(full)
             )
-        refusal = self._quota.admit(project_id, limited_items(item_types), now)
+        quantity = limited_items(item_types)
+        refusal = self._key_quota.admit(key.public_key, key.rate_limit, quantity, now)
+        if refusal is not None:
+            self._refused.add(project_id, categories, "key_quota")
+            raise TooManyRequests(
+                "event quota exceeded for this DSN key", refusal.retry_after, refusal.header()
+            )
+        refusal = self._quota.admit(project_id, quantity, now)
         if refusal is not None:
             self._refused.add(project_id, categories, "project_quota")
             raise TooManyRequests(
@@ -183,7 +212,9 @@ class IngestEndpoints:
     async def _accept_envelope(self, request: Request) -> dict[str, str]:
         project_id = _project_id(request)
         received = time.time()
-        body = await read_capped(request, self._config.max_body_bytes)
+        body = await read_capped(
+            request, self._config.max_body_bytes, self._config.body_timeout_seconds
+        )
         data = decode_body(
             body, request.headers.get("content-encoding"), self._config.max_envelope_bytes
         )
@@ -193,12 +224,12 @@ class IngestEndpoints:
             raise PayloadTooLarge(str(exc)) from exc
         except EnvelopeError as exc:
             raise BadRequest(f"invalid envelope: {exc}") from exc
-        await self._authenticate(request, project_id, envelope.headers.get("dsn"))
+        key = await self._authenticate(request, project_id, envelope.headers.get("dsn"))
         if envelope.items and not any(item_is_valid(item) for item in envelope.items):
             raise BadRequest("no valid item in envelope")
         if any(item.type == INTERNAL_OUTCOMES for item in envelope.items):
             raise BadRequest(f"item type {INTERNAL_OUTCOMES!r} is reserved")
-        self._admit(project_id, [item.type for item in envelope.items], received)
+        self._admit(key, [item.type for item in envelope.items], received)
         await self._spool.append(
             NewEntry(
                 project_id, received, _client_ip(request, self._config.trust_forwarded_for), data
@@ -211,14 +242,16 @@ class IngestEndpoints:
     async def _accept_store(self, request: Request) -> dict[str, str]:
         project_id = _project_id(request)
         received = time.time()
-        await self._authenticate(request, project_id, None)
-        body = await read_capped(request, self._config.max_body_bytes)
+        key = await self._authenticate(request, project_id, None)
+        body = await read_capped(
+            request, self._config.max_body_bytes, self._config.body_timeout_seconds
+        )
         data = decode_body(
             body, request.headers.get("content-encoding"), self._config.max_event_bytes
         )
         event = _decode_store_body(data, self._config.max_event_bytes)
         self._admit(
-            project_id, ["transaction" if event.get("type") == "transaction" else "event"], received
+            key, ["transaction" if event.get("type") == "transaction" else "event"], received
         )
         event_id = normalize_event_id(event.get("event_id")) or uuid.uuid4().hex
         await self._spool.append(

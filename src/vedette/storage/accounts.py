@@ -22,10 +22,23 @@ class Project:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``count`` events per ``window`` seconds (Sentry's key ``rateLimit``)."""
+
+    count: int
+    window: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectKey:
     public_key: str
     project_id: int
     is_active: bool
+    rate_limit: RateLimit | None = None
+
+
+def _rate_limit(count: int | None, window: int | None) -> RateLimit | None:
+    return None if count is None or window is None else RateLimit(count, window)
 
 
 def ensure_organization(conn: Connection, slug: str) -> int:
@@ -65,12 +78,24 @@ def create_key(conn: Connection, project_id: int, label: str = "Default") -> str
     return public_key
 
 
-def set_key_active(conn: Connection, project_id: int, public_key: str, active: bool) -> None:
-    conn.execute(
+def update_key(conn: Connection, project_id: int, public_key: str, **values: object) -> bool:
+    """Set columns of one of the project's keys (``is_active``, ``label``, the rate limit);
+    False when the project has no such key."""
+    result = conn.execute(
         update(project_keys)
         .where(project_keys.c.project_id == project_id, project_keys.c.public_key == public_key)
-        .values(is_active=active)
+        .values(**values)
     )
+    return bool(result.rowcount)
+
+
+def delete_key(conn: Connection, project_id: int, public_key: str) -> bool:
+    result = conn.execute(
+        project_keys.delete().where(
+            project_keys.c.project_id == project_id, project_keys.c.public_key == public_key
+        )
+    )
+    return bool(result.rowcount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,29 +104,35 @@ class ProjectKeyRow:
     label: str
     is_active: bool
     created_at: float
+    rate_limit: RateLimit | None = None
 
 
 def keys_of_project(conn: Connection, project_id: int) -> list[ProjectKeyRow]:
     rows = conn.execute(
-        select(
-            project_keys.c.public_key,
-            project_keys.c.label,
-            project_keys.c.is_active,
-            project_keys.c.created_at,
-        )
+        select(project_keys)
         .where(project_keys.c.project_id == project_id)
         .order_by(project_keys.c.id)
     )
-    return [ProjectKeyRow(r.public_key, r.label, bool(r.is_active), r.created_at) for r in rows]
+    return [
+        ProjectKeyRow(
+            r.public_key,
+            r.label,
+            bool(r.is_active),
+            r.created_at,
+            _rate_limit(r.rate_limit_count, r.rate_limit_window),
+        )
+        for r in rows
+    ]
 
 
 def key_info(conn: Connection, public_key: str) -> ProjectKey | None:
     row = conn.execute(
-        select(project_keys.c.project_id, project_keys.c.is_active).where(
-            project_keys.c.public_key == public_key
-        )
+        select(project_keys).where(project_keys.c.public_key == public_key)
     ).one_or_none()
-    return None if row is None else ProjectKey(public_key, row.project_id, bool(row.is_active))
+    if row is None:
+        return None
+    limit = _rate_limit(row.rate_limit_count, row.rate_limit_window)
+    return ProjectKey(public_key, row.project_id, bool(row.is_active), limit)
 
 
 def find_project(conn: Connection, org_slug: str, project_slug: str) -> Project | None:
@@ -130,7 +161,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(conn: Connection, label: str = "", organization_id: int | None = None) -> str:
+def create_token(
+    conn: Connection,
+    label: str = "",
+    organization_id: int | None = None,
+    *,
+    read_only: bool = False,
+) -> str:
     token = "vdt_" + secrets.token_hex(24)
     conn.execute(
         api_tokens.insert().values(
@@ -138,9 +175,41 @@ def create_token(conn: Connection, label: str = "", organization_id: int | None 
             label=label,
             organization_id=organization_id,
             created_at=time.time(),
+            read_only=read_only,
         )
     )
     return token
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    id: int
+    label: str
+    organization_slug: str | None
+    read_only: bool
+    created_at: float
+    revoked_at: float | None
+
+
+def list_tokens(conn: Connection) -> list[TokenRow]:
+    rows = conn.execute(
+        select(api_tokens, organizations.c.slug.label("org_slug"))
+        .outerjoin(organizations, organizations.c.id == api_tokens.c.organization_id)
+        .order_by(api_tokens.c.id)
+    )
+    return [
+        TokenRow(r.id, r.label, r.org_slug, bool(r.read_only), r.created_at, r.revoked_at)
+        for r in rows
+    ]
+
+
+def revoke_token(conn: Connection, token_id: int) -> bool:
+    result = conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=time.time())
+    )
+    return bool(result.rowcount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +217,7 @@ class TokenGrant:
     """Who a token speaks for: one organisation, or every one (operator tokens)."""
 
     organization_id: int | None
+    read_only: bool = False
 
     def may_read(self, organization_id: int) -> bool:
         return self.organization_id is None or self.organization_id == organization_id
@@ -155,6 +225,8 @@ class TokenGrant:
 
 def authenticate_token(conn: Connection, token: str) -> TokenGrant | None:
     row = conn.execute(
-        select(api_tokens.c.organization_id).where(api_tokens.c.token_hash == hash_token(token))
+        select(api_tokens.c.organization_id, api_tokens.c.read_only).where(
+            api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None)
+        )
     ).one_or_none()
-    return None if row is None else TokenGrant(row.organization_id)
+    return None if row is None else TokenGrant(row.organization_id, bool(row.read_only))

@@ -63,6 +63,9 @@ project_keys = Table(
     Column("label", String(200), nullable=False, server_default="Default"),
     Column("is_active", Boolean, nullable=False, server_default="1"),
     Column("created_at", Float, nullable=False),
+    # Sentry's per-key rateLimit: at most ``count`` events per ``window`` seconds (NULL: none).
+    Column("rate_limit_count", Integer, nullable=True),
+    Column("rate_limit_window", Integer, nullable=True),
 )
 
 api_tokens = Table(
@@ -75,6 +78,9 @@ api_tokens = Table(
     # NULL: the token may read every organisation (created by the operator on the CLI).
     Column("organization_id", ForeignKey("organizations.id"), nullable=True),
     Column("created_at", Float, nullable=False),
+    # Read-only tokens may only GET; a revoked token authenticates nothing.
+    Column("read_only", Boolean, nullable=False, server_default="0"),
+    Column("revoked_at", Float, nullable=True),
 )
 
 

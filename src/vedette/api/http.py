@@ -1,0 +1,31 @@
+"""What every JSON API handler shares: the error that carries its status, and JSON in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def json_response(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object (an empty body is ``{}``), or a 400."""
+    try:
+        payload = orjson.loads(await request.body() or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "body is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise ApiError(400, "body must be a JSON object")
+    return payload
