@@ -77,16 +77,30 @@ def cleanup(
 def _expire_transactions(
     db: Database, project_id: int, cutoff: float, batch: int, report: CleanupReport
 ) -> None:
+    _delete_matching_events(
+        db,
+        project_id,
+        (
+            events.c.project_id == project_id,
+            events.c.type == "transaction",
+            events.c.timestamp < cutoff,
+        ),
+        batch,
+        report,
+    )
+
+
+def _delete_matching_events(
+    db: Database,
+    project_id: int,
+    where: tuple[ColumnElement[bool], ...],
+    batch: int,
+    report: CleanupReport,
+) -> None:
     while True:
         with db.write() as conn:
             rows = conn.execute(
-                select(events.c.id, events.c.event_id)
-                .where(
-                    events.c.project_id == project_id,
-                    events.c.type == "transaction",
-                    events.c.timestamp < cutoff,
-                )
-                .limit(batch)
+                select(events.c.id, events.c.event_id).where(*where).limit(batch)
             ).all()
             _delete_events(conn, project_id, rows, report)
         if len(rows) < batch:
@@ -106,16 +120,8 @@ def _expire_issues(
             )
         )
     for group_id in group_ids:
-        while True:
-            with db.write() as conn:
-                rows = conn.execute(
-                    select(events.c.id, events.c.event_id)
-                    .where(events.c.group_id == group_id, events.c.timestamp < cutoff)
-                    .limit(batch)
-                ).all()
-                _delete_events(conn, project_id, rows, report)
-            if len(rows) < batch:
-                break
+        where = (events.c.group_id == group_id, events.c.timestamp < cutoff)
+        _delete_matching_events(db, project_id, where, batch, report)
         with db.write() as conn:
             report.issues += _delete_issue_if_idle(conn, group_id, cutoff)
 
