@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,8 @@ ALLOWED: dict[str, set[str]] = {
 FORBIDDEN_THIRD_PARTY = {
     "domain": {"sqlalchemy", "starlette", "fastapi", "uvicorn", "psycopg", "alembic"},
     "processing": {"sqlalchemy", "starlette", "fastapi", "uvicorn", "psycopg", "alembic"},
+    # The kit runs inside users' apps: none of the server's own dependencies.
+    "kit": {"uvicorn", "psycopg", "alembic", "orjson", "zstandard", "brotli", "sqlalchemy"},
 }
 
 
@@ -54,3 +58,22 @@ def test_imports_follow_the_data_flow(path: Path) -> None:
         assert parts[0] not in FORBIDDEN_THIRD_PARTY.get(package, set()), (
             f"{package} must stay pure; it imports {name}"
         )
+
+
+def test_the_kit_has_no_relative_import_out_of_itself() -> None:
+    """`imports_of` skips relative imports; the kit may only use them inside its package."""
+    for path in (SRC / "kit").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                depth = len(path.relative_to(SRC / "kit").parts)  # 1 for kit/x.py
+                assert node.level <= depth, f"{path.name}: a relative import leaves vedette.kit"
+
+
+def test_importing_the_kit_loads_nothing_of_the_server() -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, vedette.kit; print(' '.join(m for m in sys.modules if 'vedette' in m))"],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    assert sorted(m for m in loaded if m != "vedette" and not m.startswith("vedette.kit")) == []
+    assert "vedette.kit" in loaded

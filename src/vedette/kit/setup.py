@@ -1,0 +1,263 @@
+"""`init_monitoring`: the one call, before the app is built; flushing at shutdown.
+
+Call it first thing in the app factory (or at import, before ``FastAPI()``), never in the
+lifespan: by then the routes and the middleware stack exist and the SDK's patches miss them
+(audit row 4: a raised ``HTTPException(503)`` gave no event, POST bodies were never attached).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sentry_sdk
+from sentry_sdk.integrations import Integration
+from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger
+from sentry_sdk.integrations.starlette import StarletteIntegration
+
+from vedette.kit.errors import claim_event, never_reported
+from vedette.kit.sampling import PathSampler
+from vedette.kit.scrub import Scrubber
+from vedette.kit.settings import MonitoringSettings
+
+if TYPE_CHECKING:
+    from sentry_sdk._types import Event, Hint
+
+log = logging.getLogger("vedette.kit")
+# The kit's own complaints must never turn into events (or loop through before_send).
+ignore_logger("vedette.kit")
+
+# Headers that carry client addresses: personal data, kept out unless PII is allowed.
+_ADDRESS_HEADER_TERMS = ["forwarded", "-ip", "remote-", "via", "-user"]
+
+
+@dataclass
+class _Active:
+    settings: MonitoringSettings
+    sdk_options: dict[str, Any]
+    client: Any
+    scrubber: Scrubber
+    global_tags: list[str] = field(default_factory=list)
+
+
+_active: _Active | None = None
+
+
+def active_settings() -> MonitoringSettings | None:
+    """The settings of the monitoring `init_monitoring` switched on, if it is on."""
+    if _active is None or sentry_sdk.get_client() is not _active.client:
+        return None
+    return _active.settings
+
+
+def active_scrubber() -> Scrubber | None:
+    return None if active_settings() is None or _active is None else _active.scrubber
+
+
+def _level(name: str) -> int:
+    return int(getattr(logging, name))
+
+
+def _integrations(settings: MonitoringSettings) -> list[Integration]:
+    codes = set(settings.sentry_failed_status_codes)
+    # Both integrations, same options: the auto-enabled Starlette one otherwise decides which
+    # raised statuses are reported (audit row 6: a 403 in FastApiIntegration alone was ignored).
+    found: list[Integration] = [
+        StarletteIntegration(transaction_style="endpoint", failed_request_status_codes=codes),
+        LoggingIntegration(
+            level=_level(settings.sentry_breadcrumb_level),
+            event_level=_level(settings.sentry_event_level),
+        ),
+    ]
+    if importlib.util.find_spec("fastapi") is not None:
+        from sentry_sdk.integrations.fastapi import FastApiIntegration
+
+        found.append(
+            FastApiIntegration(transaction_style="endpoint", failed_request_status_codes=codes)
+        )
+    # Listed explicitly, an integration whose library is missing stops init with DidNotEnable.
+    if importlib.util.find_spec("sqlalchemy") is not None:
+        from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
+
+        found.append(SqlalchemyIntegration())
+    return found
+
+
+def _data_collection(settings: MonitoringSettings, scrubber: Scrubber) -> dict[str, Any]:
+    """What the integrations collect (the non-deprecated form of ``send_default_pii``).
+
+    Passing ``send_default_pii`` at all, even False, warns on 2.75 and is gone in 3.0."""
+    terms = list(scrubber.terms)
+    header_terms = terms if settings.sentry_send_user_pii else terms + _ADDRESS_HEADER_TERMS
+    frame_vars: bool | dict[str, Any] = (
+        {"mode": "denylist", "terms": terms} if settings.sentry_include_local_variables else False
+    )
+    return {
+        "user_info": settings.sentry_send_user_pii,
+        "cookies": {"mode": "off"},
+        "http_headers": {"request": {"mode": "denylist", "terms": header_terms}},
+        "http_bodies": [] if settings.sentry_max_request_body_size == "never" else
+        ["incoming_request"],
+        "url_query_params": {"mode": "denylist", "terms": terms},
+        "stack_frame_variables": frame_vars,
+        "database_query_data": False,
+        "queues": False,
+        "graphql": {"document": False, "variables": False},
+        "gen_ai": {"inputs": False, "outputs": False},
+    }  # fmt: skip
+
+
+def _before_send(event: Event, hint: Hint) -> Event | None:
+    try:
+        exc_info = hint.get("exc_info")
+        if exc_info is not None and exc_info[0] is not None:
+            error = exc_info[1]
+            if never_reported(exc_info[0], error):
+                return None
+            if error is not None and not claim_event(error, event):  # type: ignore[arg-type]
+                return None
+        scrubber = active_scrubber()
+        if scrubber is None:
+            return None
+        scrubber(event)  # type: ignore[arg-type]
+        return event
+    except Exception:
+        # An unscrubbed event must not leave; the kit must not raise into the SDK either.
+        log.exception("vedette.kit: dropped an event that could not be scrubbed")
+        return None
+
+
+def _before_send_transaction(event: Event, hint: Hint) -> Event | None:
+    try:
+        scrubber = active_scrubber()
+        if scrubber is None:
+            return None
+        scrubber(event)  # type: ignore[arg-type]
+        return event
+    except Exception:
+        log.exception("vedette.kit: dropped a transaction that could not be scrubbed")
+        return None
+
+
+def sdk_options(settings: MonitoringSettings, scrubber: Scrubber) -> dict[str, Any]:
+    """The ``sentry_sdk.init`` keyword arguments the settings stand for."""
+    options: dict[str, Any] = {
+        "dsn": settings.sentry_dsn,
+        "environment": settings.environment,
+        "release": settings.app_version,
+        "traces_sampler": PathSampler(
+            settings.sentry_traces_sample_rate,
+            settings.sentry_traces_sample_rules,
+            settings.sentry_untraced_paths,
+        ),
+        "integrations": _integrations(settings),
+        "before_send": _before_send,
+        "before_send_transaction": _before_send_transaction,
+        "max_request_body_size": settings.sentry_max_request_body_size,
+        "data_collection": _data_collection(settings, scrubber),
+        "shutdown_timeout": settings.sentry_shutdown_timeout,
+    }
+    if settings.sentry_profiles_sample_rate > 0:
+        # Continuous profiling: transaction profiling (profiles_sample_rate) warns on 2.75.
+        options["profile_session_sample_rate"] = settings.sentry_profiles_sample_rate
+        options["profile_lifecycle"] = "trace"
+    return options
+
+
+def init_monitoring(settings: MonitoringSettings | None = None, **overrides: Any) -> bool:
+    """Start monitoring as the settings say; returns whether it is on.
+
+    Idempotent: a second call with the same settings changes nothing. ``overrides`` are passed
+    to ``sentry_sdk.init`` last (a test's ``transport=``, extra ``integrations=``...).
+    Without a DSN nothing starts and every kit helper is a no-op.
+    """
+    global _active
+    settings = settings if settings is not None else MonitoringSettings()
+    if (
+        _active is not None
+        and _active.settings == settings
+        and _active.sdk_options == overrides
+        and sentry_sdk.get_client() is _active.client
+    ):
+        return bool(_active.client.is_active())
+    shutdown_monitoring()
+    if not settings.enabled:
+        return False
+    if settings.log_level is not None:
+        logging.getLogger().setLevel(_level(settings.log_level))
+    scrubber = Scrubber(
+        settings.sentry_sensitive_keys, allow_user_pii=settings.sentry_send_user_pii
+    )
+    sentry_sdk.init(**{**sdk_options(settings, scrubber), **overrides})
+    client = sentry_sdk.get_client()
+    global_scope = sentry_sdk.get_global_scope()
+    for key, value in settings.sentry_tags.items():
+        # The global scope, not the current one: an import-time set_tag only reached events
+        # through context-variable inheritance (audit row 18).
+        global_scope.set_tag(key, value)
+    _active = _Active(settings, dict(overrides), client, scrubber, list(settings.sentry_tags))
+    return bool(client.is_active())
+
+
+def shutdown_monitoring(timeout: float | None = None) -> None:
+    """Flush and close the client `init_monitoring` made; the SDK is then inactive."""
+    global _active
+    if _active is None:
+        return
+    state, _active = _active, None
+    global_scope = sentry_sdk.get_global_scope()
+    for key in state.global_tags:
+        global_scope.remove_tag(key)
+    if sentry_sdk.get_client() is state.client:
+        try:
+            state.client.close(timeout=timeout)
+        finally:
+            global_scope.set_client(None)
+
+
+async def flush_monitoring(timeout: float | None = None) -> None:
+    """Send what is queued, in a thread: ``sentry_sdk.flush`` blocks and returns None (the
+    seed's ``await sentry_sdk.flush()`` raised TypeError) and ``flush_async`` is a no-op with
+    the default transport (audit row 5)."""
+    client = sentry_sdk.get_client()
+    if not client.is_active():
+        return
+    settings = active_settings()
+    if timeout is None:
+        timeout = settings.sentry_shutdown_timeout if settings is not None else 2.0
+    try:
+        await asyncio.to_thread(client.flush, timeout)
+    except Exception:
+        log.exception("vedette.kit: flush failed")
+
+
+Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
+
+
+def monitoring_lifespan(inner: Lifespan | None = None, *, timeout: float | None = None) -> Lifespan:
+    """A lifespan that runs ``inner`` (if any) and flushes the SDK's queue when the app stops.
+
+    ``FastAPI(lifespan=monitoring_lifespan(my_lifespan))``.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        try:
+            if inner is None:
+                yield None
+            else:
+                async with inner(app) as state:
+                    yield state
+        finally:
+            await flush_monitoring(timeout)
+
+    return lifespan
+
+
+def is_monitoring() -> bool:
+    return active_settings() is not None and bool(sentry_sdk.get_client().is_active())
