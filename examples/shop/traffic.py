@@ -38,7 +38,13 @@ class Traffic:
         headers = {"X-Api-Key": SECRET_API_KEY, "Cookie": f"session={SECRET_COOKIE}"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        response = await self.client.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
+        try:
+            response = await self.client.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # uvicorn closes a keep-alive connection after an unhandled error (the 500 went
+            # out first); a request that raced onto it never reached the app: send it again.
+            self.seen["retried on a closed connection"] += 1
+            response = await self.client.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
         self.seen[f"{label} {response.status_code}"] += 1
         if self.pause:
             await asyncio.sleep(self.pause)
