@@ -2,10 +2,13 @@
 
     uv run python bench/loadgen.py --dsn DSN --payload error --concurrency 8 --duration 10
     uv run python bench/loadgen.py --dsn DSN --payload error --rate 1000 --duration 10
+    uv run python bench/loadgen.py --dsn DSN1 --dsn DSN2 ...   # several servers, round robin
 
 A minimal HTTP/1.1 keep-alive client on asyncio streams: httpx would be the bottleneck on two
 cores. Loopback only (the DSN must point at 127.0.0.1). Reports accepted events/s, status
-codes and latency percentiles; ``--json`` prints the same as one JSON object.
+codes and latency percentiles; ``--json`` prints the same as one JSON object. With several
+DSNs, connections (concurrency mode) or requests (rate mode) alternate between them; each
+envelope's ``dsn`` header names the server it is sent to.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from payloads import Payload, build_payloads  # noqa: E402
+from payloads import CAPTURE_DSN, Payload, build_payloads
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Results:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     accepted_ids: list[str] = field(default_factory=list)
+    # Rate mode: how far behind schedule the generator itself sent (its own CPU is shared).
+    send_lag: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,11 @@ class FreshIds:
     SDK sends, that decompresses to the original envelope with the new id.
     """
 
-    def __init__(self, payload: Payload) -> None:
+    def __init__(self, payload: Payload, dsn: str | None = None) -> None:
         raw = gzip.decompress(payload.body)
+        if dsn is not None:  # only in the envelope header: item lengths must stay true
+            header, newline, rest = raw.partition(b"\n")
+            raw = header.replace(CAPTURE_DSN.encode(), dsn.encode()) + newline + rest
         self.pieces = raw.split(payload.event_id.encode())
         self.fixed = [_deflate_segment(p) for p in self.pieces]
         self.raw_size = len(raw)
@@ -137,6 +145,7 @@ class Connection:
 
 
 async def one(conn: Connection, makers: list[FreshIds], results: Results) -> None:
+    """One request on ``conn``; ``makers`` are the payloads for that connection's server."""
     body, event_id = random.choice(makers).make()
     data = request_head(conn.target, len(body)) + body
     started = time.perf_counter()
@@ -152,47 +161,52 @@ async def one(conn: Connection, makers: list[FreshIds], results: Results) -> Non
         results.accepted_ids.append(event_id)
 
 
-async def run_concurrency(
-    target: Target, makers: list[FreshIds], concurrency: int, duration: float
-) -> Results:
+Servers = list[tuple[Target, list[FreshIds]]]
+
+
+async def run_concurrency(servers: Servers, concurrency: int, duration: float) -> Results:
     results = Results()
     deadline = time.perf_counter() + duration
 
-    async def loop() -> None:
+    async def loop(index: int) -> None:
+        target, makers = servers[index % len(servers)]
         conn = Connection(target)
         while time.perf_counter() < deadline:
             await one(conn, makers, results)
         conn.close()
 
-    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    await asyncio.gather(*(loop(i) for i in range(concurrency)))
     return results
 
 
-async def run_rate(target: Target, makers: list[FreshIds], rate: float, duration: float) -> Results:
+async def run_rate(servers: Servers, rate: float, duration: float) -> Results:
     results = Results()
-    idle: list[Connection] = []
+    idle: list[list[Connection]] = [[] for _ in servers]
     tasks: set[asyncio.Task[None]] = set()
     start = time.perf_counter()
     sent = 0
     total = int(rate * duration)
 
-    async def fire() -> None:
-        conn = idle.pop() if idle else Connection(target)
+    async def fire(index: int) -> None:
+        target, makers = servers[index]
+        conn = idle[index].pop() if idle[index] else Connection(target)
         await one(conn, makers, results)
-        idle.append(conn)
+        idle[index].append(conn)
 
     while sent < total:
         due = start + sent / rate
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(fire())
+        results.send_lag.append(time.perf_counter() - due)
+        task = asyncio.create_task(fire(sent % len(servers)))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         sent += 1
     await asyncio.gather(*tasks)
-    for conn in idle:
-        conn.close()
+    for conns in idle:
+        for conn in conns:
+            conn.close()
     return results
 
 
@@ -207,7 +221,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--dsn", required=True, action="append", help="repeat for several servers")
     parser.add_argument("--payload", choices=["error", "transaction", "mix"], default="error")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=float, default=None, help="fixed arrival rate (requests/s)")
@@ -215,18 +229,18 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    target = parse_dsn(args.dsn)
     payloads = build_payloads()
     chosen = (
         [payloads["error"], payloads["transaction"]]
         if args.payload == "mix"
         else [payloads[args.payload]]
     )
-    makers = [FreshIds(p) for p in chosen]
+    servers = [(parse_dsn(dsn), [FreshIds(p, dsn) for p in chosen]) for dsn in args.dsn]
+    makers = servers[0][1]
     if args.rate:
-        results = asyncio.run(run_rate(target, makers, args.rate, args.duration))
+        results = asyncio.run(run_rate(servers, args.rate, args.duration))
     else:
-        results = asyncio.run(run_concurrency(target, makers, args.concurrency, args.duration))
+        results = asyncio.run(run_concurrency(servers, args.concurrency, args.duration))
     accepted = results.statuses.get(200, 0)
     summary = {
         "payload": args.payload,
@@ -247,6 +261,11 @@ def main() -> None:
             else None,
         },
     }
+    if results.send_lag:
+        summary["send_lag_ms"] = {
+            "p50": round(percentile(results.send_lag, 0.50) * 1000, 2),
+            "p99": round(percentile(results.send_lag, 0.99) * 1000, 2),
+        }
     print(json.dumps(summary, indent=None if args.json else 2))
 
 

@@ -41,10 +41,15 @@ def _recurse(depth: int, blob: str, rows: list[dict[str, object]]) -> None:
     _recurse(depth - 1, blob, rows)
 
 
+# The DSN the envelopes were captured with: its envelope header names it, and servers that
+# authenticate by that header (Bugsink does) need it replaced by their own (bench/loadgen.py).
+CAPTURE_DSN = "http://0123456789abcdef0123456789abcdef@127.0.0.1:1/1"
+
+
 def _capture(make: Any) -> Envelope:
     transport = _Capture()
     sentry_sdk.init(
-        dsn="http://0123456789abcdef0123456789abcdef@127.0.0.1:1/1",
+        dsn=CAPTURE_DSN,
         transport=transport,
         traces_sample_rate=1.0,
         release="bench@1.0.0",

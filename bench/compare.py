@@ -1,0 +1,184 @@
+"""Ingest and digest, side by side: the same load against several servers in one run.
+
+    uv run python bench/compare.py --payload error --concurrency 8 --duration 10 --rounds 2 \\
+        --targets null-asgi,null-starlette,sqlite,pg1,pg2,bugsink
+    uv run python bench/compare.py --payload error --rate 1000 --targets null-asgi,sqlite
+    uv run python bench/compare.py --payload transaction --targets sqlite,pg1,pg2
+
+Targets: ``null-asgi`` / ``null-starlette`` (bench/nullapp.py, the HTTP ceiling), ``sqlite``
+(`vedette serve` on SQLite), ``pg1`` / ``pg2`` (one or two `vedette serve` processes on one
+PostgreSQL database, the load split between them), ``bugsink`` (bench/bugsink.py).
+
+Each target is started fresh, loaded by bench/loadgen.py (a separate process: its CPU is part
+of every figure, as it is for every target), then watched until every accepted event is stored
+("digested": a row in the server's events table, so queryable). Rounds repeat the targets in
+the same order; ratios are taken within a round, since absolute figures drift with whatever
+else runs on the machine. Prints one JSON object per target and round, then a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from servers import Running, start_null, start_vedette
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def starters() -> dict[str, Callable[[], Running]]:
+    def bugsink() -> Running:
+        from bugsink import start_bugsink
+
+        return start_bugsink()
+
+    return {
+        "null-asgi": lambda: start_null("asgi"),
+        "null-starlette": lambda: start_null("starlette"),
+        "sqlite": lambda: start_vedette("sqlite"),
+        "pg1": lambda: start_vedette("postgresql", 1),
+        "pg2": lambda: start_vedette("postgresql", 2),
+        "bugsink": bugsink,
+    }
+
+
+def load(running: Running, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, str(ROOT / "bench" / "loadgen.py"), "--payload", args.payload,
+           "--duration", str(args.duration), "--json"]  # fmt: skip
+    for dsn in running.dsns:
+        cmd += ["--dsn", dsn]
+    cmd += ["--rate", str(args.rate)] if args.rate else ["--concurrency", str(args.concurrency)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out))
+
+
+def measure(running: Running, args: argparse.Namespace) -> dict[str, Any]:
+    """Load it, then wait until everything accepted is stored; sample the lag once a second."""
+    count = running.stored
+    if count is None:  # the null apps store nothing
+        return {**load(running, args), "target": running.name}
+    samples: list[dict[str, float]] = []
+    stop = threading.Event()
+    started = time.monotonic()
+
+    def sample() -> None:
+        while not stop.is_set():
+            point: dict[str, float] = {"t": round(time.monotonic() - started, 1)}
+            try:
+                point["stored"] = count()
+                if running.spool_depth is not None:
+                    point["spool"] = running.spool_depth()
+            except Exception:  # a busy server may miss a sample; the series says so
+                point["missed"] = 1
+            samples.append(point)
+            stop.wait(1.0)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    result = load(running, args)
+    load_done = time.monotonic() - started
+    accepted = result["accepted"]
+    stored = count()
+    last_progress, last_stored = time.monotonic(), stored
+    while stored < accepted:
+        time.sleep(0.2)
+        stored = count()
+        if stored > last_stored:
+            last_progress, last_stored = time.monotonic(), stored
+        elif time.monotonic() - last_progress > args.stall_seconds:
+            break  # no progress: report what was stored
+    digest_done = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    result.update(
+        target=running.name,
+        load_seconds=round(load_done, 2),
+        stored=stored,
+        digest_seconds=round(digest_done, 2),
+        digested_per_s=round(stored / digest_done, 1) if accepted else 0.0,
+        lag=samples,
+    )
+    if running.storage_bytes is not None:
+        result["storage_bytes"] = running.storage_bytes()
+    return result
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| round | target | accepted/s | vs null-asgi | p50 / p95 / p99 ms | statuses |"
+        " digested/s | stored / accepted |",
+        "| ---: | --- | ---: | ---: | --- | --- | ---: | --- |",
+    ]
+    by_round: dict[int, dict[str, dict[str, Any]]] = {}
+    for r in results:
+        by_round.setdefault(r["round"], {})[r["target"]] = r
+    for r in results:
+        ceiling = by_round[r["round"]].get("null-asgi")
+        ratio = (
+            f"{r['accepted_per_s'] / ceiling['accepted_per_s']:.2f}"
+            if ceiling and ceiling["accepted_per_s"]
+            else ""
+        )
+        lat = r["latency_ms"]
+        digested = "" if r["target"].startswith("null") else f"{r['digested_per_s']}"
+        stored = "" if r["target"].startswith("null") else f"{r['stored']} / {r['accepted']}"
+        lines.append(
+            f"| {r['round']} | {r['target']} | {r['accepted_per_s']} | {ratio} |"
+            f" {lat['p50']} / {lat['p95']} / {lat['p99']} | {r['statuses']} | {digested} |"
+            f" {stored} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--targets", default="null-asgi,sqlite")
+    parser.add_argument("--payload", default="error", choices=["error", "transaction", "mix"])
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=None)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--stall-seconds", type=float, default=60.0)
+    parser.add_argument("--out", type=Path, default=None, help="append JSON lines here")
+    args = parser.parse_args()
+
+    available = starters()
+    names = args.targets.split(",")
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise SystemExit(f"unknown targets {unknown}; choose from {sorted(available)}")
+    results: list[dict[str, Any]] = []
+    for round_no in range(1, args.rounds + 1):
+        for name in names:
+            try:
+                running = available[name]()
+            except Exception as exc:  # e.g. Bugsink could not be installed: say so, go on
+                print(json.dumps({"round": round_no, "target": name, "error": str(exc)}))
+                continue
+            try:
+                result = {"round": round_no, **measure(running, args)}
+            finally:
+                running.close()
+            results.append(result)
+            print(json.dumps(result), flush=True)
+            if args.out is not None:
+                with args.out.open("a") as out:
+                    out.write(json.dumps(result) + "\n")
+    print()
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
