@@ -122,8 +122,61 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     print(f"  database:  {settings.resolved_database_url()}")
     print(f"  API token: {token}")
     print(f"  demo DSN:  {project_dsn}")
+    print(
+        f"  issues:    curl -H 'Authorization: Bearer {token}'"
+        f" {settings.base_url}/api/0/projects/demo/shop/issues/"
+    )
+    # The reference shop (examples/shop, present in a source checkout) instrumented with
+    # vedette.kit and reporting to the demo project, and its traffic mix: real issues and
+    # transactions within a minute. Both are child processes, stopped with the server.
+    import os
+    import signal
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    children: list[subprocess.Popen[bytes]] = []
+    if args.shop_port and (root / "examples" / "shop" / "app.py").is_file():
+        shop_url = f"http://{args.host}:{args.shop_port}"
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        shop_env = {
+            **os.environ,
+            "SENTRY_DSN": project_dsn,
+            "SENTRY_TRACES_SAMPLE_RATE": "1.0",
+            "ENVIRONMENT": "demo",
+            "APP_VERSION": "shop@1.0.0",
+            "SHOP_DATABASE_PATH": str(settings.data_dir / "demo-shop.sqlite3"),
+        }
+        shop = [sys.executable, "-m", "examples.shop", "--host", args.host,
+                "--port", str(args.shop_port)]  # fmt: skip
+        drive = [sys.executable, "-m", "examples.shop.traffic", "--url", shop_url,
+                 "--rounds", str(args.traffic_rounds), "--wait-for",
+                 f"{settings.base_url}/_health/"]  # fmt: skip
+        shop_log = settings.data_dir / "demo-shop.log"
+        # The shop's tracebacks go to its log: they are what the demo reports, not console noise.
+        with shop_log.open("ab") as log:
+            children.append(subprocess.Popen(shop, cwd=root, env=shop_env, stdout=log, stderr=log))
+        children.append(subprocess.Popen(drive, cwd=root))
+        print(f"  demo shop: {shop_url} (examples/shop on vedette.kit), log in {shop_log};")
+        print("             its traffic mix starts once both are up")
     print("Point any Sentry SDK at the DSN, e.g. sentry_sdk.init(dsn=...).", flush=True)
-    cmd_serve(args, settings)
+
+    def exit_on_sigterm(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    # uvicorn re-raises the SIGTERM it shut down for; without a handler of ours that kills the
+    # process before the `finally` below could stop the children.
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        cmd_serve(args, settings)
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
@@ -172,8 +225,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_server_options(serve)
     serve.set_defaults(func=cmd_serve)
 
-    demo = sub.add_parser("demo", help="serve on SQLite with a demo project and print its DSN")
+    demo = sub.add_parser(
+        "demo", help="serve on SQLite with a demo project, run the demo shop against it"
+    )
     add_server_options(demo)
+    demo.add_argument(
+        "--shop-port", type=int, default=8001, help="port of the demo shop (0: no shop)"
+    )
+    demo.add_argument(
+        "--traffic-rounds", type=int, default=5, help="rounds of the shop's traffic mix"
+    )
     demo.set_defaults(func=cmd_demo)
 
     backup = sub.add_parser(

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -120,3 +121,52 @@ def test_the_shop_reports_to_a_live_vedette(live_vedette: LiveVedette, tmp_path:
     } <= names
     assert "examples.shop.routes.health" not in names  # never traced
     assert transactions["examples.shop.routes.place_order"]["count"] == seen["order 201"] + 1
+
+
+def test_vedette_demo_serves_the_shops_issues_and_transactions(tmp_path: Path) -> None:
+    """`vedette demo`: a newcomer sees real issues and transactions without doing anything."""
+    port, shop_port = free_port(), free_port()
+    kept = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "SHOP_", "VEDETTE_"))
+    }
+    env = {**kept, "VEDETTE_DATA_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "vedette", "demo", "--port", str(port), "--shop-port",
+               str(shop_port), "--traffic-rounds", "1", "--log-level", "warning"]  # fmt: skip
+    with (tmp_path / "demo.err").open("wb") as err:
+        demo = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=err,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        printed = []
+        while not any("API token:" in line for line in printed):
+            line = demo.stdout.readline().decode()
+            assert line, (tmp_path / "demo.err").read_text()[-3000:]
+            printed.append(line)
+        token = next(line for line in printed if "API token:" in line).split()[-1]
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}/api/0/projects/demo/shop",
+            headers={"Authorization": f"Bearer {token}"}, timeout=10,
+        )  # fmt: skip
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                issues = api.get("/issues/").json()
+                transactions = api.get("/transactions/").json()
+            except httpx.TransportError:
+                issues, transactions = [], []
+            errors = {i["metadata"].get("type") for i in issues if i["type"] == "error"}
+            if {"KeyError", "ZeroDivisionError", "GatewayTimeout"} <= errors and transactions:
+                break
+            assert time.monotonic() < deadline, (issues, transactions)
+            time.sleep(0.5)
+        assert any(i["type"] == "performance_n_plus_one_db_queries" for i in issues)
+        api.close()
+    finally:
+        demo.terminate()  # the demo stops its shop and traffic children itself
+        demo.wait(timeout=30)
+        if demo.stdout is not None:
+            demo.stdout.close()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{shop_port}/health", timeout=2)
