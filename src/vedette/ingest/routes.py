@@ -50,6 +50,7 @@ from vedette.ingest.ratelimit import (
     SpoolGauge,
     limited_items,
 )
+from vedette.spool.payloads import spooled_form
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
 
 CORS_ALLOW_HEADERS = (
@@ -230,11 +231,9 @@ class IngestEndpoints:
         if any(item.type == INTERNAL_OUTCOMES for item in envelope.items):
             raise BadRequest(f"item type {INTERNAL_OUTCOMES!r} is reserved")
         self._admit(key, [item.type for item in envelope.items], received)
-        await self._spool.append(
-            NewEntry(
-                project_id, received, _client_ip(request, self._config.trust_forwarded_for), data
-            )
-        )
+        client_ip = _client_ip(request, self._config.trust_forwarded_for)
+        spooled = spooled_form(body, request.headers.get("content-encoding"), data)
+        await self._spool.append(NewEntry(project_id, received, client_ip, spooled))
         self._metrics.accepted(len(data))
         event_id = envelope.event_id
         return {"id": event_id} if event_id else {}

@@ -13,6 +13,7 @@ from vedette.domain.processed import ProcessedEnvelope
 from vedette.domain.retention import RetentionPolicy
 from vedette.domain.spooled import SpoolEntry
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
+from vedette.spool.payloads import envelope_of
 from vedette.spool.spools import Spool
 from vedette.storage import monitors, retention, spool_store
 from vedette.storage.database import Database
@@ -109,7 +110,7 @@ class Worker:
 
     def _process(self, entry: SpoolEntry) -> ProcessedEnvelope:
         return process_envelope(
-            parse_envelope(entry.payload),
+            parse_envelope(envelope_of(entry.payload)),
             entry.received_at,
             entry.client_ip,
             self._processing(entry.project_id),

@@ -1,0 +1,183 @@
+"""Where ingest and digest spend their time, in-process (no sockets, no load generator).
+
+    uv run --with pyinstrument python bench/profile.py ingest --requests 3000
+    uv run --with pyinstrument python bench/profile.py digest --events 300
+    uv run python bench/profile.py digest --events 300 --no-profile   # timing only
+
+``ingest`` drives the real app (`create_app`, worker off, SQLite spool in a temporary
+directory) with raw ASGI calls, ``--concurrency`` at a time, so the figure is the server
+process's CPU per request: Starlette, decoding, envelope parsing, authentication and the
+spool's group commit. ``digest`` runs the worker's path for fresh copies of the real-SDK
+envelope: parse, process (normalise, scrub, group, title) and store in batches of 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import os
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from payloads import build_payloads
+
+from vedette.app import create_app, open_storage
+from vedette.domain.envelope import parse_envelope
+from vedette.processing.pipeline import ProcessingConfig, process_envelope
+from vedette.settings import Settings
+from vedette.storage import accounts
+from vedette.storage.ingest_store import store_processed
+from vedette.storage.migrate import upgrade
+
+
+def profiler(enabled: bool) -> tuple[AbstractContextManager[Any], Any]:
+    if not enabled:
+        return nullcontext(), None
+    from pyinstrument import Profiler
+
+    p = Profiler(interval=0.0005)
+    return p, p
+
+
+def fresh_raw(raw: bytes, event_id: str) -> bytes:
+    return raw.replace(event_id.encode(), uuid.uuid4().hex.encode())
+
+
+async def _ingest(app: Any, bodies: list[bytes], path: str, auth: str, concurrency: int) -> int:
+    statuses: list[int] = []
+
+    async def call(body: bytes) -> None:
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+            "root_path": "", "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
+            "headers": [
+                (b"host", b"127.0.0.1:8000"), (b"content-type", b"application/x-sentry-envelope"),
+                (b"content-encoding", b"gzip"), (b"x-sentry-auth", auth.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }  # fmt: skip
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await app(scope, receive, send)
+
+    queue = list(bodies)
+
+    async def worker() -> None:
+        while queue:
+            await call(queue.pop())
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return sum(1 for s in statuses if s == 200)
+
+
+def ingest(args: argparse.Namespace) -> None:
+    payload = build_payloads()[args.payload]
+    raw = gzip.decompress(payload.body)
+    bodies = [gzip.compress(fresh_raw(raw, payload.event_id), 6) for _ in range(args.requests)]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), worker_enabled=False)
+        storage = open_storage(settings)
+        upgrade(storage.db)
+        with storage.db.write() as conn:
+            project = accounts.create_project(conn, "bench", "bench")
+            key = accounts.keys_of_project(conn, project.id)[0].public_key
+        storage.dispose()
+        app = create_app(settings)
+        auth = f"Sentry sentry_key={key}, sentry_version=7"
+        path = f"/api/{project.id}/envelope/"
+
+        async def run() -> tuple[float, float, int]:
+            async with app.router.lifespan_context(app):
+                await _ingest(app, bodies[:200], path, auth, args.concurrency)  # warm up
+                context, prof = profiler(args.profile)
+                with context:
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    ok = await _ingest(app, bodies[200:], path, auth, args.concurrency)
+                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                if prof is not None:
+                    print(prof.output_text(unicode=False, color=False))
+                return wall, cpu, ok
+
+        wall, cpu, ok = asyncio.run(run())
+    n = len(bodies) - 200
+    print(
+        f"ingest {args.payload}: {ok}/{n} accepted; {n / wall:.0f} requests/s in-process,"
+        f" {cpu / n * 1000:.3f} ms CPU per request (all threads)"
+    )
+
+
+def digest(args: argparse.Namespace) -> None:
+    payload = build_payloads()[args.payload]
+    raw = gzip.decompress(payload.body)
+    config = ProcessingConfig()
+    envelopes = [fresh_raw(raw, payload.event_id) for _ in range(args.events + 50)]
+    for data in envelopes[:50]:  # warm the caches as a running worker has them
+        process_envelope(parse_envelope(data), time.time(), "127.0.0.1", config)
+    with tempfile.TemporaryDirectory() as tmp:
+        storage = open_storage(Settings(data_dir=Path(tmp)))
+        upgrade(storage.db)
+        with storage.db.write() as conn:
+            project_id = accounts.create_project(conn, "bench", "bench").id
+        context, prof = profiler(args.profile)
+        process_s = store_s = 0.0
+        with context:
+            todo = envelopes[50:]
+            for start in range(0, len(todo), 200):
+                t0 = time.process_time()
+                batch = [
+                    (project_id, process_envelope(parse_envelope(d), time.time(), None, config))
+                    for d in todo[start : start + 200]
+                ]
+                t1 = time.process_time()
+                with storage.db.write() as conn:
+                    store_processed(conn, batch)
+                process_s += t1 - t0
+                store_s += time.process_time() - t1
+        storage.dispose()
+    if prof is not None:
+        print(prof.output_text(unicode=False, color=False))
+    n = args.events
+    print(
+        f"digest {args.payload}: process {process_s / n * 1000:.2f} ms + store"
+        f" {store_s / n * 1000:.2f} ms CPU per event -> {n / (process_s + store_s):.0f} events/s"
+        " on one core"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("what", choices=["ingest", "digest"])
+    parser.add_argument("--payload", default="error", choices=["error", "transaction"])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--events", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--no-profile", dest="profile", action="store_false")
+    args = parser.parse_args()
+    ingest(args) if args.what == "ingest" else digest(args)
+
+
+if __name__ == "__main__":
+    main()
