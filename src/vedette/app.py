@@ -43,6 +43,7 @@ from vedette.storage import accounts, retention
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 from vedette.storage.schema import spool_file_metadata
+from vedette.web.ui import UIConfig, WebUI
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ def create_app(settings: Settings) -> Starlette:
         refused,
     )
     api = Api(storage.db, storage.spool.stats, settings.base_url, keys.forget)
+    web = WebUI(storage.db, UIConfig(settings.base_url, keys.forget, settings.trust_forwarded_for))
 
     async def health(_request: Request) -> Response:
         """Ready when the database answers; failing when the spool stopped draining."""
@@ -298,5 +300,6 @@ def create_app(settings: Settings) -> Starlette:
         Route("/metrics", metrics),
         *ingest.routes(),
         *api.routes(),
+        *web.routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 import time
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from pathlib import Path
 from vedette.api.serialize import dsn
 from vedette.app import backup_sqlite, open_storage
 from vedette.settings import Settings
-from vedette.storage import accounts, retention
+from vedette.storage import accounts, retention, users
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 
@@ -22,11 +23,33 @@ def _database(settings: Settings) -> Database:
     return db
 
 
+def create_first_admin(settings: Settings) -> tuple[str, str] | None:
+    """On a database without users: the first admin (sees every organisation), with a random
+    password; (email, password), or None when users exist already."""
+    db = _database(settings)
+    try:
+        with db.write() as conn:
+            return users.create_first_admin(conn)
+    finally:
+        db.dispose()
+
+
+def announce_first_admin(settings: Settings) -> None:
+    """Create the first admin if there is none and print the credentials (this once only)."""
+    created = create_first_admin(settings)
+    if created is not None:
+        email, password = created
+        print(f"Created the first admin for the web UI at {settings.base_url}/ (shown once):")
+        print(f"  email:    {email}")
+        print(f"  password: {password}", flush=True)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from vedette.app import create_app
 
+    announce_first_admin(settings)
     uvicorn.run(
         create_app(settings),
         host=args.host,
@@ -212,6 +235,37 @@ def cmd_cleanup(_args: argparse.Namespace, settings: Settings) -> None:
     print(f"database: {before} bytes before, {after} bytes after")
 
 
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
+    password = args.password or getpass.getpass("password: ")
+    db = _database(settings)
+    try:
+        with db.write() as conn:
+            user = users.create_user(
+                conn, args.email, password, list(args.org), is_superuser=args.superuser
+            )
+    except users.UserError as error:
+        raise SystemExit(str(error)) from error
+    finally:
+        db.dispose()
+    scope = "every organisation" if user.is_superuser else ", ".join(args.org) or "no organisation"
+    print(f"created user {user.email} ({scope})")
+
+
+def cmd_user_password(args: argparse.Namespace, settings: Settings) -> None:
+    password = args.password or getpass.getpass("new password: ")
+    db = _database(settings)
+    try:
+        with db.write() as conn:
+            changed = users.set_password(conn, args.email, password)
+    except users.UserError as error:
+        raise SystemExit(str(error)) from error
+    finally:
+        db.dispose()
+    if not changed:
+        raise SystemExit(f"no user {args.email}")
+    print(f"password of {users.normalize_email(args.email)} changed")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vedette", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -274,6 +328,24 @@ def build_parser() -> argparse.ArgumentParser:
     token_revoke = token.add_parser("revoke", help="revoke a token by the id `list` shows")
     token_revoke.add_argument("id", type=int)
     token_revoke.set_defaults(func=cmd_token_revoke)
+
+    user = sub.add_parser("user", help="manage users of the web UI").add_subparsers(
+        dest="action", required=True
+    )
+    user_create = user.add_parser("create", help="create a user (a member of --org)")
+    user_create.add_argument("email")
+    user_create.add_argument("--password", help="asked for when not given")
+    user_create.add_argument(
+        "--org", action="append", default=[], help="organisation to join (repeatable)"
+    )
+    user_create.add_argument(
+        "--superuser", action="store_true", help="sees every organisation, like the first admin"
+    )
+    user_create.set_defaults(func=cmd_user_create)
+    user_password = user.add_parser("password", help="set a user's password")
+    user_password.add_argument("email")
+    user_password.add_argument("--password", help="asked for when not given")
+    user_password.set_defaults(func=cmd_user_password)
     return parser
 
 

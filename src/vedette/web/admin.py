@@ -1,0 +1,216 @@
+"""Projects overview, project settings (DSN keys, Apdex threshold) and API tokens."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+from starlette.responses import RedirectResponse, Response
+
+from vedette.api.serialize import dsn
+from vedette.storage import accounts, performance, users
+from vedette.storage import ui as ui_queries
+from vedette.storage.accounts import Project
+from vedette.web import charts
+from vedette.web.format import path_part
+from vedette.web.issues import project_base
+from vedette.web.ui import Page, WebError, WebUI
+
+MAX_LABEL = 200
+
+
+def _org_filter(user: users.User) -> list[int] | None:
+    return None if user.is_superuser else sorted(user.organization_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectCard:
+    project: ui_queries.ProjectSummary
+    base: str
+    dsn: str | None
+    sparkline: str
+    events_24h: int
+
+
+async def projects(ui: WebUI, page: Page) -> Response:
+    hour = int(time.time() // 3600)
+
+    def load(
+        conn: Connection,
+    ) -> tuple[
+        list[ui_queries.ProjectSummary],
+        dict[int, dict[int, int]],
+        dict[int, list[accounts.ProjectKeyRow]],
+    ]:
+        found = ui_queries.list_projects(conn, _org_filter(page.user))
+        ids = [p.id for p in found]
+        keys = {p.id: accounts.keys_of_project(conn, p.id) for p in found}
+        return found, ui_queries.accepted_per_hour(conn, ids, hour - 23), keys
+
+    found, per_hour, keys = await ui.read(load)
+    cards = []
+    for p in found:
+        values = charts.series(per_hour.get(p.id, {}), hour - 23, 24)
+        active = [k for k in keys[p.id] if k.is_active]
+        cards.append(
+            ProjectCard(
+                project=p,
+                base=f"/p/{path_part(p.organization_slug)}/{path_part(p.slug)}",
+                dsn=dsn(ui.config.base_url, active[0].public_key, p.id) if active else None,
+                sparkline=charts.sparkline(values, 240, 40),
+                events_24h=sum(values),
+            )
+        )
+    return ui.page(page, "projects.html", cards=cards, section="projects")
+
+
+# -- project settings -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLine:
+    key: accounts.ProjectKeyRow
+    dsn: str
+
+
+async def project_settings(ui: WebUI, page: Page, project: Project) -> Response:
+    def load(conn: Connection) -> tuple[list[accounts.ProjectKeyRow], float]:
+        threshold = performance.apdex_thresholds(conn, [project.id])[project.id]
+        return accounts.keys_of_project(conn, project.id), threshold
+
+    keys, threshold = await ui.read(load)
+    return ui.page(
+        page,
+        "project_settings.html",
+        project=project,
+        section="settings",
+        base=project_base(project),
+        keys=[KeyLine(k, dsn(ui.config.base_url, k.public_key, project.id)) for k in keys],
+        apdex_threshold=threshold,
+    )
+
+
+def _label(page: Page, default: str) -> str:
+    label = page.form.get("label").strip()[:MAX_LABEL]
+    return label or default
+
+
+async def create_key(ui: WebUI, page: Page, project: Project) -> Response:
+    label = _label(page, "Default")
+    await ui.write(lambda c: accounts.create_key(c, project.id, label))
+    return RedirectResponse(project_base(project) + "/settings/", 303)
+
+
+async def set_key_active(ui: WebUI, page: Page, project: Project) -> Response:
+    public_key = page.request.path_params["key"]
+    active = page.form.get("active") == "1"
+
+    if not await ui.write(
+        lambda c: accounts.update_key(c, project.id, public_key, is_active=active)
+    ):
+        raise WebError(404, "There is no such key in this project.")
+    ui.config.on_key_change(public_key)
+    return RedirectResponse(project_base(project) + "/settings/", 303)
+
+
+MAX_RATE_WINDOW = 86400
+
+
+async def set_key_rate_limit(ui: WebUI, page: Page, project: Project) -> Response:
+    public_key = page.request.path_params["key"]
+    count, window = page.form.get("count").strip(), page.form.get("window").strip()
+    if not count:
+        values: dict[str, int | None] = {"rate_limit_count": None, "rate_limit_window": None}
+    elif count.isdigit() and window.isdigit() and int(count) >= 1:
+        if not 1 <= int(window) <= MAX_RATE_WINDOW:
+            raise WebError(400, "The window is 1 to 86400 seconds.")
+        values = {"rate_limit_count": int(count), "rate_limit_window": int(window)}
+    else:
+        raise WebError(400, "A rate limit is a number of events (1 or more) per window.")
+    if not await ui.write(lambda c: accounts.update_key(c, project.id, public_key, **values)):
+        raise WebError(404, "There is no such key in this project.")
+    ui.config.on_key_change(public_key)
+    return RedirectResponse(project_base(project) + "/settings/", 303)
+
+
+async def delete_key(ui: WebUI, page: Page, project: Project) -> Response:
+    public_key = page.request.path_params["key"]
+    if not await ui.write(lambda c: accounts.delete_key(c, project.id, public_key)):
+        raise WebError(404, "There is no such key in this project.")
+    ui.config.on_key_change(public_key)
+    return RedirectResponse(project_base(project) + "/settings/", 303)
+
+
+async def set_apdex(ui: WebUI, page: Page, project: Project) -> Response:
+    raw = page.form.get("threshold").strip()
+    try:
+        threshold = float(raw)
+    except ValueError:
+        threshold = 0.0
+    if not 0 < threshold <= 600_000:
+        raise WebError(400, "The Apdex threshold is a number of milliseconds above 0.")
+    await ui.write(lambda c: performance.set_apdex_threshold(c, project.id, threshold))
+    return RedirectResponse(project_base(project) + "/settings/", 303)
+
+
+# -- API tokens ---------------------------------------------------------------------------------
+
+
+def _visible_tokens(conn: Connection, user: users.User) -> list[accounts.TokenRow]:
+    """Tokens of the user's organisations; operator tokens (no organisation) for superusers."""
+    slugs = {o.slug for o in users.visible_organizations(conn, user)}
+    return [
+        t
+        for t in accounts.list_tokens(conn)
+        if (t.organization_slug in slugs) or (t.organization_slug is None and user.is_superuser)
+    ]
+
+
+async def _token_page(ui: WebUI, page: Page, new_token: str | None, status: int = 200) -> Response:
+    def load(conn: Connection) -> tuple[list[accounts.TokenRow], list[users.Organization]]:
+        return _visible_tokens(conn, page.user), users.visible_organizations(conn, page.user)
+
+    tokens, organizations = await ui.read(load)
+    return ui.page(
+        page,
+        "tokens.html",
+        http_status=status,
+        section="tokens",
+        tokens=tokens,
+        organizations=organizations,
+        new_token=new_token,
+    )
+
+
+async def tokens(ui: WebUI, page: Page) -> Response:
+    return await _token_page(ui, page, None)
+
+
+async def create_token(ui: WebUI, page: Page) -> Response:
+    label = _label(page, "web")
+    org = page.form.get("organization")
+    read_only = page.form.get("access") == "read"
+    if org == "" and page.user.is_superuser:
+        org_id: int | None = None  # an operator token, as `vedette token create` makes
+    elif org.isdigit() and page.user.may_read(int(org)):
+        org_id = int(org)
+    else:
+        raise WebError(403, "You may only create tokens for your own organisations.")
+    token = await ui.write(lambda c: accounts.create_token(c, label, org_id, read_only=read_only))
+    # Rendered, not redirected: the token is shown this once and never stored in clear.
+    return await _token_page(ui, page, token, 201)
+
+
+async def revoke_token(ui: WebUI, page: Page) -> Response:
+    token_id = int(page.request.path_params["token_id"])
+
+    def apply(conn: Connection) -> bool:
+        if not any(t.id == token_id for t in _visible_tokens(conn, page.user)):
+            return False
+        accounts.revoke_token(conn, token_id)
+        return True
+
+    if not await ui.write(apply):
+        raise WebError(404, "There is no such token, or it is not yours to revoke.")
+    return RedirectResponse("/settings/tokens/", 303)

@@ -1,0 +1,445 @@
+"""A stored event (Sentry's event shape) -> what the event section of a page shows.
+
+Pure functions of the event dict. Every value in it is attacker-controlled and may have any
+shape: nothing here assumes a type it did not check, and everything that becomes text stays
+text (templates escape it). Links are only made of http(s) URLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+MAX_PRETTY_CHARS = 20_000
+
+
+def safe_link(value: object) -> str | None:
+    """The URL if it may become an href (http or https with a host), else None: a
+    ``javascript:``, ``data:`` or relative URL from an event is shown as text, never linked."""
+    if not isinstance(value, str) or any(c in value for c in "\r\n\t\x00"):
+        return None
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return value.strip()
+
+
+def pretty(value: object) -> str:
+    """A value as readable text: strings as they are, everything else as indented JSON."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = orjson.dumps(
+                value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str
+            ).decode()
+        except TypeError:
+            text = repr(value)
+    if len(text) > MAX_PRETTY_CHARS:
+        text = text[:MAX_PRETTY_CHARS] + "\n[... cut for display]"
+    return text
+
+
+def _dict(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else pretty(value)
+
+
+def _opt_text(value: object) -> str | None:
+    return None if value is None or value == "" else _text(value)
+
+
+def _values(container: object) -> list[Any]:
+    """Sentry's ``{"values": [...]}`` wrapper, or a bare list."""
+    if isinstance(container, list):
+        return container
+    return _list(_dict(container).get("values"))
+
+
+def fmt_timestamp(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+# -- stack traces -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContextLine:
+    lineno: int | None
+    text: str
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    filename: str
+    function: str
+    module: str
+    lineno: int | None
+    colno: int | None
+    in_app: bool
+    context: list[ContextLine]
+    variables: list[Variable]
+    package: str
+
+    @property
+    def location(self) -> str:
+        where = self.filename or self.module or "?"
+        return f"{where}:{self.lineno}" if self.lineno is not None else where
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _frame(raw: object) -> Frame:
+    f = _dict(raw)
+    lineno = _int(f.get("lineno"))
+    pre = [_text(line) for line in _list(f.get("pre_context"))]
+    post = [_text(line) for line in _list(f.get("post_context"))]
+    context: list[ContextLine] = []
+    if "context_line" in f:
+        start = None if lineno is None else lineno - len(pre)
+        for i, line in enumerate(pre):
+            context.append(ContextLine(None if start is None else start + i, line, False))
+        context.append(ContextLine(lineno, _text(f.get("context_line")), True))
+        for i, line in enumerate(post):
+            context.append(ContextLine(None if lineno is None else lineno + 1 + i, line, False))
+    variables = [Variable(str(k), pretty(v)) for k, v in _dict(f.get("vars")).items()]
+    return Frame(
+        filename=_text(f.get("filename") or f.get("abs_path")),
+        function=_text(f.get("function")),
+        module=_text(f.get("module")),
+        lineno=lineno,
+        colno=_int(f.get("colno")),
+        in_app=f.get("in_app") is True,
+        context=context,
+        variables=variables,
+        package=_text(f.get("package")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Stacktrace:
+    frames: list[Frame]  # most recent call last, as the protocol stores them
+
+    @property
+    def has_in_app(self) -> bool:
+        return any(f.in_app for f in self.frames)
+
+    @property
+    def expanded_index(self) -> int | None:
+        """The frame opened by default: the most recent in-app frame, else the most recent."""
+        for i in range(len(self.frames) - 1, -1, -1):
+            if self.frames[i].in_app:
+                return i
+        return len(self.frames) - 1 if self.frames else None
+
+
+def stacktrace(raw: object) -> Stacktrace | None:
+    frames = [_frame(f) for f in _list(_dict(raw).get("frames"))]
+    return Stacktrace(frames) if frames else None
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionView:
+    type: str
+    value: str
+    module: str
+    mechanism: str
+    handled: bool | None
+    stacktrace: Stacktrace | None
+
+
+def exceptions(event: Mapping[str, Any]) -> list[ExceptionView]:
+    """Chained exceptions as stored: the cause first, the exception raised last at the end
+    (Sentry's order, newest last)."""
+    found = []
+    for raw in _values(event.get("exception")):
+        e = _dict(raw)
+        mechanism = _dict(e.get("mechanism"))
+        handled = mechanism.get("handled")
+        found.append(
+            ExceptionView(
+                type=_text(e.get("type")),
+                value=_text(e.get("value")),
+                module=_text(e.get("module")),
+                mechanism=_text(mechanism.get("type")),
+                handled=handled if isinstance(handled, bool) else None,
+                stacktrace=stacktrace(e.get("stacktrace")),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadView:
+    name: str
+    crashed: bool
+    current: bool
+    stacktrace: Stacktrace
+
+
+def threads(event: Mapping[str, Any]) -> list[ThreadView]:
+    found = []
+    for raw in _values(event.get("threads")):
+        t = _dict(raw)
+        trace = stacktrace(t.get("stacktrace"))
+        if trace is not None:
+            found.append(
+                ThreadView(
+                    name=_text(t.get("name") or t.get("id")),
+                    crashed=t.get("crashed") is True,
+                    current=t.get("current") is True,
+                    stacktrace=trace,
+                )
+            )
+    return found
+
+
+# -- the other interfaces -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Breadcrumb:
+    time: str | None
+    type: str
+    category: str
+    level: str
+    message: str
+    data: str | None
+
+
+def breadcrumbs(event: Mapping[str, Any]) -> list[Breadcrumb]:
+    found = []
+    for raw in _values(event.get("breadcrumbs")):
+        b = _dict(raw)
+        data = b.get("data")
+        found.append(
+            Breadcrumb(
+                time=fmt_timestamp(b.get("timestamp")),
+                type=_text(b.get("type") or "default"),
+                category=_text(b.get("category")),
+                level=_text(b.get("level") or "info"),
+                message=_text(b.get("message")),
+                data=pretty(data) if data else None,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    key: str
+    value: str
+    link: str | None = None
+
+
+def _pairs(value: object) -> list[Pair]:
+    """Headers, cookies, env: a mapping or a list of [key, value] pairs."""
+    if isinstance(value, Mapping):
+        return [Pair(str(k), _text(v)) for k, v in value.items()]
+    pairs = []
+    for item in _list(value):
+        if isinstance(item, list | tuple) and len(item) == 2:
+            pairs.append(Pair(_text(item[0]), _text(item[1])))
+    return pairs
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    method: str
+    url: str
+    link: str | None
+    query: str
+    headers: list[Pair]
+    cookies: list[Pair]
+    data: str | None
+    env: list[Pair]
+
+
+def request(event: Mapping[str, Any]) -> RequestView | None:
+    r = _dict(event.get("request"))
+    if not r:
+        return None
+    query = r.get("query_string")
+    query_text = (
+        "&".join(f"{p.key}={p.value}" for p in _pairs(query))
+        if isinstance(query, list | Mapping)
+        else _text(query)
+    )
+    data = r.get("data")
+    cookies = r.get("cookies")
+    return RequestView(
+        method=_text(r.get("method")),
+        url=_text(r.get("url")),
+        link=safe_link(r.get("url")),
+        query=query_text,
+        headers=_pairs(r.get("headers")),
+        cookies=_pairs(cookies) if not isinstance(cookies, str) else [Pair("", cookies)],
+        data=None if data is None or data == "" else pretty(data),
+        env=_pairs(r.get("env")),
+    )
+
+
+def user(event: Mapping[str, Any]) -> list[Pair]:
+    return [
+        Pair(str(k), _text(v))
+        for k, v in _dict(event.get("user")).items()
+        if v is not None and v != ""
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ContextView:
+    name: str
+    type: str
+    fields: list[Pair]
+    trace_id: str | None = None
+
+
+def _hex(value: object, length: int) -> str | None:
+    if isinstance(value, str):
+        text = value.replace("-", "").lower()
+        if len(text) == length and all(c in "0123456789abcdef" for c in text):
+            return text
+    return None
+
+
+def trace_id(event: Mapping[str, Any]) -> str | None:
+    return _hex(_dict(_dict(event.get("contexts")).get("trace")).get("trace_id"), 32)
+
+
+def contexts(event: Mapping[str, Any]) -> list[ContextView]:
+    found = []
+    for name, raw in sorted(_dict(event.get("contexts")).items(), key=lambda kv: str(kv[0])):
+        ctx = _dict(raw)
+        fields = [Pair(str(k), _text(v), safe_link(v)) for k, v in ctx.items() if k != "type"]
+        found.append(
+            ContextView(
+                name=str(name),
+                type=_text(ctx.get("type") or name),
+                fields=fields,
+                trace_id=_hex(ctx.get("trace_id"), 32) if str(name) == "trace" else None,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class SdkView:
+    name: str
+    version: str
+    integrations: list[str]
+    packages: list[str]
+
+
+def sdk(event: Mapping[str, Any]) -> SdkView | None:
+    s = _dict(event.get("sdk"))
+    if not s:
+        return None
+    packages = []
+    for p in _list(s.get("packages")):
+        pd = _dict(p)
+        packages.append(f"{_text(pd.get('name'))} {_text(pd.get('version'))}".strip())
+    return SdkView(
+        name=_text(s.get("name")),
+        version=_text(s.get("version")),
+        integrations=[_text(i) for i in _list(s.get("integrations"))],
+        packages=packages,
+    )
+
+
+def tags(event: Mapping[str, Any]) -> list[Pair]:
+    found = []
+    for item in _list(event.get("tags")):
+        if isinstance(item, list | tuple) and len(item) == 2:
+            found.append(Pair(_text(item[0]), _text(item[1])))
+    return found
+
+
+def message(event: Mapping[str, Any]) -> str | None:
+    logentry = _dict(event.get("logentry"))
+    text = logentry.get("formatted") or logentry.get("message")
+    if text:
+        return _text(text)
+    return _opt_text(event.get("message"))
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    event_id: str
+    time: str | None
+    received: str | None
+    platform: str
+    level: str
+    release: str | None
+    environment: str | None
+    transaction: str | None
+    server_name: str | None
+    message: str | None
+    exceptions: list[ExceptionView]
+    threads: list[ThreadView]
+    breadcrumbs: list[Breadcrumb]
+    request: RequestView | None
+    user: list[Pair]
+    contexts: list[ContextView]
+    trace_id: str | None
+    sdk: SdkView | None
+    tags: list[Pair]
+    extra: list[Pair]
+    fingerprint: list[str] = field(default_factory=list)
+
+
+def event_view(event: Mapping[str, Any]) -> EventView:
+    return EventView(
+        event_id=_text(event.get("event_id")),
+        time=fmt_timestamp(event.get("timestamp")),
+        received=fmt_timestamp(event.get("received")),
+        platform=_text(event.get("platform")),
+        level=_text(event.get("level") or "error"),
+        release=_opt_text(event.get("release")),
+        environment=_opt_text(event.get("environment")),
+        transaction=_opt_text(event.get("transaction")),
+        server_name=_opt_text(event.get("server_name")),
+        message=message(event),
+        exceptions=exceptions(event),
+        threads=threads(event),
+        breadcrumbs=breadcrumbs(event),
+        request=request(event),
+        user=user(event),
+        contexts=contexts(event),
+        trace_id=trace_id(event),
+        sdk=sdk(event),
+        tags=tags(event),
+        extra=[Pair(str(k), pretty(v)) for k, v in _dict(event.get("extra")).items()],
+        fingerprint=[_text(f) for f in _list(event.get("fingerprint"))],
+    )
