@@ -93,8 +93,11 @@ def claim_event(error: BaseException, event: dict[str, Any]) -> bool:
 
 
 def promise_event_id(error: BaseException) -> str | None:
-    """The id the event for ``error`` has (or will have once the SDK captures it)."""
-    if not sentry_sdk.get_client().is_active():
+    """The id the event for ``error`` has (or will have once the SDK captures it); None unless
+    the kit set monitoring up (only its ``before_send`` keeps the promise)."""
+    from vedette.kit.setup import active_settings  # setup imports this module
+
+    if active_settings() is None or not sentry_sdk.get_client().is_active():
         return None
     reported = getattr(error, _REPORTED, None)
     if isinstance(reported, str):

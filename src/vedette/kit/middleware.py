@@ -6,7 +6,7 @@ error), turned an endpoint's ``CancelledError`` into a spurious event, copied qu
 (tokens) into an unscrubbed context, and set its response context after the response, too late
 for any error event (audit row 23). This one wraps ``send`` only, stores nothing until an event
 is actually sent (an event processor on the request's isolation scope reads the live state), and
-does nothing at all when monitoring is off.
+does nothing at all unless `init_monitoring` switched monitoring on.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sentry_sdk
 from sentry_sdk.integrations.starlette import StarletteIntegration
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vedette.kit.setup import active_scrubber
+from vedette.kit.setup import active_scrubber, active_settings
 
 if TYPE_CHECKING:
     from sentry_sdk._types import Event, Hint
@@ -80,7 +80,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         client = sentry_sdk.get_client()
-        if not client.is_active():
+        if active_settings() is None or not client.is_active():
+            # Monitoring off, or an SDK the kit did not set up: stay out of the way.
             await self.app(scope, receive, send)
             return
         if client.get_integration(StarletteIntegration) is None:

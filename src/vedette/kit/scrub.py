@@ -16,7 +16,6 @@ walks the whole payload instead of a list of known places:
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Iterable
@@ -74,6 +73,9 @@ _UNTOUCHED_KEYS = frozenset(
     }
 )
 _USER_ID_ONLY = frozenset({"id"})
+# Nothing shorter can hold a card number, a bearer token or a key=value pair worth hiding.
+_SHORTEST = 6
+_CACHE_SIZE = 8192
 _USER_WITH_PII = frozenset({"id", "email", "username"})
 
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
@@ -118,14 +120,30 @@ class Scrubber:
             (?P<value>"[^"]*"|'[^']*'|[^\s&,;"'}\]\)]+)
             """
         )
-        # Strings and keys recur across events (SQL, header names, source lines): cache them.
-        self.text = functools.lru_cache(maxsize=8192)(self._text)
-        self.key_is_sensitive = functools.lru_cache(maxsize=4096)(self._key_is_sensitive)
+        # Strings and keys recur across events (SQL, header names, span data, source lines):
+        # plain dicts as caches, read inline by the walk (cheaper than an lru_cache call).
+        self._texts: dict[str, str] = {}
+        self._keys: dict[str, bool] = {}
 
     # -- single values --------------------------------------------------------------------
 
-    def _key_is_sensitive(self, key: str) -> bool:
-        return self._term.search(key) is not None
+    def key_is_sensitive(self, key: str) -> bool:
+        found = self._keys.get(key)
+        if found is None:
+            found = self._term.search(key) is not None
+            if len(self._keys) >= _CACHE_SIZE:
+                self._keys.clear()
+            self._keys[key] = found
+        return found
+
+    def text(self, value: str) -> str:
+        found = self._texts.get(value)
+        if found is None:
+            found = self._text(value)
+            if len(self._texts) >= _CACHE_SIZE:
+                self._texts.clear()
+            self._texts[value] = found
+        return found
 
     def _pair_replacement(self, match: re.Match[str]) -> str:
         value = match.group("value")
@@ -137,7 +155,7 @@ class Scrubber:
         return f"{key}{sep}{quote}{FILTERED}{quote}"
 
     def _text(self, value: str) -> str:
-        if len(value) < 6:
+        if len(value) < _SHORTEST:
             return value
         if "earer" in value or "EARER" in value:
             value = _BEARER.sub(r"\1 " + FILTERED, value)
@@ -160,21 +178,41 @@ class Scrubber:
 
     def value(self, node: Any) -> Any:
         if isinstance(node, str):
-            return self.text(node)
+            return self.text(node) if len(node) >= _SHORTEST else node
         if isinstance(node, dict):
-            for key in list(node):
-                if not isinstance(key, str) or key in _UNTOUCHED_KEYS:
-                    continue
-                if self.key_is_sensitive(key):
-                    node[key] = FILTERED
-                else:
-                    node[key] = self.value(node[key])
-            return node
-        if isinstance(node, list):
-            for index, item in enumerate(node):
-                node[index] = self.value(item)
-            return node
+            self._dict(node)
+        elif isinstance(node, list):
+            self._list(node)
         return node
+
+    def _dict(self, node: dict[Any, Any]) -> None:
+        keys, texts = self._keys, self._texts
+        for key, item in node.items():  # values are replaced in place: the keys do not change
+            if not isinstance(key, str) or key in _UNTOUCHED_KEYS:
+                continue
+            sensitive = keys.get(key)
+            if sensitive is None:
+                sensitive = self.key_is_sensitive(key)
+            if sensitive:
+                node[key] = FILTERED
+            elif isinstance(item, str):
+                if len(item) >= _SHORTEST:
+                    cleaned = texts.get(item)
+                    node[key] = self.text(item) if cleaned is None else cleaned
+            elif isinstance(item, dict):
+                self._dict(item)
+            elif isinstance(item, list):
+                self._list(item)
+
+    def _list(self, node: list[Any]) -> None:
+        for index, item in enumerate(node):
+            if isinstance(item, str):
+                if len(item) >= _SHORTEST:
+                    node[index] = self.text(item)
+            elif isinstance(item, dict):
+                self._dict(item)
+            elif isinstance(item, list):
+                self._list(item)
 
     def _request(self, request: dict[str, Any]) -> None:
         query = request.get("query_string")
