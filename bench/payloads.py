@@ -15,6 +15,10 @@ import sentry_sdk
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
+# The DSN the envelopes were captured with: its envelope header names it, and servers that
+# authenticate by that header (Bugsink does) need it replaced by their own (bench/loadgen.py).
+CAPTURE_DSN = "http://0123456789abcdef0123456789abcdef@127.0.0.1:1/1"
+
 
 @dataclass(frozen=True)
 class Payload:
@@ -39,11 +43,6 @@ def _recurse(depth: int, blob: str, rows: list[dict[str, object]]) -> None:
     if depth == 0:
         raise ValueError(f"order total mismatch after {len(rows)} rows")
     _recurse(depth - 1, blob, rows)
-
-
-# The DSN the envelopes were captured with: its envelope header names it, and servers that
-# authenticate by that header (Bugsink does) need it replaced by their own (bench/loadgen.py).
-CAPTURE_DSN = "http://0123456789abcdef0123456789abcdef@127.0.0.1:1/1"
 
 
 def _capture(make: Any) -> Envelope:

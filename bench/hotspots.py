@@ -1,8 +1,8 @@
 """Where ingest and digest spend their time, in-process (no sockets, no load generator).
 
-    uv run --with pyinstrument python bench/profile.py ingest --requests 3000
-    uv run --with pyinstrument python bench/profile.py digest --events 300
-    uv run python bench/profile.py digest --events 300 --no-profile   # timing only
+    uv run --with pyinstrument python bench/hotspots.py ingest --requests 3000
+    uv run --with pyinstrument python bench/hotspots.py digest --events 300
+    uv run python bench/hotspots.py digest --events 300 --no-profile   # timing only
 
 ``ingest`` drives the real app (`create_app`, worker off, SQLite spool in a temporary
 directory) with raw ASGI calls, ``--concurrency`` at a time, so the figure is the server
