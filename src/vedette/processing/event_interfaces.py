@@ -158,6 +158,9 @@ def _string_list(value: object, limit: int, path: Path, notes: Notes) -> list[st
         return None
     result: list[str] = []
     for index, item in enumerate(value[:MAX_CONTEXT_LINES]):
+        if type(item) is str and len(item) <= limit and item.isascii() and "\x00" not in item:
+            result.append(item)  # the common case: nothing to clean or cut
+            continue
         text = "" if item is None else lenient_str(item)
         result.append(trim_str(text or "", limit, (*path, index), notes))
     if len(value) > MAX_CONTEXT_LINES:
@@ -175,14 +178,19 @@ def normalize_frame(value: object, path: Path, notes: Notes) -> Json | None:
             notes.error("invalid_data", path_name(path), value, reason="frame is not an object")
         return None
     frame: Json = {}
+    # Absent fields are skipped before building their paths: a frame has a few of these keys,
+    # and this runs for every frame of every event.
     for key, limit in _FRAME_STRINGS.items():
-        put(frame, key, field_str(raw.get(key), limit, (*path, key), notes, strip=False))
+        if (field := raw.get(key)) is not None:
+            put(frame, key, field_str(field, limit, (*path, key), notes, strip=False))
     for key in _FRAME_INTS:
-        number = field_int(raw.get(key), (*path, key), notes)
-        if number is not None and number >= 0:
-            frame[key] = number
+        if (field := raw.get(key)) is not None:
+            number = field_int(field, (*path, key), notes)
+            if number is not None and number >= 0:
+                frame[key] = number
     for key in _FRAME_BOOLS:
-        put(frame, key, field_bool(raw.get(key), (*path, key), notes))
+        if (field := raw.get(key)) is not None:
+            put(frame, key, field_bool(field, (*path, key), notes))
     for key in ("pre_context", "post_context"):
         put(frame, key, _string_list(raw.get(key), CONTEXT_LINE_CHARS, (*path, key), notes))
     frame_vars = raw.get("vars")
