@@ -174,8 +174,10 @@ class Tab:
         return [m for m in self.console if "Content Security Policy" in m]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
+    """One per test: while Playwright's sync API runs, it holds an event loop in this thread,
+    which later tests calling asyncio.run must not find (pytest reorders tests by server)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (bash .ci/run does it)")
     with sync_playwright() as playwright:

@@ -252,6 +252,14 @@ def test_user_create_refuses_a_taken_email(world: World) -> None:
     assert taken.returncode != 0 and "exists already" in taken.stderr
 
 
+def test_user_password_changes_the_password(world: World, visitor: Visitor) -> None:
+    account = make_account(world.server, "forgetful")
+    changed = cli(world.server, "user", "password", account.email, "--password", "new password!")
+    assert changed.returncode == 0, changed.stderr
+    assert visitor.login(account.email, account.password).status_code == 401
+    assert visitor.login(account.email, "new password!").status_code == 303
+
+
 def test_a_user_without_organisation_sees_no_project(world: World, visitor: Visitor) -> None:
     email = f"nobody-{uuid.uuid4().hex[:6]}@example.com"
     assert cli(world.server, "user", "create", email, "--password", PASSWORD).returncode == 0

@@ -6,9 +6,13 @@ committed).
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
 from playwright.sync_api import expect
-from tests.ui.conftest import ARTIFACTS, Tab, World
+from tests.ui.conftest import ARTIFACTS, Tab, World, make_account, send_envelope
+from tests.ui.xss import envelope
 
 pytestmark = pytest.mark.e2e
 
@@ -117,6 +121,15 @@ def test_performance_pages_from_the_transactions_table(world: World, tab: Tab) -
     expect(page.locator(".span-row.n-plus-one")).to_have_count(6)
     page.goto(f"{world.ours.base}/queries/")
     expect(page.locator("table.queries pre.sql", has_text="FROM order_lines")).to_have_count(1)
+    [n_plus_one] = [
+        i
+        for i in world.issues()
+        if i["type"] == "performance_n_plus_one_db_queries" and i["culprit"] == "/orders/{order_id}"
+    ]
+    page.goto(f"{world.ours.base}/issues/{n_plus_one['id']}/")
+    expect(page.locator(".performance-evidence")).to_contain_text("6 spans")
+    page.locator("a.waterfall-link").click()
+    expect(page.locator(".span-row.n-plus-one")).to_have_count(6)
     page.goto(f"{world.ours.base}/releases/")
     expect(page.locator("table.releases")).to_contain_text("shop@2.0.0")
     assert tab.dialogs == [] and tab.csp_violations == []
@@ -139,3 +152,51 @@ def test_pages_fit_a_phone_width(world: World, tab: Tab, width: int) -> None:
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, (path, overflow)
+
+
+def test_bulk_ignore_and_reopen_from_the_list(world: World, tab: Tab) -> None:
+    page = tab.page
+    tab.sign_in(world.ours)
+    page.goto(f"{world.ours.base}/issues/?query=is%3Aunresolved+tenant%3Aglobex")
+    rows = page.locator("tr.issue-row")
+    expect(rows).to_have_count(1)
+    page.locator("input.select-all").check()  # vedette.js ticks every row
+    expect(rows.locator("input[name=issue]")).to_be_checked()
+    page.get_by_role("button", name="Ignore").click()
+    expect(rows).to_have_count(0)
+    assert world.issue_titled("ValueError")["status"] == "ignored"
+    page.get_by_role("searchbox", name="Search issues").fill("is:ignored tenant:globex")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(1)
+    rows.locator("input[name=issue]").check()
+    page.get_by_role("button", name="Reopen").click()
+    expect(rows).to_have_count(0)
+    assert world.issue_titled("ValueError")["status"] == "unresolved"
+
+
+def test_the_list_pages_through_many_issues(world: World, tab: Tab) -> None:
+    account = make_account(world.server, "many")
+    for n in range(27):
+        event = {
+            "event_id": uuid.uuid4().hex,
+            "timestamp": time.time() - 60 + n,  # first seen in this order
+            "level": "warning",
+            "message": f"distinct problem number {n}",
+            "fingerprint": [f"problem-{n}"],
+            "tags": {"batch": "paging"},
+        }
+        send_envelope(world.server, account.project, envelope("event", event))
+    world.server.wait_processed()
+    tab.sign_in(account)
+    page = tab.page
+    page.goto(f"{account.base}/issues/?sort=new")
+    rows = page.locator("tr.issue-row")
+    expect(rows).to_have_count(25)
+    expect(rows.first).to_contain_text("distinct problem number 26")
+    expect(page.locator(".pager")).to_contain_text("issues 1 to 25")
+    page.get_by_role("link", name="Next").click()
+    expect(rows).to_have_count(2)
+    expect(page.locator(".pager")).to_contain_text("issues 26 to 27")
+    expect(rows.last).to_contain_text("distinct problem number 0")
+    page.get_by_role("link", name="Previous").click()
+    expect(rows).to_have_count(25)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -198,9 +197,7 @@ def test_https_deployments_get_secure_cookies(db: Database) -> None:
             assert response.status_code == 303
             return [*page.headers.get_list("set-cookie"), *response.headers.get_list("set-cookie")]
 
-    # In a thread of its own: the session's Playwright keeps an event loop in this one.
-    with ThreadPoolExecutor(1) as pool:
-        cookies = pool.submit(asyncio.run, sign_in()).result()
+    cookies = asyncio.run(sign_in())
     assert cookies and all("; secure" in c.lower() for c in cookies)
 
 

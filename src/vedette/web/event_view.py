@@ -395,6 +395,32 @@ def message(event: Mapping[str, Any]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class PerformanceEvidence:
+    """What a performance issue's occurrence says (N+1 queries, slow DB query)."""
+
+    kind: str
+    transaction_event_id: str | None
+    repeating_spans: str
+    offenders: int
+    duration_ms: float | None
+
+
+def performance_evidence(event: Mapping[str, Any]) -> PerformanceEvidence | None:
+    occurrence = _dict(event.get("occurrence"))
+    if event.get("type") != "performance" or not occurrence:
+        return None
+    evidence = _dict(occurrence.get("evidence"))
+    duration = evidence.get("total_duration_ms", evidence.get("duration_ms"))
+    return PerformanceEvidence(
+        kind=_text(occurrence.get("type")),
+        transaction_event_id=_hex(occurrence.get("transaction_event_id"), 32),
+        repeating_spans=_text(evidence.get("repeating_spans")),
+        offenders=len(_list(evidence.get("offender_span_ids"))),
+        duration_ms=float(duration) if isinstance(duration, int | float) else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class EventView:
     event_id: str
     time: str | None
@@ -417,6 +443,7 @@ class EventView:
     tags: list[Pair]
     extra: list[Pair]
     fingerprint: list[str] = field(default_factory=list)
+    performance: PerformanceEvidence | None = None
 
 
 def event_view(event: Mapping[str, Any]) -> EventView:
@@ -442,4 +469,5 @@ def event_view(event: Mapping[str, Any]) -> EventView:
         tags=tags(event),
         extra=[Pair(str(k), pretty(v)) for k, v in _dict(event.get("extra")).items()],
         fingerprint=[_text(f) for f in _list(event.get("fingerprint"))],
+        performance=performance_evidence(event),
     )
