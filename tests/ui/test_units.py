@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -225,3 +226,13 @@ def test_emails_are_one_user_whatever_their_case(db: Database) -> None:
         assert users.authenticate(conn, "jane@example.com", "wrong one") is None
         assert users.authenticate(conn, "nobody@example.com", "long enough") is None
         assert users.create_first_admin(conn) is None  # users exist: no admin is made
+
+
+TEMPLATES = Path(__file__).parents[2] / "src" / "vedette" / "web" / "templates"
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATES.glob("*.html")), ids=lambda p: p.name)
+def test_templates_never_switch_escaping_off(template: Path) -> None:
+    text = template.read_text()
+    assert not re.search(r"\|\s*safe\b|autoescape\s+false|\bMarkup\b", text)
+    assert not re.search(r"\sstyle=|<script(?![^>]*\ssrc=)", text)  # the CSP would refuse them
