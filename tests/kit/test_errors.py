@@ -161,3 +161,26 @@ def test_an_error_on_a_json_post_carries_the_scrubbed_body(
     assert data["items"] == 3
     assert data["password"] == data["card"] == "[Filtered]"
     assert b"pw-secret" not in transport.wire()
+
+
+def test_frame_variables_when_switched_on_are_scrubbed(
+    monitor: Callable[..., RecordingTransport],
+) -> None:
+    transport = monitor(sentry_include_local_variables=True)
+    app = FastAPI()
+    instrument_app(app)
+
+    @app.get("/locals")
+    def with_locals() -> None:
+        auth_header = "Bearer lv-token-secret"
+        body = {"password": "lv-pass-secret", "note": "card 4242 4242 4242 4242"}
+        order_count = 3
+        raise RuntimeError(f"failed after {order_count} orders ({len(auth_header) + len(body)})")
+
+    assert get(app, "/locals").status_code == 500
+    (event,) = transport.events()
+    frame = exception_of(event)["stacktrace"]["frames"][-1]
+    assert frame["vars"]["order_count"] == "3"  # variables are there (as reprs)...
+    wire = transport.wire()
+    for marker in (b"lv-token-secret", b"lv-pass-secret", b"4242 4242"):
+        assert marker not in wire  # ...but not the secrets in them

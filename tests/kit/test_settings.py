@@ -14,7 +14,6 @@ from tests.kit.recording import RecordingTransport
 from tests.kit.support import DSN, kit_settings, sdk_overrides
 
 from vedette.kit import MonitoringSettings, init_monitoring, shutdown_monitoring
-from vedette.kit.scrub import Scrubber
 from vedette.kit.setup import sdk_options
 
 
@@ -86,7 +85,7 @@ def test_init_is_idempotent_and_events_carry_release_and_environment() -> None:
 
 def test_the_options_the_seed_intended_without_deprecated_ones() -> None:
     settings = kit_settings(sentry_failed_status_codes="403,500-599")
-    options = sdk_options(settings, Scrubber())
+    options = sdk_options(settings)
     deprecated = {"send_default_pii", "profiles_sample_rate", "enable_tracing", "event_scrubber"}
     assert not deprecated & options.keys()
     by_type = {type(i): i for i in options["integrations"]}
@@ -103,6 +102,6 @@ def test_the_options_the_seed_intended_without_deprecated_ones() -> None:
 
 
 def test_profiling_is_continuous_profiling() -> None:
-    options = sdk_options(kit_settings(sentry_profiles_sample_rate=0.5), Scrubber())
+    options = sdk_options(kit_settings(sentry_profiles_sample_rate=0.5))
     assert options["profile_session_sample_rate"] == 0.5
     assert options["profile_lifecycle"] == "trace"

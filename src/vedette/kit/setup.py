@@ -88,23 +88,23 @@ def _integrations(settings: MonitoringSettings) -> list[Integration]:
     return found
 
 
-def _data_collection(settings: MonitoringSettings, scrubber: Scrubber) -> dict[str, Any]:
+def _data_collection(settings: MonitoringSettings) -> dict[str, Any]:
     """What the integrations collect (the non-deprecated form of ``send_default_pii``).
 
-    Passing ``send_default_pii`` at all, even False, warns on 2.75 and is gone in 3.0."""
-    terms = list(scrubber.terms)
-    header_terms = terms if settings.sentry_send_user_pii else terms + _ADDRESS_HEADER_TERMS
-    frame_vars: bool | dict[str, Any] = (
-        {"mode": "denylist", "terms": terms} if settings.sentry_include_local_variables else False
-    )
+    Passing ``send_default_pii`` at all, even False, warns on 2.75 and is gone in 3.0. The SDK's
+    own denylist still applies; the kit's terms are left to the scrubber in ``before_send``:
+    given here too, the SDK lower-cases every term for every header and query key of every
+    request (about 200 ``str.lower`` calls per request in the shop), for nothing.
+    """
+    address_terms = [] if settings.sentry_send_user_pii else _ADDRESS_HEADER_TERMS
     return {
         "user_info": settings.sentry_send_user_pii,
         "cookies": {"mode": "off"},
-        "http_headers": {"request": {"mode": "denylist", "terms": header_terms}},
+        "http_headers": {"request": {"mode": "denylist", "terms": address_terms}},
         "http_bodies": [] if settings.sentry_max_request_body_size == "never" else
         ["incoming_request"],
-        "url_query_params": {"mode": "denylist", "terms": terms},
-        "stack_frame_variables": frame_vars,
+        "url_query_params": {"mode": "denylist"},
+        "stack_frame_variables": settings.sentry_include_local_variables,
         "database_query_data": False,
         "queues": False,
         "graphql": {"document": False, "variables": False},
@@ -144,7 +144,7 @@ def _before_send_transaction(event: Event, hint: Hint) -> Event | None:
         return None
 
 
-def sdk_options(settings: MonitoringSettings, scrubber: Scrubber) -> dict[str, Any]:
+def sdk_options(settings: MonitoringSettings) -> dict[str, Any]:
     """The ``sentry_sdk.init`` keyword arguments the settings stand for."""
     options: dict[str, Any] = {
         "dsn": settings.sentry_dsn,
@@ -159,7 +159,7 @@ def sdk_options(settings: MonitoringSettings, scrubber: Scrubber) -> dict[str, A
         "before_send": _before_send,
         "before_send_transaction": _before_send_transaction,
         "max_request_body_size": settings.sentry_max_request_body_size,
-        "data_collection": _data_collection(settings, scrubber),
+        "data_collection": _data_collection(settings),
         "shutdown_timeout": settings.sentry_shutdown_timeout,
     }
     if settings.sentry_profiles_sample_rate > 0:
@@ -193,7 +193,7 @@ def init_monitoring(settings: MonitoringSettings | None = None, **overrides: Any
     scrubber = Scrubber(
         settings.sentry_sensitive_keys, allow_user_pii=settings.sentry_send_user_pii
     )
-    sentry_sdk.init(**{**sdk_options(settings, scrubber), **overrides})
+    sentry_sdk.init(**{**sdk_options(settings), **overrides})
     client = sentry_sdk.get_client()
     global_scope = sentry_sdk.get_global_scope()
     for key, value in settings.sentry_tags.items():
