@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -34,6 +35,10 @@ class WorkerConfig:
         default_factory=lambda: RetentionPolicy(90 * 86400.0, 10_000, 30 * 86400.0)
     )
     cleanup_seconds: float = 3600.0
+    # The worker process runs at a lower CPU priority than the server: when the cores are busy,
+    # acknowledging requests (latency the SDKs wait for) goes first, and digestion, which the
+    # durable spool lets lag, catches up as soon as they are idle (docs/benchmarks.md).
+    niceness: int = 10
 
 
 class Worker:
@@ -53,7 +58,10 @@ class Worker:
 
     def run(self, should_stop: Callable[[], bool], wait: Callable[[float], object]) -> None:
         """Process batches until ``should_stop``; ``wait(seconds)`` idles (wakes up early when
-        the spool writer signals a commit)."""
+        the spool writer signals a commit). Runs in the worker process, whose priority it
+        lowers by ``niceness``."""
+        if self._config.niceness:
+            os.nice(self._config.niceness)
         self._spool.recover()
         while not should_stop():
             try:
