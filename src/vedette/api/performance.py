@@ -187,7 +187,9 @@ class PerformanceEndpoints:
 
         def load(conn: Connection) -> dict[str, Any] | None:
             # A trace crosses services: every project of the organisation the token may read.
-            return _trace(conn, performance.organization_project_ids(conn, project.id), trace_id)
+            return trace_json(
+                conn, performance.organization_project_ids(conn, project.id), trace_id
+            )
 
         body = await self._read(load)
         if body is None:
@@ -461,7 +463,7 @@ def transaction_waterfall(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _trace(conn: Connection, project_ids: list[int], trace_id: str) -> dict[str, Any] | None:
+def trace_json(conn: Connection, project_ids: list[int], trace_id: str) -> dict[str, Any] | None:
     spans = performance.trace_spans(conn, project_ids, trace_id)
     events = performance.trace_events(conn, project_ids, trace_id)
     if not spans and not events:

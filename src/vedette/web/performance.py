@@ -15,8 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from vedette.api.performance import _trace as trace_json
-from vedette.api.performance import transaction_waterfall
+from vedette.api.performance import trace_json, transaction_waterfall
 from vedette.domain import histogram
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.performance import op_category
