@@ -25,9 +25,12 @@ class PathSampler:
         # Longest prefix first, so "/api/v1/search" beats "/api".
         self.rules = sorted((rules or {}).items(), key=lambda item: -len(item[0]))
         self.untraced = tuple(p.rstrip("/") or "/" for p in untraced_paths)
+        # Called for every request: one set lookup and one C-level startswith.
+        self._exact = frozenset(self.untraced)
+        self._below = tuple(p if p.endswith("/") else p + "/" for p in self.untraced)
 
     def is_untraced(self, path: str) -> bool:
-        return any(path == p or path.startswith(p + "/") for p in self.untraced)
+        return path in self._exact or path.startswith(self._below)
 
     def rate_for_path(self, path: str) -> float:
         for prefix, rate in self.rules:

@@ -65,16 +65,23 @@ def _level(name: str) -> int:
 
 def _integrations(settings: MonitoringSettings) -> list[Integration]:
     codes = set(settings.sentry_failed_status_codes)
-    # Both integrations, same options: the auto-enabled Starlette one otherwise decides which
+    has_fastapi = importlib.util.find_spec("fastapi") is not None
+    # Both integrations, same status codes: the auto-enabled Starlette one otherwise decides which
     # raised statuses are reported (audit row 6: a 403 in FastApiIntegration alone was ignored).
+    # Endpoint names come from the FastAPI integration. In "endpoint" style the Starlette one
+    # also renames the transaction after every middleware class on the way in (6 to 7 times a
+    # request, about 20 us); in "url" style it leaves the name alone until routing.
     found: list[Integration] = [
-        StarletteIntegration(transaction_style="endpoint", failed_request_status_codes=codes),
+        StarletteIntegration(
+            transaction_style="url" if has_fastapi else "endpoint",
+            failed_request_status_codes=codes,
+        ),
         LoggingIntegration(
             level=_level(settings.sentry_breadcrumb_level),
             event_level=_level(settings.sentry_event_level),
         ),
     ]
-    if importlib.util.find_spec("fastapi") is not None:
+    if has_fastapi:
         from sentry_sdk.integrations.fastapi import FastApiIntegration
 
         found.append(
