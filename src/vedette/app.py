@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from multiprocessing.context import SpawnContext
 from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 
@@ -111,7 +112,38 @@ def sole_worker(storage: Storage) -> Iterator[None]:
         yield
 
 
-def run_worker_process(settings: Settings, wakeup: ProcessEvent, parent_pid: int) -> None:
+class WorkerCounters:
+    """Batches, spool entries and seconds of batch work of this server's worker, in memory
+    shared with the worker process (so they outlive its restarts) and shown in /metrics."""
+
+    def __init__(self, context: SpawnContext) -> None:
+        self._values = context.Array("d", 3)
+
+    def add(self, entries: int, seconds: float) -> None:
+        with self._values.get_lock():
+            self._values[0] += 1
+            self._values[1] += entries
+            self._values[2] += seconds
+
+    def lines(self) -> list[str]:
+        with self._values.get_lock():
+            batches, entries, seconds = self._values[:]
+        return [
+            "# HELP vedette_worker_batches_total Batches the worker processed.",
+            "# TYPE vedette_worker_batches_total counter",
+            f"vedette_worker_batches_total {batches:.0f}",
+            "# HELP vedette_worker_entries_total Spool entries the worker processed.",
+            "# TYPE vedette_worker_entries_total counter",
+            f"vedette_worker_entries_total {entries:.0f}",
+            "# HELP vedette_worker_batch_seconds_total Time spent processing and storing batches.",
+            "# TYPE vedette_worker_batch_seconds_total counter",
+            f"vedette_worker_batch_seconds_total {seconds:.3f}",
+        ]
+
+
+def run_worker_process(
+    settings: Settings, wakeup: ProcessEvent, parent_pid: int, counters: WorkerCounters
+) -> None:
     """Entry point of the worker child process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     stopping = False
@@ -133,6 +165,7 @@ def run_worker_process(settings: Settings, wakeup: ProcessEvent, parent_pid: int
             retention=settings.retention_policy(),
             cleanup_seconds=settings.cleanup_interval_seconds,
         ),
+        on_batch=counters.add,
     )
 
     def wait(seconds: float) -> None:
@@ -152,13 +185,14 @@ class WorkerSupervisor:
         self._settings = settings
         self._context = multiprocessing.get_context("spawn")
         self.wakeup: ProcessEvent = self._context.Event()
+        self.counters = WorkerCounters(self._context)
         self._process: multiprocessing.process.BaseProcess | None = None
         self._watch: asyncio.Task[None] | None = None
 
     def _spawn(self) -> None:
         self._process = self._context.Process(
             target=run_worker_process,
-            args=(self._settings, self.wakeup, os.getpid()),
+            args=(self._settings, self.wakeup, os.getpid(), self.counters),
             name="vedette-worker",
             daemon=True,
         )
@@ -274,6 +308,7 @@ def create_app(settings: Settings) -> Starlette:
             "# HELP vedette_database_bytes Disk used by the database (retention bounds it).",
             "# TYPE vedette_database_bytes gauge",
             f"vedette_database_bytes {database_bytes}",
+            *(supervisor.counters.lines() if supervisor is not None else []),
         ]
         return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 

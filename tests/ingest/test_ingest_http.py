@@ -280,3 +280,10 @@ def test_metrics_count_accepted_and_rejected(
     assert after[bad] == before.get(bad, 0) + 1
     assert "vedette_spool_depth" in after
     assert after["vedette_database_bytes"] > 0
+
+    live_vedette.wait_processed()
+    processed = counters()
+    entries = "vedette_worker_entries_total"
+    assert processed[entries] >= before[entries] + 1, "the worker's batches are counted"
+    assert processed["vedette_worker_batches_total"] >= 1
+    assert processed["vedette_worker_batch_seconds_total"] > 0

@@ -48,8 +48,10 @@ class Worker:
         spool: Spool,
         config: WorkerConfig,
         processing: Callable[[int], ProcessingConfig] = lambda _pid: ProcessingConfig(),
+        on_batch: Callable[[int, float], None] = lambda _entries, _seconds: None,
     ) -> None:
         self._db = db
+        self._on_batch = on_batch
         self._spool = spool
         self._config = config
         self._processing = processing
@@ -77,6 +79,7 @@ class Worker:
 
     def run_once(self, now: float | None = None) -> int:
         """Process one batch; return how many spool entries it took."""
+        started = time.perf_counter()
         entries = self._spool.claim(self._config.batch_size, time.time() if now is None else now)
         if not entries:
             return 0
@@ -93,6 +96,7 @@ class Worker:
         except Exception:
             log.exception("storing a batch of %d failed; retrying one by one", len(entries))
             self._store_one_by_one(processed, poisoned)
+        self._on_batch(len(entries), time.perf_counter() - started)
         return len(entries)
 
     # -- periodic jobs: run in the worker process even when nothing arrives ------------------
