@@ -302,7 +302,9 @@ def test_everywhere_else_is_scrubbed() -> None:
                     "cookies": {"su": "1", "_xsrf": "2", "theme": "dark", "my_session": "3"},
                     "env": {"SECRET_KEY": "s", "SERVER_NAME": "web"}},
     }  # fmt: skip
-    event = scrub_event(normalize_event(payload, NormalizeContext(received=T0)), ScrubConfig())
+    # A fixed event id: a random one contains "abc" about once in a hundred runs.
+    ctx = NormalizeContext(received=T0, event_id="0" * 32)
+    event = scrub_event(normalize_event(payload, ctx), ScrubConfig())
     stored = orjson.dumps(event).decode()
     for secret in ("hunter2", "4242", '"k"', '"k1"', "blue", "abc", ":pw@"):
         assert secret not in stored, secret
