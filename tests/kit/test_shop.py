@@ -135,7 +135,7 @@ def test_the_n_plus_one_pattern_is_visible(
 ) -> None:
     _, transport, _, _ = shop_run
     for listing in by_name(transport, ".list_orders"):
-        if listing["contexts"]["request_info"]["status_code"] != 200:
+        if listing["contexts"]["response"]["status_code"] != 200:
             continue
         repeated = Counter(
             (s["parent_span_id"], s["description"]) for s in spans_of(listing) if s["op"] == "db"
@@ -153,7 +153,7 @@ def test_slow_query_payment_and_batch_spans(
     assert any("sleep(" in s["description"] for s in spans_of(report) if s["op"] == "db")
     checkout = next(
         t for t in by_name(transport, ".checkout")
-        if t["contexts"]["request_info"]["status_code"] == 200
+        if t["contexts"]["response"]["status_code"] == 200
     )  # fmt: skip
     spans = {s["op"]: s for s in spans_of(checkout)}
     assert spans["payment.process"]["description"] == "Process payment"

@@ -60,6 +60,11 @@ class _Exchange:
         }
 
     def apply(self, event: Event, hint: Hint) -> Event:
+        if event.get("type") == "transaction":
+            # The transaction has all of it already: its name, request (method, query),
+            # contexts.response.status_code and its own timing. Not repeated: every transaction
+            # would pay for the extra context (serialised, scrubbed, stored).
+            return event
         try:
             contexts: dict[str, Any] = event.setdefault("contexts", {})
             contexts[CONTEXT_NAME] = self.context()
@@ -69,8 +74,8 @@ class _Exchange:
 
 
 class RequestContextMiddleware:
-    """Attaches route, method, non-sensitive query keys, status and duration to the events and
-    the transaction of each request (context ``request_info``)."""
+    """Attaches route, method, non-sensitive query keys, status and duration to the events of
+    each request (context ``request_info``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
