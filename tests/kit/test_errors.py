@@ -13,10 +13,17 @@ from typing import Any
 import pytest
 import sentry_sdk
 from fastapi import FastAPI, HTTPException
+from tests.conftest import free_port
 from tests.kit.recording import RecordingTransport, exception_of
-from tests.kit.support import asgi_client, run
+from tests.kit.support import asgi_client, kit_settings, run
 
-from vedette.kit import ExpectedError, instrument_app, monitoring_lifespan
+from vedette.kit import (
+    ExpectedError,
+    init_monitoring,
+    instrument_app,
+    monitoring_lifespan,
+    shutdown_monitoring,
+)
 
 
 class Conflict(ExpectedError):
@@ -184,3 +191,15 @@ def test_frame_variables_when_switched_on_are_scrubbed(
     wire = transport.wire()
     for marker in (b"lv-token-secret", b"lv-pass-secret", b"4242 4242"):
         assert marker not in wire  # ...but not the secrets in them
+
+
+def test_a_dead_dsn_leaves_the_app_answering() -> None:
+    """The real HTTP transport towards a port nobody listens on: the app answers as usual."""
+    dead = f"http://public@127.0.0.1:{free_port()}/1"
+    assert init_monitoring(kit_settings(sentry_dsn=dead, sentry_shutdown_timeout=0.5))
+    try:
+        app = build_app()
+        paths = ["/http/409", "/sync-boom", "/expected", "/async-boom"]
+        assert [get(app, path).status_code for path in paths] == [409, 500, 409, 500]
+    finally:
+        shutdown_monitoring(timeout=0.5)

@@ -54,6 +54,8 @@ def test_the_seeds_environment_variables_work(monkeypatch: pytest.MonkeyPatch) -
         {"sentry_failed_status_codes": "403,5xx"},
         {"sentry_failed_status_codes": "700"},
         {"sentry_untraced_paths": "health"},
+        {"sentry_dsn": "https://example.com/1"},  # no key
+        {"sentry_dsn": "not a dsn"},
     ],
 )
 def test_invalid_settings_are_refused(values: dict[str, object]) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sentry_sdk.utils import BadDsn, Dsn
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 BodySize = Literal["never", "small", "medium", "always"]
@@ -139,6 +140,17 @@ class MonitoringSettings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("sentry_dsn")
+    @classmethod
+    def _dsn_parses(cls, value: str | None) -> str | None:
+        # A typo is a configuration error at startup, not an exception from the SDK later.
+        if value is not None:
+            try:
+                Dsn(value)
+            except BadDsn as error:
+                raise ValueError(f"not a DSN: {error}") from None
         return value
 
     @field_validator("sentry_untraced_paths", "sentry_sensitive_keys", mode="before")
