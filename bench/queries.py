@@ -27,9 +27,11 @@ import httpx
 sys.path.insert(0, os.path.dirname(__file__))
 
 from servers import _spawn, free_port, wait_until_up
+from sqlalchemy import func, select
 
 from vedette.storage import users
 from vedette.storage.database import Database
+from vedette.storage.schema import events
 
 PERIOD = "statsPeriod=14d"
 UI_EMAIL, UI_PASSWORD = "bench@example.com", "bench-password-123"
@@ -63,6 +65,20 @@ def ensure_ui_user(url: str) -> None:
         db.dispose()
 
 
+def stored_events(url: str) -> int:
+    """Error events in the database (retention may have trimmed the largest issues)."""
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(events).where(events.c.type == "error")
+                ).scalar_one()
+            )
+    finally:
+        db.dispose()
+
+
 def sign_in(ui: httpx.Client) -> bool:
     page = ui.get("/login/")
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -86,6 +102,9 @@ def main() -> None:
         **os.environ,
         "VEDETTE_DATA_DIR": str(args.data),
         "VEDETTE_BASE_URL": f"http://127.0.0.1:{port}",
+        # Read-only: no worker, so retention does not trim the database while it is measured
+        # (run `vedette cleanup` on it first to time it as a running server keeps it).
+        "VEDETTE_WORKER_ENABLED": "false",
     }
     url = args.database or f"sqlite:///{args.data / 'vedette.sqlite3'}"
     if args.database:
@@ -109,6 +128,7 @@ def main() -> None:
         p = f"/api/0/projects/{manifest['org']}/{manifest['project']}"
         issues = api.get(f"{p}/issues/?sort=freq&limit=1").json()
         biggest = issues[0]["id"]
+        stored = stored_events(url)
         tail = api.get(f"{p}/issues/?sort=new&limit=1").json()[0]["id"]
         latest = api.get(f"/api/0/issues/{biggest}/events/latest/").json()
         event_id = latest.get("eventID") or latest.get("id")
@@ -124,11 +144,15 @@ def main() -> None:
             ("issue's latest event", f"/api/0/issues/{biggest}/events/latest/"),
             ("issue's events (first page)", f"/api/0/issues/{biggest}/events/"),
             ("event detail", f"{p}/events/{event_id}/"),
-            ("transaction table (14d)", f"{p}/transactions/?{PERIOD}"),
-            ("transaction table (24h)", f"{p}/transactions/?statsPeriod=24h"),
-            ("transaction summary (14d)", f"{p}/transactions/summary/?transaction={name}&{PERIOD}"),
-            ("slow queries (14d)", f"{p}/slow-queries/?{PERIOD}"),
         ]
+        if manifest["transactions"]:
+            checks += [
+                ("transaction table (14d)", f"{p}/transactions/?{PERIOD}"),
+                ("transaction table (24h)", f"{p}/transactions/?statsPeriod=24h"),
+                ("transaction summary (14d)",
+                 f"{p}/transactions/summary/?transaction={name}&{PERIOD}"),
+                ("slow queries (14d)", f"{p}/slow-queries/?{PERIOD}"),
+            ]  # fmt: skip
         for label, path in checks:
             rows.append(("API", label, timings(lambda path=path: api.get(path), args.repeat)))
             print(label, rows[-1][2], flush=True)
@@ -138,10 +162,13 @@ def main() -> None:
                 ("issue list", f"{w}/issues/"),
                 (f"issue list ({tag})", f"{w}/issues/?query={tag}"),
                 ("issue detail (largest issue)", f"{w}/issues/{biggest}/"),
-                ("performance (transactions)", f"{w}/performance/"),
-                ("transaction summary", f"{w}/performance/summary/?transaction={name}"),
-                ("slow queries", f"{w}/queries/"),
             ]
+            if manifest["transactions"]:
+                pages += [
+                    ("performance (transactions)", f"{w}/performance/"),
+                    ("transaction summary", f"{w}/performance/summary/?transaction={name}"),
+                    ("slow queries", f"{w}/queries/"),
+                ]
             for label, path in pages:
                 try:
                     result = timings(lambda path=path: ui.get(path), args.repeat)
@@ -158,7 +185,7 @@ def main() -> None:
         server.terminate()
         server.wait(30)
     scale = (
-        f"{manifest['events']:,} error events in {manifest['issues']:,} issues,"
+        f"{manifest['events']:,} error events ({stored:,} stored) in {manifest['issues']:,} issues,"
         f" {manifest['spans']:,} spans ({manifest['transactions']:,} transactions)"
     )
     print(f"\n{scale}; {'PostgreSQL' if args.database else 'SQLite'}\n")

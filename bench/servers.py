@@ -131,6 +131,10 @@ def _psycopg_url(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://")
 
 
+# Events that came in (performance issues found in transactions are events too: not counted).
+STORED_EVENTS = "SELECT count(*) FROM events WHERE type != 'performance'"
+
+
 def start_vedette(
     store: str = "sqlite", processes: int = 1, extra_env: dict[str, str] | None = None
 ) -> Running:
@@ -158,9 +162,9 @@ def start_vedette(
     def stored() -> int:
         if store == "sqlite":
             with sqlite3.connect(f"file:{main_db}?mode=ro", uri=True) as conn:
-                return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+                return int(conn.execute(STORED_EVENTS).fetchone()[0])
         with psycopg.connect(_psycopg_url(env["VEDETTE_DATABASE_URL"])) as conn:
-            row = conn.execute("SELECT count(*) FROM events").fetchone()
+            row = conn.execute(STORED_EVENTS).fetchone()
             return int(row[0]) if row else 0
 
     client = httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30)
