@@ -109,17 +109,23 @@ class FreshIds:
         return b"".join(parts), event_id
 
 
-async def read_response(reader: asyncio.StreamReader) -> int:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """The status, and whether the server keeps the connection open (gunicorn's sync workers,
+    which Bugsink runs on, answer ``Connection: close``)."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split()[1])
     length = 0
+    keep_alive = True
     for line in lines[1:]:
-        if line.lower().startswith(b"content-length:"):
+        lowered = line.lower()
+        if lowered.startswith(b"content-length:"):
             length = int(line.split(b":")[1])
+        elif lowered.startswith(b"connection:") and b"close" in lowered:
+            keep_alive = False
     if length:
         await reader.readexactly(length)
-    return status
+    return status, keep_alive
 
 
 class Connection:
@@ -136,7 +142,10 @@ class Connection:
         assert self.reader is not None
         self.writer.write(data)
         await self.writer.drain()
-        return await read_response(self.reader)
+        status, keep_alive = await read_response(self.reader)
+        if not keep_alive:
+            self.close()
+        return status
 
     def close(self) -> None:
         if self.writer is not None:
