@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -134,6 +135,7 @@ def start_bugsink() -> Running:
         return {p.name: p.stat().st_size for p in base.iterdir() if p.is_file()}
 
     running = Running(f"bugsink-{version(bin_dir)}", [dsn], stored, storage_bytes=storage_bytes)
+    running.cleanups.append(lambda: shutil.rmtree(base, ignore_errors=True))
     log = base / "server.log"
     workers = str(min(os.cpu_count() or 1, 4))
     try:

@@ -8,6 +8,7 @@ server has one, the depth of its spool.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -96,6 +97,7 @@ def start_null(app: str = "asgi") -> Running:
     )
     running = Running(f"null-{app}", [f"http://{'0' * 32}@127.0.0.1:{port}/1"], None)
     running.processes.append(process)
+    running.cleanups.append(lambda: shutil.rmtree(log.parent, ignore_errors=True))
     try:
         wait_until_up(f"http://127.0.0.1:{port}/_health/")
     except Exception:
@@ -149,7 +151,7 @@ def start_vedette(
         "VEDETTE_DATA_DIR": str(data_dir),
         "VEDETTE_BASE_URL": f"http://127.0.0.1:{ports[0]}",
     }
-    cleanups: list[Callable[[], None]] = []
+    cleanups: list[Callable[[], None]] = [lambda: shutil.rmtree(data_dir, ignore_errors=True)]
     if store == "postgresql":
         url, drop = fresh_postgres()
         env["VEDETTE_DATABASE_URL"] = url
