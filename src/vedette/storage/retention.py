@@ -97,12 +97,15 @@ def _delete_matching_events(
     batch: int,
     report: CleanupReport,
 ) -> None:
+    # Found on a reader first: most hourly runs find nothing and then take no write lock.
     while True:
-        with db.write() as conn:
+        with db.read() as conn:
             rows = conn.execute(
                 select(events.c.id, events.c.event_id).where(*where).limit(batch)
             ).all()
-            _delete_events(conn, project_id, rows, report)
+        if rows:
+            with db.write() as conn:
+                _delete_events(conn, project_id, rows, report)
         if len(rows) < batch:
             return
 
@@ -112,18 +115,17 @@ def _expire_issues(
 ) -> None:
     """Old events of every issue that began before the cutoff; then the issues not seen since."""
     with db.read() as conn:
-        group_ids = list(
-            conn.scalars(
-                select(groups.c.id).where(
-                    groups.c.project_id == project_id, groups.c.first_seen < cutoff
-                )
+        old_groups = conn.execute(
+            select(groups.c.id, groups.c.last_seen).where(
+                groups.c.project_id == project_id, groups.c.first_seen < cutoff
             )
-        )
-    for group_id in group_ids:
+        ).all()
+    for group_id, last_seen in old_groups:
         where = (events.c.group_id == group_id, events.c.timestamp < cutoff)
         _delete_matching_events(db, project_id, where, batch, report)
-        with db.write() as conn:
-            report.issues += _delete_issue_if_idle(conn, group_id, cutoff)
+        if last_seen < cutoff:  # rechecked under the row lock
+            with db.write() as conn:
+                report.issues += _delete_issue_if_idle(conn, group_id, cutoff)
 
 
 def _delete_issue_if_idle(conn: Connection, group_id: int, cutoff: float) -> int:
@@ -216,9 +218,12 @@ def _delete_in_batches(
     batch: int,
 ) -> int:
     removed = 0
+    doomed = select(*key).where(*where).limit(batch)
     while True:
+        with db.read() as conn:  # no write lock when there is nothing to delete
+            if conn.execute(doomed.limit(1)).first() is None:
+                return removed
         with db.write() as conn:
-            doomed = select(*key).where(*where).limit(batch)
             if len(key) == 1:
                 result = conn.execute(table.delete().where(key[0].in_(doomed)))
             else:
