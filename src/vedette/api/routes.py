@@ -250,9 +250,7 @@ class Api:
         """A new DSN key (key rotation: create, move clients over, then disable the old)."""
         project = await self._project(request, grant)
         payload = await json_object(request)
-        name = payload.get("name", "Default")
-        if not isinstance(name, str) or not 0 < len(name) <= 200:
-            raise ApiError(400, "name must be a string of 1 to 200 characters")
+        name = _key_name(payload.get("name", "Default"))
 
         def create(conn: Connection) -> accounts.ProjectKeyRow:
             public_key = accounts.create_key(conn, project.id, name)
@@ -306,24 +304,32 @@ def _key_changes(payload: dict[str, Any]) -> dict[str, object]:
             raise ApiError(400, "isActive must be a boolean")
         values["is_active"] = payload["isActive"]
     if "name" in payload:
-        name = payload["name"]
-        if not isinstance(name, str) or not 0 < len(name) <= 200:
-            raise ApiError(400, "name must be a string of 1 to 200 characters")
-        values["label"] = name
+        values["label"] = _key_name(payload["name"])
     if "rateLimit" in payload:
-        limit = payload["rateLimit"]
-        if limit is None:
-            values.update(rate_limit_count=None, rate_limit_window=None)
-        else:
-            count = limit.get("count") if isinstance(limit, dict) else None
-            window = limit.get("window") if isinstance(limit, dict) else None
-            if not (_positive_int(count) and _positive_int(window) and window <= 86400):
-                raise ApiError(400, "rateLimit needs integer count >= 1 and window 1..86400 s")
-            values.update(rate_limit_count=count, rate_limit_window=window)
+        values.update(accounts.RateLimit.columns(_rate_limit(payload["rateLimit"])))
     if not values:
         raise ApiError(400, "nothing to change: send isActive, name or rateLimit")
     return values
 
 
-def _positive_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+def _rate_limit(value: object) -> accounts.RateLimit | None:
+    if value is None:
+        return None
+    count = value.get("count") if isinstance(value, dict) else None
+    window = value.get("window") if isinstance(value, dict) else None
+    try:
+        if _is_int(count) and _is_int(window):
+            return accounts.RateLimit(count, window)
+    except ValueError:
+        pass
+    raise ApiError(400, "rateLimit needs integer count >= 1 and window 1..86400 s")
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _key_name(value: object) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= 200:
+        raise ApiError(400, "name must be a string of 1 to 200 characters")
+    return value

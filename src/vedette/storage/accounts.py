@@ -28,6 +28,20 @@ class RateLimit:
     count: int
     window: int
 
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 1 <= self.window <= MAX_RATE_LIMIT_WINDOW:
+            raise ValueError(f"a rate limit is 1+ events per 1 to {MAX_RATE_LIMIT_WINDOW} s")
+
+    @staticmethod
+    def columns(limit: RateLimit | None) -> dict[str, int | None]:
+        """The key's columns for ``limit`` (None: no limit), for ``update_key``."""
+        if limit is None:
+            return {"rate_limit_count": None, "rate_limit_window": None}
+        return {"rate_limit_count": limit.count, "rate_limit_window": limit.window}
+
+
+MAX_RATE_LIMIT_WINDOW = 86400
+
 
 @dataclass(frozen=True, slots=True)
 class ProjectKey:

@@ -114,20 +114,22 @@ async def set_key_active(ui: WebUI, page: Page, project: Project) -> Response:
     return RedirectResponse(project_base(project) + "/settings/", 303)
 
 
-MAX_RATE_WINDOW = 86400
-
-
 async def set_key_rate_limit(ui: WebUI, page: Page, project: Project) -> Response:
     public_key = page.request.path_params["key"]
     count, window = page.form.get("count").strip(), page.form.get("window").strip()
-    if not count:
-        values: dict[str, int | None] = {"rate_limit_count": None, "rate_limit_window": None}
-    elif count.isdigit() and window.isdigit() and int(count) >= 1:
-        if not 1 <= int(window) <= MAX_RATE_WINDOW:
-            raise WebError(400, "The window is 1 to 86400 seconds.")
-        values = {"rate_limit_count": int(count), "rate_limit_window": int(window)}
-    else:
-        raise WebError(400, "A rate limit is a number of events (1 or more) per window.")
+    limit = None
+    if count:
+        if not (count.isdigit() and window.isdigit()):
+            raise WebError(400, "A rate limit is a number of events (1 or more) per window.")
+        try:
+            limit = accounts.RateLimit(int(count), int(window))
+        except ValueError:
+            raise WebError(
+                400,
+                "A rate limit is 1 or more events per window of 1 to"
+                f" {accounts.MAX_RATE_LIMIT_WINDOW} seconds.",
+            ) from None
+    values = accounts.RateLimit.columns(limit)
     if not await ui.write(lambda c: accounts.update_key(c, project.id, public_key, **values)):
         raise WebError(404, "There is no such key in this project.")
     ui.config.on_key_change(public_key)
