@@ -9,6 +9,7 @@ import pytest
 from vedette.domain.envelope import (
     EnvelopeError,
     ItemTooLarge,
+    is_json_object,
     normalize_event_id,
     parse_envelope,
 )
@@ -103,3 +104,33 @@ def test_item_over_its_limit() -> None:
 )
 def test_event_ids(raw: object, expected: str | None) -> None:
     assert normalize_event_id(raw) == expected
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"a":' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b'{"message": "hello", "extra": {"a": [1, 2.5, null, true]}}', True),
+        (b' {"a": 1}\n', True),
+        (b"{}", True),
+        (b'{"a": 123456789012345678901234567890}', True),  # big ints: orjson reads them too
+        (_nested(1000), True),  # deeper than msgspec nests: orjson decides
+        (b'{"message": nope}', False),
+        (b'{"a": {"b": [1, {"c": tru}]}}', False),  # an error deep inside is still found
+        (b'{"a": 1', False),
+        (b'{"a": 1} trailing', False),
+        (b'{"a": NaN}', False),
+        (b'{"a": "caf\xc3\xa9"}', True),
+        (b'{"a": "\xff\xfe"}', False),  # invalid UTF-8 inside a string
+        (b'{"a": "\xed\xa0\x80"}', False),  # an encoded lone surrogate
+        (b"[1, 2]", False),
+        (b'"text"', False),
+        (b"", False),
+        (_nested(1100), False),
+    ],
+)
+def test_json_object_check(payload: bytes, expected: bool) -> None:
+    assert is_json_object(payload) is expected

@@ -6,7 +6,13 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vedette.domain.envelope import EnvelopeError, ItemTooLarge, item_is_valid, parse_envelope
+from vedette.domain.envelope import (
+    EnvelopeError,
+    ItemTooLarge,
+    is_json_object,
+    item_is_valid,
+    parse_envelope,
+)
 
 json_values = st.recursive(
     st.none()
@@ -66,3 +72,26 @@ def test_truncation_never_escapes(data: bytes) -> None:
     except EnvelopeError:
         return
     assert len(data) >= 300
+
+
+@settings(max_examples=400, deadline=None)
+@given(json_values | st.dictionaries(st.text(max_size=8), json_values, max_size=6))
+def test_object_check_agrees_with_orjson_on_json(value: object) -> None:
+    """Ingest's syntax-only check answers as a full parse would for every JSON value."""
+    assert is_json_object(orjson.dumps(value)) == isinstance(value, dict)
+
+
+def _orjson_object(data: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(data), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.binary(max_size=64).map(lambda tail: b'{"a":' + tail) | st.binary(max_size=64))
+def test_object_check_never_refuses_what_orjson_accepts(data: bytes) -> None:
+    """It may accept a little more (the worker's parse then marks the item invalid), never less:
+    refusing a payload the worker could read would lose an event at ingest."""
+    if _orjson_object(data):
+        assert is_json_object(data)

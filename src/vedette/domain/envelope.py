@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 
 # Items whose payload must be a JSON object (anything else is an invalid item).
@@ -167,12 +168,34 @@ def decode_json_object(payload: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+# Decodes the top level only: nested values are checked for JSON syntax and kept as raw bytes.
+# A 66 KB event costs 0.06 ms and builds a few dozen objects; orjson.loads costs 0.3 ms and
+# builds (then frees) thousands, which was 40 % of an ingest request's CPU. msgspec does not check
+# the UTF-8 of the strings it skips, so that is checked apart (``isascii`` first: no copy). It
+# still accepts a little more than orjson (1e999): the worker's full parse then records such an
+# item as an ``invalid`` outcome.
+_JSON_OBJECT_SYNTAX = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def is_json_object(payload: bytes) -> bool:
+    """Whether ``payload`` is syntactically a JSON object, without building it."""
+    try:
+        _JSON_OBJECT_SYNTAX.decode(payload)
+        if not payload.isascii():
+            payload.decode()
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return False
+    except RecursionError:  # msgspec nests less deeply than orjson: let orjson decide
+        return decode_json_object(payload) is not None
+    return True
+
+
 def item_is_valid(item: Item) -> bool:
     """The cheap check ingest makes before acknowledging (JSON items must be objects)."""
     if item.type == "integration":
         return False
     if item.type in JSON_ITEMS:
-        return decode_json_object(item.payload) is not None
+        return is_json_object(item.payload)
     return True
 
 
