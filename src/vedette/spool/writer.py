@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 
 from vedette.domain.spooled import NewEntry
 from vedette.storage import spool_store
@@ -53,6 +53,7 @@ class SpoolWriter:
         self._table = table
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._conn: Connection | None = None  # the writer thread's own, kept between batches
         # Called after each commit so that an idle worker wakes up without waiting for its poll.
         self._committed = committed
 
@@ -76,7 +77,7 @@ class SpoolWriter:
         while True:
             first = self._queue.get()
             if first is None:
-                return
+                break
             batch = [first]
             stopping = False
             while len(batch) < _MAX_BATCH:
@@ -90,16 +91,27 @@ class SpoolWriter:
                 batch.append(item)
             self._commit(batch)
             if stopping:
-                return
+                break
+        if self._conn is not None:
+            self._conn.close()
+
+    def _discard_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.invalidate()
+            self._conn.close()
+            self._conn = None
 
     def _commit(self, batch: list[_Pending]) -> None:
         error: BaseException | None = None
         try:
-            with self._db.write() as conn:
+            if self._conn is None:
+                self._conn = self._db.write_connection()
+            with self._db.write_on(self._conn) as conn:
                 spool_store.append(conn, self._table, [p.entry for p in batch])
         except Exception as exc:  # the requests get 503; the writer keeps serving
             log.exception("spool append failed")
             error = exc
+            self._discard_connection()  # the next batch starts on a fresh one
         else:
             self._committed()
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = defaultdict(list)
