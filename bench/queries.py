@@ -1,12 +1,12 @@
 """Query timings on a generated database (bench/generate.py), through a live `vedette serve`.
 
-    uv run python bench/queries.py --data /tmp/vedette-q --repeat 20
+    uv run python bench/queries.py --data /tmp/vedette-q --repeat 20 --json /tmp/q.json
     uv run python bench/queries.py --data /tmp/vedette-q-pg --database postgresql+psycopg://...
 
 Every request goes over HTTP (httpx, one keep-alive connection, one request at a time) to the
 JSON API, and to the web UI's pages where it has them (a benchmark user signs in first). Each
 query is sent twice to warm up, then ``--repeat`` times; p50, p95 and max wall time are
-printed as a Markdown table, with the size of the database.
+printed as a Markdown table, with the size of the database (and written to ``--json``).
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--database", default=None)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--json", type=Path, default=None, help="also write the timings here")
     args = parser.parse_args()
     manifest = json.loads((args.data / "manifest.json").read_text())
     port = free_port()
@@ -188,7 +189,13 @@ def main() -> None:
         f"{manifest['events']:,} error events ({stored:,} stored) in {manifest['issues']:,} issues,"
         f" {manifest['spans']:,} spans ({manifest['transactions']:,} transactions)"
     )
-    print(f"\n{scale}; {'PostgreSQL' if args.database else 'SQLite'}\n")
+    engine = "PostgreSQL" if args.database else "SQLite"
+    if args.json:
+        timed = [{"surface": s, "query": q, **r} for s, q, r in rows]
+        args.json.write_text(
+            json.dumps({"scale": scale, "engine": engine, "rows": timed}, indent=2)
+        )
+    print(f"\n{scale}; {engine}\n")
     print("| surface | query | p50 ms | p95 ms | max ms | response bytes |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for surface, label, r in rows:

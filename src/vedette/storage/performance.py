@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, desc, func, select, true
+from sqlalchemy.sql.dml import Insert
 
 from vedette.domain import histogram
 from vedette.domain.performance import (
@@ -40,6 +41,8 @@ from vedette.storage.schema import (
     perf_hour_histograms,
     perf_hours,
     perf_minutes,
+    perf_op_days,
+    perf_op_hours,
     perf_op_minutes,
     projects,
     span_groups,
@@ -56,17 +59,18 @@ def minute_of(timestamp: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Period:
-    """One resolution of the aggregates: its two tables and the name of its time column."""
+    """One resolution of the aggregates: its tables and the name of its time column."""
 
     totals: Table
     histograms: Table
+    ops: Table
     column: str
     seconds: int
 
 
-MINUTES = _Period(perf_minutes, perf_histograms, "minute", 60)
-HOURS = _Period(perf_hours, perf_hour_histograms, "hour", 3600)
-DAYS = _Period(perf_days, perf_day_histograms, "day", 86400)
+MINUTES = _Period(perf_minutes, perf_histograms, perf_op_minutes, "minute", 60)
+HOURS = _Period(perf_hours, perf_hour_histograms, perf_op_hours, "hour", 3600)
+DAYS = _Period(perf_days, perf_day_histograms, perf_op_days, "day", 86400)
 # Largest first: a window takes whole days, then whole hours, then minutes at its edges.
 RESOLUTIONS = (DAYS, HOURS, MINUTES)
 
@@ -85,6 +89,22 @@ class _Minute:
 
 
 _Key = tuple[int, str, str, int, str, str]  # project, kind, name, minute, environment, release
+_OpKey = tuple[int, str, int, str, str, str]  # project, transaction, minute, env, release, op
+
+
+@dataclass(slots=True)
+class Aggregates:
+    """What a set of new spans and transactions adds to the aggregates, summed per key.
+
+    Upserting adds, so writing the aggregates of two sets one after the other leaves the same
+    rows as writing those of their union (bench/generate.py relies on it to write large chunks).
+    """
+
+    minutes: dict[_Key, _Minute] = field(default_factory=lambda: defaultdict(_Minute))
+    ops: dict[_OpKey, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0]))
+    # Per span group: the example span (the first one met) and the first and last end seen.
+    groups: dict[tuple[int, str], SpanRow] = field(default_factory=dict)
+    group_bounds: dict[tuple[int, str], list[float]] = field(default_factory=dict)
 
 
 def store_performance(conn: Connection, batch: Sequence[tuple[int, ProcessedEnvelope]]) -> None:
@@ -105,10 +125,19 @@ def store_performance(conn: Connection, batch: Sequence[tuple[int, ProcessedEnve
                 facts.append((pid, fact))
     new_rows = [(key[0], unique[key]) for key in sorted(fresh)]
     thresholds = apdex_thresholds(conn, {pid for pid, _ in facts})
-    minutes: dict[_Key, _Minute] = defaultdict(_Minute)
+    write_aggregates(conn, aggregate(facts, new_rows, thresholds))
+
+
+def aggregate(
+    facts: Iterable[tuple[int, TransactionFact]],
+    new_rows: Iterable[tuple[int, SpanRow]],
+    thresholds: dict[int, float],
+) -> Aggregates:
+    """The aggregates of transactions and spans that were not stored before."""
+    found = Aggregates()
     for pid, fact in facts:
         _add(
-            minutes,
+            found.minutes,
             (
                 pid,
                 TRANSACTION,
@@ -121,43 +150,40 @@ def store_performance(conn: Connection, batch: Sequence[tuple[int, ProcessedEnve
             is_failure(fact.status),
             apdex_class(fact.duration_ms, thresholds[pid]),
         )
-    ops: dict[tuple[int, str, int, str, str, str], list[float]] = defaultdict(lambda: [0, 0.0])
-    groups: dict[tuple[int, str], SpanRow] = {}
     for pid, row in new_rows:
-        if row.is_segment:
-            continue
-        if row.transaction:
-            totals = ops[
-                (
-                    pid,
-                    row.transaction,
-                    minute_of(row.end),
-                    row.environment or "",
-                    row.release or "",
-                    op_category(row.op),
-                )
-            ]
-            totals[0] += 1
-            totals[1] += row.exclusive_ms
         if row.group is not None:
-            _add(
-                minutes,
-                (
-                    pid,
-                    SPAN,
-                    row.group,
-                    minute_of(row.end),
-                    row.environment or "",
-                    row.release or "",
-                ),
-                row.duration_ms,
-                is_failure(row.status),
-                None,
-            )
-            groups.setdefault((pid, row.group), row)
-    _upsert_minutes(conn, minutes)
-    _upsert_ops(conn, ops)
-    _upsert_groups(conn, groups, new_rows)
+            end = row.end
+            bounds = found.group_bounds.setdefault((pid, row.group), [end, end])
+            bounds[0], bounds[1] = min(bounds[0], end), max(bounds[1], end)
+        if not row.is_segment:
+            _add_span(found, pid, row)
+    return found
+
+
+def _add_span(found: Aggregates, pid: int, row: SpanRow) -> None:
+    minute = minute_of(row.end)
+    environment, release = row.environment or "", row.release or ""
+    if row.transaction:
+        totals = found.ops[
+            (pid, row.transaction, minute, environment, release, op_category(row.op))
+        ]
+        totals[0] += 1
+        totals[1] += row.exclusive_ms
+    if row.group is not None:
+        _add(
+            found.minutes,
+            (pid, SPAN, row.group, minute, environment, release),
+            row.duration_ms,
+            is_failure(row.status),
+            None,
+        )
+        found.groups.setdefault((pid, row.group), row)
+
+
+def write_aggregates(conn: Connection, found: Aggregates) -> None:
+    _upsert_minutes(conn, found.minutes)
+    _upsert_ops(conn, found.ops)
+    _upsert_groups(conn, found.groups, found.group_bounds)
 
 
 def _add(
@@ -177,33 +203,37 @@ def _insert_spans(
     conn: Connection, unique: dict[tuple[int, str, str], SpanRow]
 ) -> set[tuple[int, str, str]]:
     params = [
-        {
-            "project_id": pid,
-            "trace_id": trace_id,
-            "span_id": span_id,
-            "parent_span_id": r.parent_span_id,
-            "segment_id": r.segment_id,
-            "event_id": r.event_id,
-            "transaction": r.transaction,
-            "op": r.op,
-            "description": r.description,
-            "span_group": r.group,
-            "status": r.status,
-            "start_timestamp": r.start,
-            "duration": r.duration_ms,
-            "exclusive_time": r.exclusive_ms,
-            "is_segment": r.is_segment,
-            "release": r.release,
-            "environment": r.environment,
-            "data": r.data or None,
-        }
-        for (pid, trace_id, span_id), r in sorted(unique.items(), key=lambda kv: kv[0])
+        span_values(pid, r) for (pid, _, _), r in sorted(unique.items(), key=lambda kv: kv[0])
     ]
     inserted = conn.execute(
         insert_ignore(conn, spans).returning(spans.c.project_id, spans.c.trace_id, spans.c.span_id),
         params,
     ).all()
     return {(r.project_id, r.trace_id, r.span_id) for r in inserted}
+
+
+def span_values(project_id: int, r: SpanRow) -> dict[str, Any]:
+    """The spans table's row for a span."""
+    return {
+        "project_id": project_id,
+        "trace_id": r.trace_id,
+        "span_id": r.span_id,
+        "parent_span_id": r.parent_span_id,
+        "segment_id": r.segment_id,
+        "event_id": r.event_id,
+        "transaction": r.transaction,
+        "op": r.op,
+        "description": r.description,
+        "span_group": r.group,
+        "status": r.status,
+        "start_timestamp": r.start,
+        "duration": r.duration_ms,
+        "exclusive_time": r.exclusive_ms,
+        "is_segment": r.is_segment,
+        "release": r.release,
+        "environment": r.environment,
+        "data": r.data or None,
+    }
 
 
 def apdex_thresholds(conn: Connection, project_ids: Iterable[int]) -> dict[int, float]:
@@ -237,7 +267,8 @@ def _upsert_period(conn: Connection, period: _Period, rows: dict[_Key, _Minute])
         return
     keys = sorted(rows)
     names = ("project_id", "kind", "name", period.column, "environment", "release")
-    conn.execute(
+    _execute_rows(
+        conn,
         upsert_add(
             conn,
             period.totals,
@@ -257,7 +288,8 @@ def _upsert_period(conn: Connection, period: _Period, rows: dict[_Key, _Minute])
             for m in (rows[k],)
         ],
     )
-    conn.execute(
+    _execute_rows(
+        conn,
         upsert_add(conn, period.histograms, key=(*names, "bucket"), add=("count",)),
         [
             {**dict(zip(names, k, strict=True)), "bucket": b, "count": n}
@@ -267,33 +299,48 @@ def _upsert_period(conn: Connection, period: _Period, rows: dict[_Key, _Minute])
     )
 
 
-def _upsert_ops(
-    conn: Connection, ops: dict[tuple[int, str, int, str, str, str], list[float]]
-) -> None:
+def _execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
+    """Execute for many rows of plain numbers and strings (no type needs converting).
+
+    On SQLite the rows go to the driver as tuples for a statement compiled once: SQLAlchemy's
+    per-row parameter processing was half the time of writing aggregates (bench/generate.py).
+    """
+    if conn.dialect.name != "sqlite" or not rows:
+        conn.execute(statement, rows)
+        return
+    compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    order = compiled.positiontup or []
+    conn.exec_driver_sql(compiled.string, [tuple(row[name] for name in order) for row in rows])
+
+
+def _upsert_ops(conn: Connection, ops: dict[_OpKey, list[float]]) -> None:
+    """Write the op minutes, and the same sums rolled up into their hours and days."""
     if not ops:
         return
-    names = ("project_id", "transaction", "minute", "environment", "release", "op")
-    conn.execute(
-        upsert_add(conn, perf_op_minutes, key=names, add=("count", "exclusive_sum")),
-        [
-            {**dict(zip(names, k, strict=True)), "count": int(v[0]), "exclusive_sum": v[1]}
-            for k, v in sorted(ops.items())
-        ],
-    )
+    for period in RESOLUTIONS:
+        rolled: dict[_OpKey, list[float]] = defaultdict(lambda: [0, 0.0])
+        for (pid, name, minute, env, release, op), (count, exclusive) in ops.items():
+            entry = rolled[(pid, name, minute - minute % period.seconds, env, release, op)]
+            entry[0] += count
+            entry[1] += exclusive
+        names = ("project_id", "transaction", period.column, "environment", "release", "op")
+        _execute_rows(
+            conn,
+            upsert_add(conn, period.ops, key=names, add=("count", "exclusive_sum")),
+            [
+                {**dict(zip(names, k, strict=True)), "count": int(v[0]), "exclusive_sum": v[1]}
+                for k, v in sorted(rolled.items())
+            ],
+        )
 
 
 def _upsert_groups(
     conn: Connection,
     groups: dict[tuple[int, str], SpanRow],
-    new_rows: list[tuple[int, SpanRow]],
+    bounds: dict[tuple[int, str], list[float]],
 ) -> None:
     if not groups:
         return
-    bounds: dict[tuple[int, str], list[float]] = {}
-    for pid, row in new_rows:
-        if row.group is not None:
-            b = bounds.setdefault((pid, row.group), [row.end, row.end])
-            b[0], b[1] = min(b[0], row.end), max(b[1], row.end)
     conn.execute(
         upsert_add(
             conn,
@@ -524,11 +571,15 @@ def transaction_events(
 ) -> list[SegmentRow]:
     """The slowest (or most recent) transactions of that name in the window."""
     s = spans
+    # The slowest are read from ix_spans_segments_by_duration: "+ 0" keeps SQLite (no table
+    # statistics) from taking the window for selective and reading every span of the name
+    # through ix_spans_project_transaction_start to sort them (250 ms -> 0.5 ms, 420 k spans).
+    start = s.c.start_timestamp + 0 if slowest else s.c.start_timestamp
     clauses = [
         s.c.project_id == window.project_id,
         s.c.transaction == name,
-        s.c.start_timestamp >= window.start,
-        s.c.start_timestamp < window.end,
+        start >= window.start,
+        start < window.end,
         s.c.is_segment.is_(True),
     ]
     if window.environment is not None:
@@ -548,42 +599,62 @@ class OpTime:
 
 
 def op_times(conn: Connection, window: Window, name: str) -> list[OpTime]:
-    o = perf_op_minutes
-    clauses = [
-        o.c.project_id == window.project_id,
-        o.c.transaction == name,
-        o.c.minute >= minute_of(window.start),
-        o.c.minute < window.end,
-    ]
-    if window.environment is not None:
-        clauses.append(o.c.environment == window.environment)
-    if window.release is not None:
-        clauses.append(o.c.release == window.release)
-    rows = conn.execute(
-        select(o.c.op, func.sum(o.c.count), func.sum(o.c.exclusive_sum))
-        .where(*clauses)
-        .group_by(o.c.op)
-        .order_by(desc(func.sum(o.c.exclusive_sum)), o.c.op)
-    )
-    return [OpTime(op, int(n), float(ms)) for op, n, ms in rows]
+    """Span count and exclusive time per op category, most time first (whole days and hours
+    of the window from the rollups, as ``_stats`` reads them)."""
+    totals: dict[str, list[float]] = {}
+    for period, lo, hi in _parts(window):
+        o = period.ops
+        clauses = [
+            o.c.project_id == window.project_id,
+            o.c.transaction == name,
+            o.c[period.column] >= lo,
+            o.c[period.column] < hi,
+        ]
+        if window.environment is not None:
+            clauses.append(o.c.environment == window.environment)
+        if window.release is not None:
+            clauses.append(o.c.release == window.release)
+        rows = conn.execute(
+            select(o.c.op, func.sum(o.c.count), func.sum(o.c.exclusive_sum))
+            .where(*clauses)
+            .group_by(o.c.op)
+        )
+        for op, count, exclusive in rows:
+            entry = totals.setdefault(op, [0, 0.0])
+            entry[0] += count
+            entry[1] += exclusive
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    return [OpTime(op, int(n), float(ms)) for op, (n, ms) in ranked]
 
 
 def recent_releases(conn: Connection, window: Window, name: str, limit: int = 2) -> list[str]:
-    """Releases that served this transaction in the window, most recently seen first."""
+    """Releases that served this transaction in the window, most recently seen first.
+
+    One release at a time, the newest row of a release not found yet: a walk back along the
+    name's minutes that stops there, where grouping every minute of the window by release
+    took 40 ms at 5 M spans (docs/benchmarks.md). Same order: last minute seen, then name.
+    """
     m = perf_minutes
     last = math.ceil(window.end / 60) * 60
-    rows = conn.execute(
+    newest = (
         select(m.c.release)
         .where(
             _where(m, "minute", window, minute_of(window.start), last, TRANSACTION),
             m.c.name == name,
             m.c.release != "",
         )
-        .group_by(m.c.release)
-        .order_by(desc(func.max(m.c.minute)), m.c.release)
-        .limit(limit)
+        .order_by(desc(m.c.minute), m.c.release)
+        .limit(1)
     )
-    return [r.release for r in rows]
+    found: list[str] = []
+    while len(found) < limit:
+        release = conn.execute(
+            newest.where(m.c.release.not_in(found)) if found else newest
+        ).scalar_one_or_none()
+        if release is None:
+            break
+        found.append(release)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
