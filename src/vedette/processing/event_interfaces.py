@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
+
 from vedette.processing.coerce import (
     field_bool,
     field_float,
@@ -25,6 +27,7 @@ from vedette.processing.coerce import (
     mapping,
     put,
 )
+from vedette.processing.memo import BoundedMemo
 from vedette.processing.timestamps import parse_timestamp
 from vedette.processing.trim import (
     CONTEXT_BAG,
@@ -177,6 +180,24 @@ def normalize_frame(value: object, path: Path, notes: Notes) -> Json | None:
         if value is not None:
             notes.error("invalid_data", path_name(path), value, reason="frame is not an object")
         return None
+    key = _head_key(raw)
+    head = None if key is None else _cached_head(key, raw, path)
+    if head is None:
+        frame = _frame_head(raw, path, notes)
+        _frame_vars(raw, frame, path, notes)
+        for key_name in ("data", "lock"):
+            if isinstance(raw.get(key_name), Mapping):
+                frame[key_name] = trim_bag(raw.get(key_name), (*path, key_name), notes, SMALL_BAG)
+        return frame
+    # A cached head never holds "data" or "lock" objects (see _head_key), so the variables,
+    # normalised for this event, go last as they would.
+    frame = {name: list(item) if type(item) is tuple else item for name, item in head}
+    _frame_vars(raw, frame, path, notes)
+    return frame
+
+
+def _frame_head(raw: Mapping[str, object], path: Path, notes: Notes) -> Json:
+    """Everything of a frame that comes before its variables."""
     frame: Json = {}
     # Absent fields are skipped before building their paths: a frame has a few of these keys,
     # and this runs for every frame of every event.
@@ -193,15 +214,78 @@ def normalize_frame(value: object, path: Path, notes: Notes) -> Json | None:
             put(frame, key, field_bool(field, (*path, key), notes))
     for key in ("pre_context", "post_context"):
         put(frame, key, _string_list(raw.get(key), CONTEXT_LINE_CHARS, (*path, key), notes))
+    return frame
+
+
+def _frame_vars(raw: Mapping[str, object], frame: Json, path: Path, notes: Notes) -> None:
     frame_vars = raw.get("vars")
     if isinstance(frame_vars, list | tuple):  # Relay turns array vars into an indexed object
         frame_vars = {str(index): item for index, item in enumerate(frame_vars)}
     if isinstance(frame_vars, Mapping):
         frame["vars"] = trim_bag(frame_vars, (*path, "vars"), notes, VARS_BAG)
-    for key in ("data", "lock"):
-        if isinstance(raw.get(key), Mapping):
-            frame[key] = trim_bag(raw.get(key), (*path, key), notes, SMALL_BAG)
-    return frame
+
+
+# Normalised frames without their variables, by the JSON text of the raw frame without them:
+# an error that repeats repeats its frames (only the variables differ), and normalising the
+# rest was most of the normalisation time (docs/benchmarks.md). Bounded by 4 MB of keys of at
+# most 4 KB each (an SDK frame without variables is about 1 KB); with the values, 13 MB at
+# worst (measured with tracemalloc, frames of random 4 KB text).
+_ONLY_STR = {str}
+FRAME_HEADS: BoundedMemo[tuple[tuple[str, Any], ...] | bool] = BoundedMemo(
+    8192, max_weight=4 * 1024 * 1024
+)
+_MAX_HEAD_KEY_BYTES = 4096
+
+
+def _head_key(raw: Mapping[str, object]) -> bytes | None:
+    """The JSON text of the frame without ``vars``, when that text determines the frame.
+
+    Only for a plain dict of strings, exact ints, booleans, nulls and lists of strings (every
+    SDK frame): for these orjson's text is one-to-one. Floats (NaN and null share a text),
+    nested objects (``data``, ``lock``), tuples and subclasses get no key, and neither do
+    huge ints, lone surrogates and non-string keys (orjson refuses them).
+    """
+    if type(raw) is not dict:
+        return None
+    head = raw
+    if "vars" in raw:
+        head = raw.copy()
+        del head["vars"]
+    for item in head.values():
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is list and (not item or set(map(type, item)) == _ONLY_STR):
+            continue
+        return None
+    try:
+        key = orjson.dumps(head)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    return key if len(key) <= _MAX_HEAD_KEY_BYTES else None
+
+
+def _cached_head(
+    key: bytes, raw: Mapping[str, object], path: Path
+) -> tuple[tuple[str, Any], ...] | None:
+    """The normalised head for ``key``, computed on a miss. None when normalising it has
+    something to say (an error or a cut): those frames take the full path, so that their
+    remarks land in this event's ``_meta`` at this frame's path (remembered as ``False``)."""
+    head = FRAME_HEADS.get(key)
+    if isinstance(head, tuple):
+        return head
+    if head is False:
+        return None
+    scratch = Notes()
+    frame = _frame_head(raw, path, scratch)
+    if scratch.errors or scratch.meta or scratch.dropped_errors:
+        FRAME_HEADS.put(key, False, len(key))
+        return None
+    head = tuple(
+        (name, tuple(item) if type(item) is list else item) for name, item in frame.items()
+    )
+    FRAME_HEADS.put(key, head, len(key))
+    return head
 
 
 def normalize_stacktrace(value: object, path: Path, notes: Notes) -> Json | None:

@@ -12,7 +12,7 @@ Tolerates raw SDK payloads as well as normalised events; pure (stdlib + ``vedett
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from vedette.domain.events import IssueSummary
@@ -92,17 +92,41 @@ def event_type(event: JsonMap) -> str:
 # --- frames ------------------------------------------------------------------------------------
 
 
+InAppFrames = Callable[[Sequence[JsonMap]], list[tuple[JsonMap, bool]]]
+
+
 def _in_app_frames(stack: Sequence[JsonMap], event_platform: str) -> list[tuple[JsonMap, bool]]:
     return [
         (f, flag.in_app) for f, flag in zip(stack, frame_flags(stack, event_platform), strict=True)
     ]
 
 
-def crash_frame(stack: Sequence[JsonMap], event_platform: str) -> JsonMap | None:
+def _in_app_memo(event_platform: str) -> InAppFrames:
+    """``_in_app_frames`` for one summary: title, metadata and culprit read the same stack.
+
+    Keyed by the identity of the frames, which the memo keeps alive while it lives.
+    """
+    seen: dict[tuple[int, ...], tuple[Sequence[JsonMap], list[tuple[JsonMap, bool]]]] = {}
+
+    def in_app_frames(stack: Sequence[JsonMap]) -> list[tuple[JsonMap, bool]]:
+        key = tuple(map(id, stack))
+        found = seen.get(key)
+        if found is None:
+            found = (stack, _in_app_frames(stack, event_platform))
+            seen[key] = found
+        return found[1]
+
+    return in_app_frames
+
+
+def crash_frame(
+    stack: Sequence[JsonMap], event_platform: str, in_app_frames: InAppFrames | None = None
+) -> JsonMap | None:
     """The top in-app frame with a known function, else the top frame with one."""
+    in_app_frames = in_app_frames or _in_app_memo(event_platform)
     named = [
         (frame, in_app)
-        for frame, in_app in _in_app_frames(stack, event_platform)
+        for frame, in_app in in_app_frames(stack)
         if text(frame.get("function")) not in (None, "", "<redacted>", "<unknown>")
     ]
     for frame, in_app in reversed(named):
@@ -123,12 +147,13 @@ def _event_stack(event: JsonMap, exc: JsonMap | None) -> list[JsonMap]:
     return stack
 
 
-def in_app_frame_mix(event: JsonMap) -> str | None:
+def in_app_frame_mix(event: JsonMap, in_app_frames: InAppFrames | None = None) -> str | None:
     """``in-app-only`` / ``system-only`` / ``mixed`` over every exception's frames."""
+    in_app_frames = in_app_frames or _in_app_memo(platform(event))
     flags = [
         in_app
         for exc in exceptions(event)
-        for _, in_app in _in_app_frames(frames(exc.get("stacktrace")), platform(event))
+        for _, in_app in in_app_frames(frames(exc.get("stacktrace")))
     ]
     if not flags:
         return None
@@ -151,9 +176,11 @@ def _frame_culprit(frame: JsonMap, event_platform: str) -> str:
     return f"{location} in {function}"
 
 
-def _stack_culprit(stack: Sequence[JsonMap], event_platform: str) -> str:
+def _stack_culprit(
+    stack: Sequence[JsonMap], event_platform: str, in_app_frames: InAppFrames
+) -> str:
     fallback = ""
-    for frame, in_app in reversed(_in_app_frames(stack, event_platform)):
+    for frame, in_app in reversed(in_app_frames(stack)):
         found = _frame_culprit(frame, event_platform)
         if in_app and found:
             return found
@@ -161,7 +188,7 @@ def _stack_culprit(stack: Sequence[JsonMap], event_platform: str) -> str:
     return fallback
 
 
-def culprit(event: JsonMap) -> str:
+def culprit(event: JsonMap, in_app_frames: InAppFrames | None = None) -> str:
     """The transaction, else a legacy ``culprit``, else the top in-app frame, else the URL."""
     for given in (text(event.get("transaction")), text(event.get("culprit"))):
         if given and given.strip():
@@ -171,7 +198,8 @@ def culprit(event: JsonMap) -> str:
         return ""  # synthetic frames point at the SDK call, not at a culprit (Sentry does this)
     stacks = [frames(e.get("stacktrace")) for e in excs] or [frames(interface(event, "stacktrace"))]
     stacks = [stack for stack in stacks if stack]
-    found = _stack_culprit(stacks[-1], platform(event)) if stacks else ""
+    in_app_frames = in_app_frames or _in_app_memo(platform(event))
+    found = _stack_culprit(stacks[-1], platform(event), in_app_frames) if stacks else ""
     if not found:
         request = mapping(event.get("request")) or {}
         found = text(request.get("url")) or ""
@@ -186,11 +214,11 @@ def _message_title(event: JsonMap) -> str:
     return truncate(message, TITLE_MAX) if message else UNLABELED
 
 
-def _error(event: JsonMap) -> tuple[str, dict[str, Any]]:
+def _error(event: JsonMap, in_app_frames: InAppFrames) -> tuple[str, dict[str, Any]]:
     excs = exceptions(event)
     index = main_exception_index(excs, platform(event))
     exc = excs[-1 if index is None else index]
-    frame = crash_frame(_event_stack(event, exc), platform(event))
+    frame = crash_frame(_event_stack(event, exc), platform(event), in_app_frames)
     value = truncate(text(exc.get("value")) or "", VALUE_MAX)
     type_ = None if is_synthetic(exc) else truncate(text(exc.get("type")) or "Error", TYPE_MAX)
     function = text(frame.get("function")) if frame is not None else None
@@ -199,7 +227,7 @@ def _error(event: JsonMap) -> tuple[str, dict[str, Any]]:
         "value": value,
         "filename": (text(frame.get("filename")) or text(frame.get("abs_path"))) if frame else None,
         "function": function,
-        "in_app_frame_mix": in_app_frame_mix(event),
+        "in_app_frame_mix": in_app_frame_mix(event, in_app_frames),
     }
     if type_ is None:
         title = _message_title(event) if formatted_message(event) else (function or UNKNOWN)
@@ -232,8 +260,9 @@ def summarize(event: Mapping[str, Any]) -> IssueSummary:
     """Title, culprit, level, type and metadata of the issue this event belongs to."""
     event = event if isinstance(event, Mapping) else {}
     kind = event_type(event)
+    in_app_frames = _in_app_memo(platform(event))
     if kind == "error":
-        title, metadata = _error(event)
+        title, metadata = _error(event, in_app_frames)
     elif kind == "csp":
         title, metadata = _csp(event)
     elif kind in ("expectct", "expectstaple", "hpkp"):
@@ -246,7 +275,7 @@ def summarize(event: Mapping[str, Any]) -> IssueSummary:
         metadata = {"title": title}
     return IssueSummary(
         title=title,
-        culprit=culprit(event),
+        culprit=culprit(event, in_app_frames),
         level=normalize_level(event.get("level"), "info" if kind == "transaction" else "error"),
         type=kind,
         metadata=metadata,

@@ -16,7 +16,8 @@ PHP, Java and security reports, so most hashes equal Sentry's for the same event
 Stack traces give an ``app`` hash (in-app frames only) and a ``system`` hash (all frames); both
 are returned, app first. Deliberate differences from Sentry: no native (C/C++/Cocoa) frame
 categorisation, a frameless exception also contributes to the system hash, and IPv6
-parameterisation never starts inside a word. Pure: standard library and ``vedette.domain`` only.
+parameterisation never starts inside a word. Pure: standard library and ``vedette.domain`` only
+(plus bounded memos of per-stack work, ``vedette.processing.memo``, which change no result).
 """
 
 from __future__ import annotations

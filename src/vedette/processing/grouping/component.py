@@ -42,13 +42,19 @@ def contributes(component: Component) -> bool:
 
 def contributing_values(component: Component) -> Iterator[str]:
     """The hashed leaf values in tree order."""
+    found: list[str] = []
+    _collect(component, found)
+    return iter(found)
+
+
+def _collect(component: Component, found: list[str]) -> None:
     if not component.enabled:
         return
     for value in component.values:
         if isinstance(value, str):
-            yield value
+            found.append(value)
         else:
-            yield from contributing_values(value)
+            _collect(value, found)
 
 
 def find(component: Component, id: str) -> Iterator[Component]:

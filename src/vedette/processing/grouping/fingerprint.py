@@ -207,27 +207,29 @@ def _glob(pattern: str, value: str, *, ignore_case: bool) -> bool:
 
 
 def _rule_matches(rule: BuiltinRule, event: JsonMap) -> bool:
+    # Cheapest first, and stop at the first miss: every rule is for JavaScript, and reading
+    # the exceptions of a 20-frame event for each of seven rules cost 0.1 ms per event.
+    if rule.family is not None and family(platform(event)) != rule.family:
+        return False
     excs = exceptions(event)
     types = [t for t in (text(e.get("type")) for e in excs) if t]
     values = [v for v in (text(e.get("value")) for e in excs) if v]
-    checks = (
-        rule.family is None or family(platform(event)) == rule.family,
-        rule.error_type is None or any(_glob(rule.error_type, t, ignore_case=False) for t in types),
-        rule.error_value is None
-        or any(_glob(rule.error_value, v, ignore_case=True) for v in values),
-        rule.message is None
-        or any(
-            _glob(rule.message, m, ignore_case=True)
-            for m in (formatted_message(event), *values)
-            if m
-        ),
-        rule.tag is None
-        or (
-            (found := _tag(event, rule.tag[0])) is not None
-            and _glob(rule.tag[1], found, ignore_case=False)
-        ),
+    if rule.error_type is not None and not any(
+        _glob(rule.error_type, t, ignore_case=False) for t in types
+    ):
+        return False
+    if rule.error_value is not None and not any(
+        _glob(rule.error_value, v, ignore_case=True) for v in values
+    ):
+        return False
+    if rule.message is not None and not any(
+        _glob(rule.message, m, ignore_case=True) for m in (formatted_message(event), *values) if m
+    ):
+        return False
+    return rule.tag is None or (
+        (found := _tag(event, rule.tag[0])) is not None
+        and _glob(rule.tag[1], found, ignore_case=False)
     )
-    return all(checks)
 
 
 def builtin_fingerprint(event: JsonMap) -> tuple[str, ...] | None:

@@ -9,13 +9,14 @@ issue while an edit of the crashing line makes a new one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
 from vedette.processing.grouping.component import Component, contributes, disabled, leaf
 from vedette.processing.grouping.shape import JsonMap, frame_platform, mapping, text
+from vedette.processing.memo import BoundedMemo
 
 Variant = Literal["app", "system"]
 
@@ -129,6 +130,18 @@ def frame_flags(
     frames: Sequence[JsonMap], event_platform: str, rules: Sequence[FrameRule] = BUILTIN_RULES
 ) -> list[FrameFlags]:
     """The SDK's ``in_app`` (absent = not in app) adjusted by the stack-trace rules, in order."""
+    if rules is BUILTIN_RULES and (key := stack_key(frames, event_platform)) is not None:
+        found = _STACK_FLAGS.get(key)
+        if found is None:
+            found = tuple(_frame_flags(frames, event_platform, rules))
+            _STACK_FLAGS.put(key, found, max(len(frames), 1))
+        return list(found)
+    return _frame_flags(frames, event_platform, rules)
+
+
+def _frame_flags(
+    frames: Sequence[JsonMap], event_platform: str, rules: Sequence[FrameRule]
+) -> list[FrameFlags]:
     in_app = [frame.get("in_app") is True for frame in frames]
     group = [True] * len(frames)
     # Rule by rule, and within a rule frame by frame: only the (rule, frame) pairs that match
@@ -410,5 +423,73 @@ def _is_low_quality_single_js_frame(frame: JsonMap, event_platform: str) -> bool
 
 
 def stacktrace_variants(frames: Sequence[JsonMap], event_platform: str) -> dict[str, Component]:
-    components = _frame_components(frames, event_platform)
-    return {"app": _stacktrace(components, "app"), "system": _stacktrace(components, "system")}
+    key = stack_key(frames, event_platform)
+    found = None if key is None else _STACK_VARIANTS.get(key)
+    if found is None:
+        components = _frame_components(frames, event_platform)
+        found = (_stacktrace(components, "app"), _stacktrace(components, "system"))
+        if key is not None:
+            _STACK_VARIANTS.put(key, found, max(len(frames), 1))
+    return {"app": found[0], "system": found[1]}
+
+
+# --- whole stack traces, cached -----------------------------------------------------------------
+#
+# An error that repeats repeats its stack trace, and grouping and titles walk it several times
+# (in-app flags, frame components, recursion). Both are pure functions of a few fields of each
+# frame, so they are cached by exactly those fields. Components and flags are frozen, so hits
+# share them safely. Bounded (untrusted events) by the frames held: both memos together 23 MB
+# at worst (measured with tracemalloc, 120-frame stacks of random text).
+
+_STACK_FLAGS: BoundedMemo[tuple[FrameFlags, ...]] = BoundedMemo(2048, max_weight=16_384)
+_STACK_VARIANTS: BoundedMemo[tuple[Component, Component]] = BoundedMemo(2048, max_weight=16_384)
+_MAX_KEY_FRAMES = 128
+_MAX_KEY_CHARS = 16 * 1024
+
+StackKey = tuple[str, tuple[tuple[object, ...], ...]]
+
+
+def stack_key(frames: Sequence[JsonMap], event_platform: str) -> StackKey | None:
+    """What grouping and titles read of these frames, or None when it is not a safe key.
+
+    Text fields must be exact ``str`` (or absent): ``text()`` reads ``1``, ``1.0`` and
+    ``True`` differently, but as keys they are equal. Line and column numbers only take part
+    in recursion checks (equality with the previous frame), and must be exact ints, strings
+    or absent.
+    """
+    if len(frames) > _MAX_KEY_FRAMES:
+        return None
+    size = 0
+    parts: list[tuple[object, ...]] = []
+    for frame in frames:
+        get = frame.get
+        fields = (
+            get("platform"), get("abs_path"), get("filename"), get("module"), get("function"),
+            get("raw_function"), get("package"),
+        )  # fmt: skip
+        for value in fields:
+            if value is None:
+                continue
+            if type(value) is not str:
+                return None
+            size += len(value)
+        context_line = get("context_line")
+        if context_line is not None:
+            if type(context_line) is not str:
+                return None
+            # Over-long lines never contribute (frame_component cuts its key the same way).
+            context_line = context_line[: MAX_CONTEXT_LINE + 1]
+            size += len(context_line)
+        lineno, colno = get("lineno"), get("colno")
+        if not (lineno is None or type(lineno) is int or type(lineno) is str) or not (
+            colno is None or type(colno) is int or type(colno) is str
+        ):
+            return None
+        data = get("data")
+        sourcemapped = (
+            data is not None and isinstance(data, Mapping) and data.get("sourcemap") is not None
+        )
+        parts.append((*fields, context_line, lineno, colno, get("in_app") is True, sourcemapped))
+    if size > _MAX_KEY_CHARS:
+        return None
+    return event_platform, tuple(parts)

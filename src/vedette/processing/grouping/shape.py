@@ -24,7 +24,7 @@ _LEGACY_KEYS = {
 
 
 def mapping(value: object) -> JsonMap | None:
-    return value if isinstance(value, Mapping) else None
+    return value if type(value) is dict or isinstance(value, Mapping) else None
 
 
 def text(value: object) -> str | None:
@@ -66,7 +66,7 @@ def frames(stacktrace: object) -> list[JsonMap]:
     raw = st.get("frames") if st is not None else None
     if not isinstance(raw, list | tuple):
         return []
-    return [frame for frame in raw if isinstance(frame, Mapping)]
+    return [frame for frame in raw if type(frame) is dict or isinstance(frame, Mapping)]
 
 
 def _is_usable_exception(exc: JsonMap) -> bool:
