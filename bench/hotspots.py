@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from payloads import build_payloads
 
 from vedette.app import create_app, open_storage
+from vedette.cli import SERVER_GC_THRESHOLD
 from vedette.domain.envelope import parse_envelope
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
 from vedette.settings import Settings
@@ -106,6 +107,8 @@ def ingest(args: argparse.Namespace) -> None:
             key = accounts.keys_of_project(conn, project.id)[0].public_key
         storage.dispose()
         app = create_app(settings)
+        if args.gc == "worker":  # as `vedette serve` runs
+            tune_garbage_collector(SERVER_GC_THRESHOLD)
         auth = f"Sentry sentry_key={key}, sentry_version=7"
         path = f"/api/{project.id}/envelope/"
 
@@ -204,7 +207,8 @@ def main() -> None:
         "--gc",
         default="worker",
         choices=["worker", "default"],
-        help="digest: the worker process's garbage collector settings, or CPython's defaults",
+        help="the garbage collector settings of the worker (digest) or server (ingest) process,"
+        " or CPython's defaults",
     )
     args = parser.parse_args()
     ingest(args) if args.what == "ingest" else digest(args)

@@ -178,8 +178,9 @@ class Worker:
 
 
 def tune_garbage_collector(threshold: int) -> None:
-    """For a process that digests: what exists now (modules, configuration) is never garbage,
-    so the collector stops looking at it, and young objects are collected less often."""
+    """For a long-running process (the worker, the server): what exists once it has started
+    (modules, configuration, the app) is never garbage, so the collector stops looking at it,
+    and young objects are collected less often."""
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(threshold, middle, old)
