@@ -305,11 +305,10 @@ def _pct(value: float | None) -> float | None:
 
 
 def _summary(conn: Connection, window: Window, name: str, pair: list[str]) -> dict[str, Any] | None:
-    found = performance.transaction_stats(conn, window, [name], limit=1)
-    if not found:
+    found = performance.transaction_summary(conn, window, name)
+    if found is None:
         return None
-    stats = found[0]
-    counts = performance.duration_histogram(conn, window, name)
+    stats, counts = found
     middle = (window.start + window.end) / 2
     first = Window(window.project_id, window.start, middle, window.environment, window.release)
     second = Window(window.project_id, middle, window.end, window.environment, window.release)
@@ -361,18 +360,12 @@ def _ops_per_transaction(
 def _ops_grown(conn: Connection, first: Window, second: Window, name: str) -> list[dict[str, Any]]:
     """Span ops (db, http, ...) whose time per transaction grew from the first half of the
     window to the second, largest growth first."""
-    before_stats = performance.transaction_stats(conn, first, [name], limit=1)
-    after_stats = performance.transaction_stats(conn, second, [name], limit=1)
-    if not before_stats or not after_stats:
+    before_count = performance.transaction_count(conn, first, name)
+    after_count = performance.transaction_count(conn, second, name)
+    if not before_count or not after_count:
         return []
-    before = {
-        o.op: o.exclusive_ms / before_stats[0].count
-        for o in performance.op_times(conn, first, name)
-    }
-    after = {
-        o.op: o.exclusive_ms / after_stats[0].count
-        for o in performance.op_times(conn, second, name)
-    }
+    before = {o.op: o.exclusive_ms / before_count for o in performance.op_times(conn, first, name)}
+    after = {o.op: o.exclusive_ms / after_count for o in performance.op_times(conn, second, name)}
     grown = [
         {
             "op": op,

@@ -466,14 +466,10 @@ def _histograms(
     return buckets
 
 
-def _stats(
-    conn: Connection,
-    window: Window,
-    kind: str,
-    names: Sequence[str] | None,
-    limit: int,
-    order: str = "count",
-) -> list[Stats]:
+def _totals(
+    conn: Connection, window: Window, kind: str, names: Sequence[str] | None
+) -> dict[str, list[float]]:
+    """name -> [count, failures, satisfied, tolerating, duration_sum] over the window."""
     totals: dict[str, list[float]] = {}
     for period, lo, hi in _parts(window):
         m = period.totals
@@ -496,30 +492,42 @@ def _stats(
             entry = totals.setdefault(name, [0, 0, 0, 0, 0.0])
             for i, value in enumerate(values):
                 entry[i] += value
+    return totals
+
+
+def _stats_row(name: str, values: list[float], buckets: dict[int, int], window: Window) -> Stats:
+    count, failures, satisfied, tolerating, duration_sum = values
+    p50, p75, p95, p99 = histogram.quantiles(buckets, (0.5, 0.75, 0.95, 0.99))
+    return Stats(
+        name=name,
+        count=int(count),
+        failures=int(failures),
+        satisfied=int(satisfied),
+        tolerating=int(tolerating),
+        duration_sum=float(duration_sum),
+        p50=p50,
+        p75=p75,
+        p95=p95,
+        p99=p99,
+        tpm=int(count) / window.minutes,
+    )
+
+
+def _stats(
+    conn: Connection,
+    window: Window,
+    kind: str,
+    names: Sequence[str] | None,
+    limit: int,
+    order: str = "count",
+) -> list[Stats]:
+    totals = _totals(conn, window, kind, names)
     sort_index = 4 if order == "duration_sum" else 0
     top = sorted(totals.items(), key=lambda kv: (-kv[1][sort_index], kv[0]))[:limit]
     if not top:
         return []
     buckets = _histograms(conn, window, kind, [name for name, _ in top])
-    result = []
-    for name, (count, failures, satisfied, tolerating, duration_sum) in top:
-        p50, p75, p95, p99 = histogram.quantiles(buckets[name], (0.5, 0.75, 0.95, 0.99))
-        result.append(
-            Stats(
-                name=name,
-                count=int(count),
-                failures=int(failures),
-                satisfied=int(satisfied),
-                tolerating=int(tolerating),
-                duration_sum=float(duration_sum),
-                p50=p50,
-                p75=p75,
-                p95=p95,
-                p99=p99,
-                tpm=int(count) / window.minutes,
-            )
-        )
-    return result
+    return [_stats_row(name, values, buckets[name], window) for name, values in top]
 
 
 def transaction_stats(
@@ -529,8 +537,22 @@ def transaction_stats(
     return _stats(conn, window, TRANSACTION, names, limit)
 
 
-def duration_histogram(conn: Connection, window: Window, name: str) -> dict[int, int]:
-    return _histograms(conn, window, TRANSACTION, [name])[name]
+def transaction_summary(
+    conn: Connection, window: Window, name: str
+) -> tuple[Stats, dict[int, int]] | None:
+    """One transaction's stats and the duration histogram its percentiles come from (read
+    once: on a large database each read of the histogram rollups is tens of milliseconds)."""
+    values = _totals(conn, window, TRANSACTION, [name]).get(name)
+    if values is None:
+        return None
+    buckets = _histograms(conn, window, TRANSACTION, [name])[name]
+    return _stats_row(name, values, buckets, window), buckets
+
+
+def transaction_count(conn: Connection, window: Window, name: str) -> int:
+    """How many transactions of this name the window holds (no percentiles read)."""
+    values = _totals(conn, window, TRANSACTION, [name]).get(name)
+    return 0 if values is None else int(values[0])
 
 
 @dataclass(frozen=True, slots=True)

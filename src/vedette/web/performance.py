@@ -127,12 +127,13 @@ async def summary(ui: WebUI, page: Page, project: Project) -> Response:
         raise WebError(400, "Which transaction? (?transaction=NAME)")
 
     def load(conn: Connection) -> dict[str, Any] | None:
-        found = performance.transaction_stats(conn, window, [name], limit=1)
-        if not found:
+        found = performance.transaction_summary(conn, window, name)
+        if found is None:
             return None
+        stats, counts = found
         return {
-            "stats": found[0],
-            "histogram": histogram.coarsen(performance.duration_histogram(conn, window, name)),
+            "stats": stats,
+            "histogram": histogram.coarsen(counts),
             "slowest": performance.transaction_events(conn, window, name, True),
             "recent": performance.transaction_events(conn, window, name, False),
             "ops": performance.op_times(conn, window, name),
