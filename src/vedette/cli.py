@@ -55,8 +55,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     announce_first_admin(settings)
     app = create_app(settings)
-    # As in the worker: in-process ingest went from 440-640 to 735-1,190 requests/s, mostly
-    # because full collections over the whole app no longer stall the event loop.
+    # As in the worker: collections no longer walk the app's startup objects. In-process ingest
+    # (bench/hotspots.py, alternated) is within noise of the defaults on an idle machine and was
+    # 15-20 % faster under other load, when a collection's pause also delays the event loop.
     tune_garbage_collector(SERVER_GC_THRESHOLD)
     uvicorn.run(
         app,
