@@ -302,8 +302,9 @@ def _upsert_period(conn: Connection, period: _Period, rows: dict[_Key, _Minute])
 def _execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
     """Execute for many rows of plain numbers and strings (no type needs converting).
 
-    On SQLite the rows go to the driver as tuples for a statement compiled once: SQLAlchemy's
-    per-row parameter processing was half the time of writing aggregates (bench/generate.py).
+    On SQLite the rows go to the driver as tuples for a statement compiled once per call:
+    SQLAlchemy's per-row parameter processing was half the time of writing aggregates
+    (bench/generate.py).
     """
     if conn.dialect.name != "sqlite" or not rows:
         conn.execute(statement, rows)
