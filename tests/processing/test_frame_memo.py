@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vedette.domain.envelope import parse_envelope
-from vedette.processing import event_interfaces
 from vedette.processing.grouping import compute_grouping, frames
+from vedette.processing.interfaces import stacktrace
 from vedette.processing.memo import BoundedMemo
 from vedette.processing.normalize import NormalizeContext, normalize_event
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
@@ -27,7 +27,7 @@ from vedette.processing.scrub import ScrubConfig
 from vedette.processing.titles import summarize
 
 T0 = 1_795_885_534.0
-MEMOS = (event_interfaces.FRAME_HEADS, frames._STACK_FLAGS, frames._STACK_VARIANTS)
+MEMOS = (stacktrace.FRAME_HEADS, frames._STACK_FLAGS, frames._STACK_VARIANTS)
 
 
 def clear_memos() -> None:
@@ -87,7 +87,7 @@ def test_same_frames_with_other_variables_keep_their_own_variables() -> None:
     clear_memos()
     assert processed(first) == expected_first
     assert processed(second) == expected_second  # the heads come from the memo now
-    assert event_interfaces.FRAME_HEADS.hits >= 2
+    assert stacktrace.FRAME_HEADS.hits >= 2
     assert b'"cart":"[3]"' in expected_second and b'"cart":"[1, 2]"' not in expected_second
 
 
@@ -209,7 +209,7 @@ def test_huge_frames_are_not_kept() -> None:
     clear_memos()
     big = frame(pre_context=["y" * 1000] * 10, vars={})
     processed(error_event([big]))
-    assert len(event_interfaces.FRAME_HEADS) == 0
+    assert len(stacktrace.FRAME_HEADS) == 0
 
 
 def test_bounded_memo_evicts_least_recently_used() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
@@ -117,3 +118,13 @@ def put(target: dict[str, Any], key: str, value: object) -> None:
     """Set ``key`` only when ``value`` is present (normalised events carry no nulls)."""
     if value is not None:
         target[key] = value
+
+
+def valid_ip(value: object) -> str | None:
+    """``value`` as a canonical IPv4 or IPv6 address, or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None

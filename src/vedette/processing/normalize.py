@@ -14,25 +14,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from vedette.domain.envelope import normalize_event_id
-from vedette.processing.coerce import field_int, field_str, lenient_str, mapping, put
-from vedette.processing.event_interfaces import (
-    Json,
-    add_user_agent_contexts,
-    normalize_breadcrumbs,
-    normalize_contexts,
-    normalize_exceptions,
-    normalize_level,
+from vedette.processing.coerce import field_int, field_str, lenient_str, mapping, put, valid_ip
+from vedette.processing.interfaces.breadcrumbs import normalize_breadcrumbs
+from vedette.processing.interfaces.contexts import add_user_agent_contexts, normalize_contexts
+from vedette.processing.interfaces.exception import normalize_exceptions
+from vedette.processing.interfaces.level import normalize_level
+from vedette.processing.interfaces.request import normalize_request, request_header
+from vedette.processing.interfaces.sdk import normalize_sdk
+from vedette.processing.interfaces.shapes import Json
+from vedette.processing.interfaces.stacktrace import normalize_stacktrace
+from vedette.processing.interfaces.threads import normalize_threads
+from vedette.processing.interfaces.transaction import (
     normalize_measurements,
-    normalize_request,
-    normalize_sdk,
     normalize_spans,
-    normalize_stacktrace,
-    normalize_threads,
     normalize_transaction_info,
-    normalize_user,
-    request_header,
-    valid_ip,
 )
+from vedette.processing.interfaces.user import normalize_user
 from vedette.processing.timestamps import format_timestamp, parse_timestamp
 from vedette.processing.trim import (
     CONTEXT_BAG,
