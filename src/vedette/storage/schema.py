@@ -159,6 +159,10 @@ groups = Table(
     # For resolvedInNextRelease: the newest release known when the user resolved.
     Column("resolved_in_release", String(200), nullable=True),
     Column("grouping_strategy", String(64), nullable=False),
+    # Ignored "until": the issue comes back (substatus "escalating") once any condition holds.
+    Column("snooze_until", Float, nullable=True),  # a date
+    Column("snooze_times_seen", BigInteger, nullable=True),  # times_seen reaching this
+    Column("snooze_user_count", BigInteger, nullable=True),  # distinct users reaching this
     UniqueConstraint("project_id", "short_id"),
     Index("ix_groups_project_last_seen", "project_id", "last_seen"),
 )
@@ -254,7 +258,7 @@ outcomes = Table(
 )
 
 
-# -- performance (protocol brief §6) ---------------------------------------------------------
+# -- performance: spans, transactions and their rollups -------------------------------------
 
 # Recent span detail: every transaction's root span (is_segment) and children, and every span
 # of span v2 containers, keyed like Sentry's (trace_id, span_id). Durations in ms.
@@ -383,7 +387,7 @@ span_groups = Table(
     Column("example_transaction", String(200), nullable=True),
 )
 
-# -- release health (§7) ------------------------------------------------------------------------
+# -- release health: sessions per release ---------------------------------------------------
 
 release_sessions = Table(
     "release_sessions",
@@ -525,4 +529,120 @@ instance_secrets = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", String(200), nullable=False),
+)
+
+# -- alerts: rules, what fired, and the durable outbox of notifications (docs/alerts.md) --------
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    # new_issue | regression | frequency | users | spike | cron | metric
+    Column("trigger", String(16), nullable=False),
+    # frequency: events; users: distinct users; spike: factor over the hourly baseline;
+    # metric: the critical level.
+    Column("threshold", Float, nullable=True),
+    Column("warning_threshold", Float, nullable=True),  # metric only
+    Column("window_seconds", Integer, nullable=True),
+    Column("min_count", Integer, nullable=True),  # spike: events in the last hour at least
+    Column("metric", String(16), nullable=True),  # p50 | p95 | p99 | failure_rate | throughput
+    Column("transaction", String(200), nullable=True),  # metric: one transaction, or all
+    Column("filter_query", Text, nullable=False, server_default=""),
+    Column("interval_seconds", Integer, nullable=False),  # at most one firing per issue per this
+    Column("digest_seconds", Integer, nullable=False, server_default="0"),  # 0: send at once
+    Column("state", String(16), nullable=False, server_default="ok"),  # metric: ok|warning|critical
+    Column("last_value", Float, nullable=True),  # metric: as last evaluated
+    Column("last_digest_at", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+# Where a rule sends: one row per target ("slack:https://...", "email:ops@example.com").
+alert_actions = Table(
+    "alert_actions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("rule_id", ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("secret", String(200), nullable=True),  # webhook: HMAC-SHA256 signing key
+)
+
+# Every time a rule fired (for an issue, or a metric state change): the group history, the
+# action interval, digests and the hourly cap read it.
+alert_firings = Table(
+    "alert_firings",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("rule_id", ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", BigInteger, nullable=False),
+    Column("group_id", BigInteger, nullable=True),
+    Column("event_id", String(32), nullable=True),
+    Column("fired_at", Float, nullable=False),
+    # sent | digest (waits for the rule's digest) | digested | suppressed (hourly cap)
+    Column("delivery", String(16), nullable=False),
+    Column("message", JSON, nullable=False),
+    Index("ix_alert_firings_rule_group_fired", "rule_id", "group_id", "fired_at"),
+    Index("ix_alert_firings_project_fired", "project_id", "fired_at"),
+    Index("ix_alert_firings_delivery_rule", "delivery", "rule_id"),
+)
+
+# Hours of a project whose suppressed firings were summed up in one "N more" message.
+alert_suppression_summaries = Table(
+    "alert_suppression_summaries",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("hour", BigInteger, primary_key=True),
+)
+
+# The outbox: written in the transaction that stored what triggered it, delivered at least
+# once by the dispatcher, which leases rows so that several nodes never send one twice.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("uid", String(32), nullable=False, unique=True),  # the stable id receivers see
+    Column("project_id", BigInteger, nullable=False),
+    Column("rule_id", BigInteger, nullable=True, index=True),
+    Column("action_id", BigInteger, nullable=True),
+    Column("group_id", BigInteger, nullable=True),
+    Column("kind", String(16), nullable=False),  # channel kind
+    Column("address", Text, nullable=False),
+    Column("secret", String(200), nullable=True),
+    Column("message", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", Float, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("lease_until", Float, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("finished_at", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_notifications_status_next_attempt", "status", "next_attempt_at"),
+)
+
+notification_attempts = Table(
+    "notification_attempts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column(
+        "notification_id",
+        ForeignKey("notifications.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("attempted_at", Float, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration", Float, nullable=False),
+)
+
+# PagerDuty incidents opened for an issue: resolved when the issue is.
+alert_open_incidents = Table(
+    "alert_open_incidents",
+    metadata,
+    Column("action_id", BigInteger, primary_key=True),
+    Column("group_id", BigInteger, primary_key=True),
+    Column("rule_id", BigInteger, nullable=False),
 )
