@@ -19,14 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vedette.domain.envelope import parse_envelope
-from vedette.processing.normalize import (
-    MAX_TAGS,
-    NormalizeContext,
-    normalize_event,
-    parse_timestamp,
-    render_logentry,
-    validate_transaction,
-)
+from vedette.processing.messages import render_logentry
+from vedette.processing.normalize import NormalizeContext, normalize_event, validate_transaction
+from vedette.processing.tags import MAX_TAGS
+from vedette.processing.timestamps import parse_timestamp
 
 CORPORA = Path(__file__).parent.parent / "fixtures" / "corpora"
 HEX32 = re.compile(r"[0-9a-f]{32}")

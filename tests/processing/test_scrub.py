@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vedette.domain.envelope import parse_envelope
-from vedette.processing.normalize import NormalizeContext, normalize_event, parse_timestamp
+from vedette.processing.normalize import NormalizeContext, normalize_event
 from vedette.processing.scrub import FILTERED, ScrubConfig, is_card_number, scrub_event
+from vedette.processing.timestamps import parse_timestamp
 
 CORPORA = Path(__file__).parent.parent / "fixtures" / "corpora"
 T0 = 1_795_885_543.0

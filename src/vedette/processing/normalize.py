@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from vedette.domain.envelope import normalize_event_id
-from vedette.processing.coerce import field_int, field_str, lenient_str, mapping, put, valid_ip
+from vedette.processing.attributes import normalize_environment, normalize_scalars
+from vedette.processing.coerce import mapping, put, valid_ip
 from vedette.processing.interfaces.breadcrumbs import normalize_breadcrumbs
 from vedette.processing.interfaces.contexts import add_user_agent_contexts, normalize_contexts
 from vedette.processing.interfaces.exception import normalize_exceptions
-from vedette.processing.interfaces.level import normalize_level
 from vedette.processing.interfaces.request import normalize_request, request_header
 from vedette.processing.interfaces.sdk import normalize_sdk
 from vedette.processing.interfaces.shapes import Json
@@ -30,61 +30,34 @@ from vedette.processing.interfaces.transaction import (
     normalize_transaction_info,
 )
 from vedette.processing.interfaces.user import normalize_user
+from vedette.processing.messages import normalize_logentry
+from vedette.processing.tags import user_tags, with_derived_tags
 from vedette.processing.timestamps import format_timestamp, parse_timestamp
 from vedette.processing.trim import (
     CONTEXT_BAG,
-    CULPRIT_CHARS,
-    DIST_CHARS,
-    ENVIRONMENT_CHARS,
     EXTRA_BAG,
     EXTRA_VALUE_BAG,
-    LOGGER_CHARS,
     MEDIUM_BAG,
-    MESSAGE_CHARS,
     OPAQUE_BAG,
     PATH_CHARS,
-    SHORT_CHARS,
     SMALL_BAG,
     SYMBOL_CHARS,
-    TAG_CHARS,
     Notes,
     clean_str,
     merge_meta,
     trim_bag,
-    trim_str,
 )
 
-__all__ = [
-    "NormalizeContext",
-    "normalize_event",
-    "parse_timestamp",
-    "render_logentry",
-    "validate_transaction",
-]
+__all__ = ["NormalizeContext", "normalize_event", "validate_transaction"]
 
 # §5.5 step 3: Relay's MINIMUM_CLOCK_DRIFT and relay-config max_secs_in_future / _in_past.
 MIN_CLOCK_DRIFT = 55 * 60.0
 MAX_SECS_IN_FUTURE = 60.0
 MAX_SECS_IN_PAST = 30 * 24 * 3600.0
 
-# User tags kept per event. Sentry has no documented count limit (the 1 MiB event cap bounds it);
-# Vedette indexes tags per event, so a 10,000-tag payload must not become 10,000 index rows.
-MAX_TAGS = 1000
-RESERVED_TAG_KEYS = frozenset({"release", "dist", "user", "filename", "function"})
-
-# Relay's VALID_PLATFORMS (relay-event-schema constants.rs); anything else becomes "other".
-VALID_PLATFORMS = frozenset(
-    {"as3", "c", "cfml", "cocoa", "csharp", "elixir", "go", "groovy", "haskell", "java",
-     "javascript", "native", "node", "objc", "other", "perl", "php", "python", "ruby"}
-)  # fmt: skip
 # Platforms for which Relay fills a missing user IP from the connecting address.
 _INFER_IP_PLATFORMS = frozenset({"javascript", "cocoa", "objc"})
 
-# Sentry's release naming rules: no newlines, tabs, slashes; not ".", "..", " " or "latest".
-_BAD_RELEASE_CHARS = re.compile(r"[\r\n\t\f\v/\\]")
-_BAD_RELEASES = frozenset({".", "..", " ", "latest"})
-_BAD_ENVIRONMENT = re.compile(r"[\r\n\f/ ]")
-_DIST = re.compile(r"[A-Za-z0-9_.\-]+")
 
 # §5.1 legacy interface names, oldest SDKs and stored samples use them.
 _LEGACY_ALIASES = {
@@ -151,11 +124,11 @@ def normalize_event(payload: Mapping[str, object], ctx: NormalizeContext) -> dic
     raw = _resolve_aliases(payload, notes)
     event: dict[str, Any] = {"event_id": _event_id(raw, ctx, notes)}
     is_transaction = raw.get("type") == "transaction"
-    _normalize_scalars(raw, event, ctx, notes, transaction=is_transaction)
+    normalize_scalars(raw, event, ctx.platform_hint, notes, transaction=is_transaction)
     _normalize_interfaces(raw, event, ctx, notes, transaction=is_transaction)
     event["type"] = _event_type(event, transaction=is_transaction)
     _normalize_times(raw, event, ctx, notes)
-    event["tags"] = _tags(raw.get("tags"), event, notes)
+    _normalize_tags(raw, event, notes)
     _finish_meta(raw, event, notes)
     return event
 
@@ -191,134 +164,6 @@ def _event_id(raw: Mapping[str, object], ctx: NormalizeContext, notes: Notes) ->
     return uuid.uuid4().hex
 
 
-# -- scalar attributes (§5.1) ----------------------------------------------------------------
-
-
-def _normalize_scalars(
-    raw: Mapping[str, object],
-    event: dict[str, Any],
-    ctx: NormalizeContext,
-    notes: Notes,
-    *,
-    transaction: bool,
-) -> None:
-    event["platform"] = _platform(raw.get("platform"), ctx.platform_hint)
-    level = normalize_level(raw.get("level"), ("level",), notes)
-    event["level"] = level or ("info" if transaction else "error")
-    put(event, "logger", _logger(raw.get("logger"), notes))
-    put(
-        event,
-        "transaction",
-        field_str(raw.get("transaction"), CULPRIT_CHARS, ("transaction",), notes),
-    )
-    put(
-        event, "server_name", field_str(raw.get("server_name"), PATH_CHARS, ("server_name",), notes)
-    )
-    put(event, "release", _release(raw.get("release"), notes))
-    put(event, "dist", _dist(raw.get("dist"), notes))
-    put(event, "environment", _environment(raw.get("environment"), notes))
-    put(event, "culprit", field_str(raw.get("culprit"), CULPRIT_CHARS, ("culprit",), notes))
-    put(event, "site", field_str(raw.get("site"), TAG_CHARS, ("site",), notes))
-    put(event, "checksum", field_str(raw.get("checksum"), SHORT_CHARS, ("checksum",), notes))
-    put(event, "version", field_str(raw.get("version"), SHORT_CHARS, ("version",), notes))
-    time_spent = field_int(raw.get("time_spent"), ("time_spent",), notes)
-    if time_spent is not None and time_spent >= 0:
-        event["time_spent"] = time_spent
-    put(event, "fingerprint", _fingerprint(raw.get("fingerprint"), notes))
-    put(event, "modules", _modules(raw.get("modules"), notes))
-
-
-def _platform(value: object, hint: str | None) -> str:
-    for candidate in (value, hint):
-        if isinstance(candidate, str) and candidate.strip().lower() in VALID_PLATFORMS:
-            return candidate.strip().lower()
-    return "other"
-
-
-def _logger(value: object, notes: Notes) -> str | None:
-    """≤64 characters without line breaks; a long dotted name keeps its tail (Relay)."""
-    text = lenient_str(value)
-    if text is None or not text.strip():
-        return None
-    text = text.strip()
-    if "\n" in text or "\r" in text:
-        notes.error("invalid_data", "logger", text, reason="line break in logger")
-        return None
-    if len(text) > LOGGER_CHARS:
-        notes.annotate(("logger",), len=len(text), rem=[["!limit", "s"]])
-        text = "*" + text[-(LOGGER_CHARS - 1) :]
-    return text
-
-
-def _release(value: object, notes: Notes) -> str | None:
-    """Trimmed release name; an invalid one is dropped with an error, never the event (§5.1)."""
-    text = lenient_str(value)
-    if text is None:
-        if value is not None:
-            notes.error("invalid_data", "release", value, reason="release is not a string")
-        return None
-    name = text.strip()
-    if not name:
-        if text:  # " " is explicitly forbidden; "" is simply absent
-            notes.error("invalid_data", "release", text, reason="invalid release name")
-        return None
-    if name in _BAD_RELEASES or len(name) > TAG_CHARS or _BAD_RELEASE_CHARS.search(name):
-        notes.error("invalid_data", "release", name, reason="invalid release name")
-        notes.annotate(("release",), err=[["invalid_data", {"reason": "invalid release name"}]])
-        return None
-    return name
-
-
-def _dist(value: object, notes: Notes) -> str | None:
-    text = lenient_str(value)
-    if text is None or not text.strip():
-        return None
-    text = text.strip()
-    if len(text) > DIST_CHARS or not _DIST.fullmatch(text):
-        notes.error("invalid_data", "dist", text, reason="invalid dist")
-        return None
-    return text
-
-
-def _environment(value: object, notes: Notes) -> str | None:
-    text = lenient_str(value)
-    if text is None or not text.strip():
-        return None
-    text = text.strip()
-    if len(text) > ENVIRONMENT_CHARS or _BAD_ENVIRONMENT.search(text) or text == "None":
-        notes.error("invalid_data", "environment", text, reason="invalid environment name")
-        return None
-    return text
-
-
-def _fingerprint(value: object, notes: Notes) -> list[str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list | tuple):
-        notes.error("invalid_data", "fingerprint", value, reason="fingerprint is not a list")
-        return None
-    parts: list[str] = []
-    for index, item in enumerate(value[:64]):
-        text = lenient_str(item)
-        if text is None:
-            notes.error("invalid_data", f"fingerprint.{index}", item, reason="not a string")
-            return None
-        parts.append(trim_str(text, SYMBOL_CHARS, ("fingerprint", index), notes))
-    return parts or None
-
-
-def _modules(value: object, notes: Notes) -> dict[str, str] | None:
-    raw = mapping(value)
-    if raw is None:
-        return None
-    modules: dict[str, str] = {}
-    for key, item in raw.items():
-        version = lenient_str(item)
-        if version is not None and len(modules) < 2000:
-            modules[clean_str(str(key))[:SYMBOL_CHARS]] = version[:SHORT_CHARS]
-    return modules
-
-
 # -- interfaces ------------------------------------------------------------------------------
 
 
@@ -330,7 +175,7 @@ def _normalize_interfaces(
     *,
     transaction: bool,
 ) -> None:
-    put(event, "logentry", _logentry(raw, notes))
+    put(event, "logentry", normalize_logentry(raw, notes))
     exceptions = normalize_exceptions(raw.get("exception"), ("exception",), notes)
     stacktrace = normalize_stacktrace(raw.get("stacktrace"), ("stacktrace",), notes)
     if stacktrace is not None and len(exceptions) == 1 and "stacktrace" not in exceptions[0]:
@@ -423,114 +268,6 @@ def _event_type(event: Mapping[str, Any], *, transaction: bool) -> str:
     return "default"
 
 
-# -- logentry (§5.2, §5.5 step 6) -----------------------------------------------------------
-
-
-def _logentry(raw: Mapping[str, object], notes: Notes) -> Json | None:
-    """``logentry`` from ``logentry`` or the legacy ``message``; ``formatted`` rendered."""
-    given = raw.get("logentry")
-    message = raw.get("message")
-    entry: Json = {}
-    source = mapping(given)
-    if source is None and isinstance(given, str):
-        source = {"formatted": given}
-    if source is not None:
-        template = field_str(
-            source.get("message"), MESSAGE_CHARS, ("logentry", "message"), notes, strip=False
-        )
-        formatted = field_str(
-            source.get("formatted"), MESSAGE_CHARS, ("logentry", "formatted"), notes, strip=False
-        )
-        params = source.get("params")
-        if isinstance(params, list | tuple | Mapping) and params:
-            entry["params"] = trim_bag(params, ("logentry", "params"), notes, MEDIUM_BAG)
-        put(entry, "message", template)
-        put(entry, "formatted", formatted)
-    elif given is not None:
-        notes.error("invalid_data", "logentry", given, reason="logentry is not an object")
-    if "formatted" not in entry and "message" not in entry:
-        legacy = message.get("formatted") if isinstance(message, Mapping) else message
-        text = field_str(legacy, MESSAGE_CHARS, ("logentry", "formatted"), notes, strip=False)
-        put(entry, "formatted", text)
-    if "formatted" not in entry and "message" in entry:
-        rendered = render_logentry(entry["message"], entry.get("params"))
-        entry["formatted"] = trim_str(rendered, MESSAGE_CHARS, ("logentry", "formatted"), notes)
-    if "formatted" not in entry:
-        if entry:
-            notes.error("missing_attribute", "logentry", None, reason="no message present")
-        return None
-    return entry
-
-
-def render_logentry(template: str, params: object) -> str:
-    """Render a printf-style (``%s``, ``%(name)s``) or brace-style (``{0}``, ``{name}``) template.
-
-    Placeholders without a matching parameter stay as they are.
-    """
-    if isinstance(params, list | tuple):
-        positional: list[object] = list(params)
-        named: Mapping[str, object] = {}
-    elif isinstance(params, Mapping):
-        positional, named = [], params
-    else:
-        return template
-    if not positional and not named:
-        return template
-    if "%" in template and _PRINTF.search(template):
-        return _render_printf(template, positional, named)
-    return _render_braces(template, positional, named)
-
-
-def _param_text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    text = lenient_str(value)
-    if text is not None and not isinstance(value, bool):
-        return text
-    if value is None:
-        return "None"
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    return str(trim_bag(value, (), Notes(), SMALL_BAG))
-
-
-def _render_printf(template: str, positional: list[object], named: Mapping[str, object]) -> str:
-    position = 0
-
-    def substitute(found: re.Match[str]) -> str:
-        nonlocal position
-        if found.group("conv") == "%":
-            return "%"
-        name = found.group("name")
-        if name is not None:
-            return _param_text(named[name]) if name in named else found.group(0)
-        if position >= len(positional):
-            return found.group(0)
-        position += 1
-        return _param_text(positional[position - 1])
-
-    return _PRINTF.sub(substitute, template)
-
-
-def _render_braces(template: str, positional: list[object], named: Mapping[str, object]) -> str:
-    position = 0
-
-    def substitute(found: re.Match[str]) -> str:
-        nonlocal position
-        field = re.split(r"[:!]", found.group("field"), maxsplit=1)[0].strip()
-        if field == "":
-            if position >= len(positional):
-                return found.group(0)
-            position += 1
-            return _param_text(positional[position - 1])
-        if field.isdigit():
-            index = int(field)
-            return _param_text(positional[index]) if index < len(positional) else found.group(0)
-        return _param_text(named[field]) if field in named else found.group(0)
-
-    return _BRACE.sub(substitute, template)
-
-
 # -- step 3: timestamps and clock drift -----------------------------------------------------
 
 
@@ -593,154 +330,11 @@ def _shift_timestamps(event: dict[str, Any], delta: float) -> None:
 # -- step 5: tags ------------------------------------------------------------------------------
 
 
-def _tag_text(value: object) -> str | None:
-    text = lenient_str(value)
-    return None if text is None else text.strip()
-
-
-def _tag_entries(value: object, notes: Notes) -> list[tuple[int, object, object]]:
-    if isinstance(value, Mapping):
-        return [(index, key, item) for index, (key, item) in enumerate(value.items())]
-    if isinstance(value, list | tuple):
-        entries: list[tuple[int, object, object]] = []
-        for index, item in enumerate(value):
-            if isinstance(item, list | tuple) and len(item) == 2:
-                entries.append((index, item[0], item[1]))
-            elif item is not None:
-                notes.error("invalid_data", f"tags.{index}", item, reason="not a [key, value] pair")
-        return entries
-    if value is not None:
-        notes.error("invalid_data", "tags", value, reason="tags must be an object or pairs")
-    return []
-
-
-def _tags(value: object, event: dict[str, Any], notes: Notes) -> list[list[str]]:
-    """User tags as ``[[key, value], ...]`` (Sentry's stored shape), then the derived tags."""
-    tags: list[list[str]] = []
-    seen: set[str] = set()
-    environment_tag: str | None = None
-    entries = _tag_entries(value, notes)
-    for index, key_obj, value_obj in entries:
-        key, text = _tag_text(key_obj), _tag_text(value_obj)
-        if key is None or text is None:
-            if value_obj is not None and key_obj is not None:
-                notes.error("invalid_data", f"tags.{index}", value_obj, reason="not a string")
-            continue
-        if not key or not text:
-            continue
-        if len(key) > TAG_CHARS or len(text) > TAG_CHARS:
-            notes.annotate(
-                ("tags", index), len=max(len(key), len(text)), err=[["value_too_long", {}]]
-            )
-            notes.error("value_too_long", f"tags.{index}", key)
-            continue
-        if "\n" in key or "\n" in text or "\r" in key or "\r" in text:
-            notes.error("invalid_data", f"tags.{index}", key, reason="line break in tag")
-            continue
-        if key == "environment":
-            environment_tag = environment_tag or text
-            continue
-        if key in RESERVED_TAG_KEYS or key in seen:
-            continue
-        if len(tags) >= MAX_TAGS:
-            notes.annotate(("tags",), len=len(entries))
-            break
-        seen.add(key)
-        tags.append([key, text])
+def _normalize_tags(raw: Mapping[str, object], event: dict[str, Any], notes: Notes) -> None:
+    tags, environment_tag = user_tags(raw.get("tags"), notes)
     if "environment" not in event and environment_tag is not None:
-        put(event, "environment", _environment(environment_tag, notes))
-    for key, text in derived_tags(event):
-        if key not in seen:
-            seen.add(key)
-            tags.append([key, text])
-    return tags
-
-
-def derived_tags(event: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The tags Sentry shows on every event, computed from normalised fields (§5.5 step 5)."""
-    found: list[tuple[str, str | None]] = [
-        ("level", event.get("level")),
-        ("logger", event.get("logger")),
-        ("environment", event.get("environment")),
-        ("release", event.get("release")),
-        ("dist", event.get("dist")),
-        ("transaction", event.get("transaction")),
-        ("user", _user_tag(event.get("user"))),
-        ("url", _url_tag(event.get("request"))),
-        *_mechanism_tags(event.get("exception")),
-        *_context_tags(event.get("contexts")),
-        ("server_name", event.get("server_name")),
-        ("site", event.get("site")),
-    ]
-    return [(key, text[:TAG_CHARS]) for key, text in found if isinstance(text, str) and text]
-
-
-def _user_tag(user: object) -> str | None:
-    if not isinstance(user, dict):
-        return None
-    for key, label in (
-        ("id", "id"),
-        ("email", "email"),
-        ("username", "username"),
-        ("ip_address", "ip"),
-    ):
-        if isinstance(user.get(key), str):
-            return f"{label}:{user[key]}"
-    return None
-
-
-def _url_tag(request: object) -> str | None:
-    url = request.get("url") if isinstance(request, dict) else None
-    return url if isinstance(url, str) else None
-
-
-def _mechanism_tags(exception: object) -> list[tuple[str, str | None]]:
-    values = exception.get("values") if isinstance(exception, dict) else None
-    if not isinstance(values, list) or not values:
-        return []
-    mechanism = values[-1].get("mechanism")
-    if not isinstance(mechanism, dict):
-        return []
-    handled = mechanism.get("handled")
-    handled_tag = None if not isinstance(handled, bool) else ("yes" if handled else "no")
-    return [("handled", handled_tag), ("mechanism", mechanism.get("type"))]
-
-
-def _context_tags(contexts: object) -> list[tuple[str, str | None]]:
-    if not isinstance(contexts, dict):
-        return []
-    by_type: dict[str, dict[str, Any]] = {}
-    for alias, context in contexts.items():
-        kind = context.get("type")
-        if alias == "client_os" or not isinstance(kind, str):
-            continue  # the browser user's system is not the server's ``os``
-        # the context under its own type name wins over a renamed alias ("server-os")
-        if kind not in by_type or alias == kind:
-            by_type[kind] = context
-    found: list[tuple[str, str | None]] = []
-    for key, context in (
-        ("runtime", by_type.get("runtime")),
-        ("os", by_type.get("os")),
-        ("browser", by_type.get("browser")),
-        ("client_os", contexts.get("client_os")),
-    ):
-        found.extend(_name_version_tags(key, context))
-    device = by_type.get("device")
-    model = device.get("model") if isinstance(device, dict) else None
-    found.append(("device", model if isinstance(model, str) else None))
-    return found
-
-
-def _name_version_tags(key: str, context: object) -> list[tuple[str, str | None]]:
-    """``runtime: CPython 3.11.7`` and ``runtime.name: CPython`` from one context."""
-    if not isinstance(context, dict):
-        return []
-    name = context.get("name")
-    if not isinstance(name, str) or not name.strip():
-        return []
-    version = context.get("version")
-    full = f"{name} {version}" if isinstance(version, str) and version.strip() else name
-    return [(key, " ".join(full.split())), (f"{key}.name", name.strip())]
+        put(event, "environment", normalize_environment(environment_tag, notes))
+    event["tags"] = with_derived_tags(tags, event)
 
 
 # -- _meta and errors --------------------------------------------------------------------------

@@ -27,15 +27,11 @@ from vedette.domain.processed import (
 from vedette.processing import performance_issues, spans
 from vedette.processing.checkins import InvalidCheckIn, parse_check_in
 from vedette.processing.grouping import compute_grouping
-from vedette.processing.normalize import (
-    NormalizeContext,
-    normalize_event,
-    parse_timestamp,
-    validate_transaction,
-)
+from vedette.processing.normalize import NormalizeContext, normalize_event, validate_transaction
 from vedette.processing.performance_issues import PerformanceIssueConfig
 from vedette.processing.scrub import ScrubConfig, scrub_event
 from vedette.processing.sessions import InvalidSession, parse_aggregates, parse_session
+from vedette.processing.timestamps import parse_timestamp
 from vedette.processing.titles import summarize
 
 
