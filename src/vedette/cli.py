@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from vedette.api.serialize import dsn
@@ -14,27 +16,28 @@ from vedette.app import backup_sqlite, open_storage
 from vedette.settings import Settings
 from vedette.storage import accounts, retention, users
 from vedette.storage.database import Database
-from vedette.storage.migrate import upgrade
+from vedette.storage.migrate import current_revision, head_revision, upgrade
 
 # Young-generation collection threshold of the server process (CPython's default: 700).
 SERVER_GC_THRESHOLD = 50_000
 
 
-def _database(settings: Settings) -> Database:
+@contextmanager
+def migrated_database(settings: Settings) -> Iterator[Database]:
+    """The configured database at the current schema, its connections closed on exit."""
     db = Database(settings.resolved_database_url())
-    upgrade(db)
-    return db
+    try:
+        upgrade(db)
+        yield db
+    finally:
+        db.dispose()
 
 
 def create_first_admin(settings: Settings) -> tuple[str, str] | None:
     """On a database without users: the first admin (sees every organisation), with a random
     password; (email, password), or None when users exist already."""
-    db = _database(settings)
-    try:
-        with db.write() as conn:
-            return users.create_first_admin(conn)
-    finally:
-        db.dispose()
+    with migrated_database(settings) as db, db.write() as conn:
+        return users.create_first_admin(conn)
 
 
 def announce_first_admin(settings: Settings) -> None:
@@ -55,6 +58,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     announce_first_admin(settings)
     app = create_app(settings)
+    # uvicorn re-raises the SIGTERM it shut down for. With the default action that kills the
+    # process before its exit handlers run: the worker's shared-memory locks would stay
+    # registered, and multiprocessing's resource tracker warns of leaked semaphores.
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     # As in the worker: collections no longer walk the app's startup objects. In-process ingest
     # (bench/hotspots.py, alternated) is within noise of the defaults on an idle machine and was
     # 15-20 % faster under other load, when a collection's pause also delays the event loop.
@@ -68,38 +75,72 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
-def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> None:
-    _database(settings).dispose()
+def exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    if args.check:
+        check_migrated(settings)
+        return
+    with migrated_database(settings):
+        pass
     print("database is at the current schema")
 
 
-def create_project_dsn(settings: Settings, org: str, slug: str) -> str:
-    db = _database(settings)
+def check_migrated(settings: Settings) -> None:
+    """Exit 0 when the database is at the current schema, 1 with the difference otherwise."""
+    db = Database(settings.resolved_database_url())
     try:
-        with db.write() as conn:
-            project = accounts.create_project(conn, org, slug)
-            key = accounts.keys_of_project(conn, project.id)[0]
-        return dsn(settings.base_url, key.public_key, project.id)
+        current = current_revision(db)
     finally:
         db.dispose()
+    head = head_revision()
+    if current != head:
+        print(
+            f"database is at revision {current or '(none)'}, the current schema is {head};"
+            " run `vedette migrate` (or start `vedette serve`) to upgrade it",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    print(f"database is at the current schema ({head})")
+
+
+def create_project_dsn(settings: Settings, org: str, slug: str) -> str:
+    with migrated_database(settings) as db, db.write() as conn:
+        project = accounts.create_project(conn, org, slug)
+        key = accounts.keys_of_project(conn, project.id)[0]
+    return dsn(settings.base_url, key.public_key, project.id)
+
+
+def base_url_hint(settings: Settings) -> str | None:
+    """A warning when DSNs are built from the default base URL rather than a configured one."""
+    if "base_url" in settings.model_fields_set:
+        return None
+    return (
+        f"note: VEDETTE_BASE_URL is unset, so this DSN points at {settings.base_url}. SDKs"
+        " must reach the server there: set VEDETTE_BASE_URL to the server's public URL (as"
+        " configured for `vedette serve`) and create the DSN again, or list it with the"
+        " keys API."
+    )
 
 
 def cmd_project_create(args: argparse.Namespace, settings: Settings) -> None:
+    project_dsn = create_project_dsn(settings, args.org, args.slug)
+    hint = base_url_hint(settings)
+    if hint is not None:
+        print(hint, file=sys.stderr)
     print(f"created project {args.org}/{args.slug}; its DSN:")
-    print(create_project_dsn(settings, args.org, args.slug))
+    print(project_dsn)
 
 
 def create_api_token(
     settings: Settings, label: str, org: str | None = None, *, read_only: bool = False
 ) -> str:
     """An operator token (every organisation), or one limited to ``org``."""
-    db = _database(settings)
-    try:
-        with db.write() as conn:
-            org_id = None if org is None else accounts.ensure_organization(conn, org)
-            return accounts.create_token(conn, label, org_id, read_only=read_only)
-    finally:
-        db.dispose()
+    with migrated_database(settings) as db, db.write() as conn:
+        org_id = None if org is None else accounts.ensure_organization(conn, org)
+        return accounts.create_token(conn, label, org_id, read_only=read_only)
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -112,12 +153,8 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_token_list(_args: argparse.Namespace, settings: Settings) -> None:
-    db = _database(settings)
-    try:
-        with db.read() as conn:
-            tokens = accounts.list_tokens(conn)
-    finally:
-        db.dispose()
+    with migrated_database(settings) as db, db.read() as conn:
+        tokens = accounts.list_tokens(conn)
     for token in tokens:
         state = "revoked" if token.revoked_at is not None else "active"
         access = "read-only" if token.read_only else "read-write"
@@ -126,12 +163,8 @@ def cmd_token_list(_args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
-    db = _database(settings)
-    try:
-        with db.write() as conn:
-            revoked = accounts.revoke_token(conn, args.id)
-    finally:
-        db.dispose()
+    with migrated_database(settings) as db, db.write() as conn:
+        revoked = accounts.revoke_token(conn, args.id)
     if not revoked:
         raise SystemExit(f"no active token with id {args.id} (see `vedette token list`)")
     print(f"token {args.id} revoked")
@@ -139,16 +172,7 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     settings = settings.model_copy(update={"base_url": f"http://{args.host}:{args.port}"})
-    db = _database(settings)
-    with db.read() as conn:
-        existing = accounts.find_project(conn, "demo", "shop")
-    db.dispose()
-    if existing is None:
-        project_dsn = create_project_dsn(settings, "demo", "shop")
-    else:
-        with Database(settings.resolved_database_url()).read() as conn:
-            key = accounts.keys_of_project(conn, existing.id)[0]
-        project_dsn = dsn(settings.base_url, key.public_key, existing.id)
+    project_dsn = demo_project_dsn(settings)
     token = create_api_token(settings, "demo")
     print(f"Vedette is starting on {settings.base_url}")
     print(f"  database:  {settings.resolved_database_url()}")
@@ -162,7 +186,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     # vedette.kit and reporting to the demo project, and its traffic mix: real issues and
     # transactions within a minute. Both are child processes, stopped with the server.
     import os
-    import signal
     import subprocess
 
     root = Path(__file__).resolve().parents[2]
@@ -191,13 +214,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
         print(f"  demo shop: {shop_url} (examples/shop on vedette.kit), log in {shop_log};")
         print("             its traffic mix starts once both are up")
     print("Point any Sentry SDK at the DSN, e.g. sentry_sdk.init(dsn=...).", flush=True)
-
-    def exit_on_sigterm(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    # uvicorn re-raises the SIGTERM it shut down for; without a handler of ours that kills the
-    # process before the `finally` below could stop the children.
-    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    # cmd_serve turns SIGTERM into SystemExit: the `finally` below stops the children.
     try:
         cmd_serve(args, settings)
     finally:
@@ -209,6 +226,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
                 except subprocess.TimeoutExpired:
                     child.kill()
                     child.wait()
+
+
+def demo_project_dsn(settings: Settings) -> str:
+    """The DSN of the demo/shop project, created on first use."""
+    with migrated_database(settings) as db, db.write() as conn:
+        project = accounts.find_project(conn, "demo", "shop")
+        if project is None:
+            project = accounts.create_project(conn, "demo", "shop")
+        key = accounts.keys_of_project(conn, project.id)[0]
+    return dsn(settings.base_url, key.public_key, project.id)
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
@@ -228,13 +255,10 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_cleanup(_args: argparse.Namespace, settings: Settings) -> None:
-    db = _database(settings)
-    try:
+    with migrated_database(settings) as db:
         before = retention.database_bytes(db)
         report = retention.cleanup(db, settings.retention_policy(), time.time())
         after = retention.database_bytes(db)
-    finally:
-        db.dispose()
     print(
         f"removed {report.events} events, {report.issues} issues, {report.attachments}"
         f" attachments, {report.spans} spans, {report.check_ins} check-ins,"
@@ -246,30 +270,24 @@ def cmd_cleanup(_args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
     password = args.password or getpass.getpass("password: ")
-    db = _database(settings)
     try:
-        with db.write() as conn:
+        with migrated_database(settings) as db, db.write() as conn:
             user = users.create_user(
                 conn, args.email, password, list(args.org), is_superuser=args.superuser
             )
     except users.UserError as error:
         raise SystemExit(str(error)) from error
-    finally:
-        db.dispose()
     scope = "every organisation" if user.is_superuser else ", ".join(args.org) or "no organisation"
     print(f"created user {user.email} ({scope})")
 
 
 def cmd_user_password(args: argparse.Namespace, settings: Settings) -> None:
     password = args.password or getpass.getpass("new password: ")
-    db = _database(settings)
     try:
-        with db.write() as conn:
+        with migrated_database(settings) as db, db.write() as conn:
             changed = users.set_password(conn, args.email, password)
     except users.UserError as error:
         raise SystemExit(str(error)) from error
-    finally:
-        db.dispose()
     if not changed:
         raise SystemExit(f"no user {args.email}")
     print(f"password of {users.normalize_email(args.email)} changed")
@@ -307,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     backup.set_defaults(func=cmd_backup)
 
     migrate = sub.add_parser("migrate", help="bring the database to the current schema")
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help="migrate nothing; exit 0 when the database is at the current schema, else 1",
+    )
     migrate.set_defaults(func=cmd_migrate)
 
     cleanup = sub.add_parser(

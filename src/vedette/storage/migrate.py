@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from vedette.storage.database import Database
@@ -23,6 +25,19 @@ def alembic_config(connection: Connection) -> Config:
 def upgrade(db: Database) -> None:
     with db.write() as conn:
         command.upgrade(alembic_config(conn), "head")
+
+
+def head_revision() -> str:
+    """The revision the current code's schema is at."""
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None, "the migrations have one head"
+    return head
+
+
+def current_revision(db: Database) -> str | None:
+    """The revision the database is at (None: no schema yet); nothing is migrated."""
+    with db.read() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
 
 
 def make_revision(db: Database, message: str) -> None:
