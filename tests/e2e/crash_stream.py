@@ -21,11 +21,12 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 from tests.conftest import LiveVedette, ProjectHandle
+from tests.retime import retime
 
 from vedette.storage.schema import events
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
-TEMPLATE = (CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes()
+TEMPLATE = retime((CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes())
 TEMPLATE_ID = b"48ff7871266a4a838ea1b6f0bffcf293"
 
 

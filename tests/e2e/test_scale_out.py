@@ -11,11 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from tests.conftest import BACKENDS, LiveVedette, fresh_database_url
+from tests.retime import retime
 
 from vedette.storage.schema import events, groups
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
-TEMPLATE = (CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes()
+TEMPLATE = retime((CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes())
 TEMPLATE_ID = b"48ff7871266a4a838ea1b6f0bffcf293"
 
 pytestmark = pytest.mark.skipif(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from tests.conftest import BACKENDS
+from tests.retime import retime
 
 from vedette.domain.envelope import parse_envelope
 from vedette.domain.processed import ProcessedEnvelope
@@ -20,7 +21,7 @@ from vedette.storage.ingest_store import store_processed
 from vedette.storage.schema import events, groups
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
-TEMPLATE = (CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes()
+TEMPLATE = retime((CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes())
 TEMPLATE_ID = b"48ff7871266a4a838ea1b6f0bffcf293"
 
 
