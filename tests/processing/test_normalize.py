@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, get_origin, get_type_hints
 
 import orjson
 import pytest
@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vedette.domain.envelope import parse_envelope
+from vedette.domain.events import NormalizedEvent
 from vedette.processing.messages import render_logentry
 from vedette.processing.normalize import NormalizeContext, normalize_event, validate_transaction
 from vedette.processing.tags import MAX_TAGS
@@ -74,12 +75,23 @@ ENVELOPE_EVENTS = list(_envelope_events())
 SAMPLE_EVENTS = list(_sample_events())
 
 
+def _normalized_event_keys() -> tuple[set[str], set[str]]:
+    """The keys NormalizedEvent requires, and all it declares (its ``__required_keys__`` are
+    empty under ``from __future__ import annotations``, so the hints are read instead)."""
+    hints = get_type_hints(NormalizedEvent, include_extras=True)
+    return {key for key, hint in hints.items() if get_origin(hint) is Required}, set(hints)
+
+
+REQUIRED_KEYS, DECLARED_KEYS = _normalized_event_keys()
+
+
 def tag_dict(event: Mapping[str, Any]) -> dict[str, str]:
     return dict(event["tags"])
 
 
 def assert_invariants(event: dict[str, Any]) -> None:
     """What every normalised event guarantees, whatever came in."""
+    assert REQUIRED_KEYS <= set(event) <= DECLARED_KEYS, "the keys NormalizedEvent declares"
     assert HEX32.fullmatch(event["event_id"])
     assert isinstance(event["timestamp"], float)
     assert isinstance(event["received"], float)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vedette.domain.events import Event, Grouping, IssueSummary
+from vedette.domain.events import Event, Grouping, IssueSummary, NormalizedEvent
 from vedette.domain.performance import SpanRow, TransactionFact
 from vedette.domain.processed import ProcessedEvent
 
@@ -43,7 +43,7 @@ class PerformanceIssueConfig:
 def detect(
     fact: TransactionFact,
     rows: Sequence[SpanRow],
-    event: Mapping[str, Any] | None,
+    event: NormalizedEvent | None,
     config: PerformanceIssueConfig,
 ) -> list[ProcessedEvent]:
     if not config.enabled:
@@ -56,7 +56,7 @@ def detect(
 def _n_plus_one(
     fact: TransactionFact,
     rows: Sequence[SpanRow],
-    event: Mapping[str, Any] | None,
+    event: NormalizedEvent | None,
     config: PerformanceIssueConfig,
 ) -> list[ProcessedEvent]:
     by_id = {r.span_id: r for r in rows}
@@ -112,7 +112,7 @@ def _n_plus_one(
 def _slow_queries(
     fact: TransactionFact,
     rows: Sequence[SpanRow],
-    event: Mapping[str, Any] | None,
+    event: NormalizedEvent | None,
     config: PerformanceIssueConfig,
 ) -> list[ProcessedEvent]:
     slow: dict[str, list[SpanRow]] = defaultdict(list)
@@ -162,7 +162,7 @@ def _occurrence(
     fingerprint: str,
     fact: TransactionFact,
     spans: Sequence[SpanRow],
-    event: Mapping[str, Any] | None,
+    event: NormalizedEvent | None,
     evidence: dict[str, Any],
 ) -> ProcessedEvent:
     source = event["event_id"] if event is not None else f"{fact.trace_id}{fact.span_id}"

@@ -18,6 +18,7 @@ from vedette.domain.envelope import (
     decode_json_object,
     item_category,
 )
+from vedette.domain.events import NormalizedEvent, as_plain_dict
 from vedette.domain.processed import (
     Outcome,
     ProcessedEnvelope,
@@ -54,7 +55,7 @@ def _process_event(
     payload: Mapping[str, Any], ctx: NormalizeContext, config: ProcessingConfig
 ) -> ProcessedEvent:
     event = scrub_event(normalize_event(payload, ctx), config.scrub)
-    return ProcessedEvent(event, compute_grouping(event), summarize(event))
+    return ProcessedEvent(as_plain_dict(event), compute_grouping(event), summarize(event))
 
 
 def _client_report_outcomes(report: Mapping[str, Any]) -> list[Outcome]:
@@ -133,7 +134,7 @@ def process_envelope(
             if problem is not None:
                 result.outcomes.append(Outcome(category, "invalid", problem[:64], 1))
                 continue
-            result.transactions.append(transaction)
+            result.transactions.append(as_plain_dict(transaction))
             kept_event_id = transaction["event_id"]
             _transaction_performance(result, transaction, config)
         elif item.type == "client_report" and payload is not None:
@@ -155,7 +156,7 @@ def process_envelope(
 
 
 def _transaction_performance(
-    result: ProcessedEnvelope, transaction: dict[str, Any], config: ProcessingConfig
+    result: ProcessedEnvelope, transaction: NormalizedEvent, config: ProcessingConfig
 ) -> None:
     fact, rows = spans.transaction_rows(transaction)
     result.transaction_facts.append(fact)

@@ -38,6 +38,7 @@ from typing import Any
 
 import orjson
 
+from vedette.domain.events import NormalizedEvent, as_plain_dict
 from vedette.processing.trim import Notes, Path, merge_meta
 
 FILTERED = "[Filtered]"
@@ -150,8 +151,8 @@ class ScrubConfig:
 
 
 def scrub_event(
-    event: dict[str, Any], config: ScrubConfig, *, quick: bool = True
-) -> dict[str, Any]:
+    event: NormalizedEvent, config: ScrubConfig, *, quick: bool = True
+) -> NormalizedEvent:
     """Scrub a normalised event in place (and return it); never raises on any JSON shape.
 
     ``quick``: skip containers whose JSON text shows nothing any rule could act on (the same
@@ -159,9 +160,9 @@ def scrub_event(
     """
     scrubber = _Scrubber(config, quick)
     if config.enabled:
-        scrubber.event(event)
+        scrubber.event(as_plain_dict(event))
     if config.scrub_ip_addresses:
-        scrubber.strip_ips(event)
+        scrubber.strip_ips(as_plain_dict(event))
     if scrubber.notes.meta:
         existing = event.get("_meta")
         meta: dict[str, Any] = existing if isinstance(existing, dict) else {}

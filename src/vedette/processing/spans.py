@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from vedette.domain.events import NormalizedEvent
 from vedette.domain.performance import SpanRow, TransactionFact, op_category
 from vedette.domain.traces import exclusive_times
 from vedette.processing.coerce import finite_float, hex_id, lenient_str
@@ -114,7 +115,7 @@ def _db_group(op: str | None, description: str | None, db_system: object) -> tup
 # -- v1: transaction events -------------------------------------------------------------------
 
 
-def transaction_rows(event: Mapping[str, Any]) -> tuple[TransactionFact, list[SpanRow]]:
+def transaction_rows(event: NormalizedEvent) -> tuple[TransactionFact, list[SpanRow]]:
     """The fact and the span rows of a normalised, validated transaction event."""
     trace = event["contexts"]["trace"]
     trace_id, root_id = str(trace["trace_id"]), str(trace["span_id"])
