@@ -123,22 +123,20 @@ class Api:
             raise ApiError(404, "The requested resource does not exist")
         return project
 
-    async def _issue(self, request: Request, grant: TokenGrant) -> tuple[queries.IssueRow, Project]:
+    async def _issue(self, request: Request, grant: TokenGrant) -> tuple[int, Project]:
+        """The issue id of the path and its project, once the grant may read them."""
         raw = request.path_params["issue_id"]
         if not raw.isdigit():
             raise ApiError(404, "The requested resource does not exist")
 
-        def load(conn: Connection) -> tuple[queries.IssueRow, Project] | None:
-            issue = queries.get_issue(conn, int(raw))
-            if issue is None:
-                return None
-            project = accounts.get_project(conn, issue.project_id)
-            return None if project is None else (issue, project)
+        def load(conn: Connection) -> Project | None:
+            project_id = queries.issue_project_id(conn, int(raw))
+            return None if project_id is None else accounts.get_project(conn, project_id)
 
-        found = await self._read(load)
-        if found is None or not grant.may_read(found[1].organization_id):
+        project = await self._read(load)
+        if project is None or not grant.may_read(project.organization_id):
             raise ApiError(404, "The requested resource does not exist")
-        return found
+        return int(raw), project
 
     async def project_issues(self, request: Request, grant: TokenGrant) -> Response:
         project = await self._project(request, grant)
@@ -154,49 +152,38 @@ class Api:
         return json_response([serialize.issue_json(i, project) for i in issues])
 
     async def issue(self, request: Request, grant: TokenGrant) -> Response:
-        issue, project = await self._issue(request, grant)
+        """One issue with its tags; a PUT changes its status first. Users are counted once."""
+        issue_id, project = await self._issue(request, grant)
         if request.method == "PUT":
-            issue = await self._update_issue(request, issue)
-        tags = await self._read(lambda c: queries.issue_tags(c, issue.id))
-        body = serialize.issue_json(issue, project)
-        body["tags"] = serialize.tags_json(tags)
+            status = _requested_status(await json_object(request))
+            await self._write(lambda c: _set_status(c, issue_id, project.id, status))
+
+        def load(conn: Connection) -> tuple[queries.IssueRow, list[queries.TagSummary]] | None:
+            issue = queries.get_issue(conn, issue_id)
+            return None if issue is None else (issue, queries.issue_tags(conn, issue_id))
+
+        found = await self._read(load)
+        if found is None:
+            raise ApiError(404, "The requested resource does not exist")
+        body = serialize.issue_json(found[0], project)
+        body["tags"] = serialize.tags_json(found[1])
         return json_response(body)
 
-    async def _update_issue(self, request: Request, issue: queries.IssueRow) -> queries.IssueRow:
-        requested = (await json_object(request)).get("status")
-        status = _PUT_STATUSES.get(requested) if isinstance(requested, str) else None
-        if status is None:
-            raise ApiError(400, f"status must be one of {sorted(_PUT_STATUSES)}")
-
-        def apply(conn: Connection) -> queries.IssueRow | None:
-            release = (
-                queries.latest_release(conn, issue.project_id)
-                if status == IssueStatus.RESOLVED_IN_NEXT_RELEASE
-                else None
-            )
-            queries.set_issue_status(conn, issue.id, status, time.time(), release)
-            return queries.get_issue(conn, issue.id)
-
-        updated = await self._write(apply)
-        if updated is None:
-            raise ApiError(404, "The requested resource does not exist")
-        return updated
-
     async def issue_events(self, request: Request, grant: TokenGrant) -> Response:
-        issue, _ = await self._issue(request, grant)
+        issue_id, _ = await self._issue(request, grant)
         limit = _int_param(request, "limit", 50, 100)
         offset = _int_param(request, "cursor", 0, 10**9)
-        found = await self._read(lambda c: queries.issue_events(c, issue.id, limit, offset))
+        found = await self._read(lambda c: queries.issue_events(c, issue_id, limit, offset))
         return json_response([serialize.event_summary_json(e) for e in found])
 
     async def issue_event(self, request: Request, grant: TokenGrant) -> Response:
-        issue, _ = await self._issue(request, grant)
+        issue_id, _ = await self._issue(request, grant)
         which = request.path_params["which"]
         if which not in ("latest", "oldest"):
             raise ApiError(404, "The requested resource does not exist")
 
         def pick(conn: Connection) -> queries.StoredEvent | None:
-            found = queries.issue_events(conn, issue.id, limit=1, oldest_first=which == "oldest")
+            found = queries.issue_events(conn, issue_id, limit=1, oldest_first=which == "oldest")
             return found[0] if found else None
 
         event = await self._read(pick)
@@ -293,6 +280,23 @@ class Api:
                 "deadLetters": stats.dead_letters,
             }
         )
+
+
+def _requested_status(payload: dict[str, Any]) -> IssueStatus:
+    requested = payload.get("status")
+    status = _PUT_STATUSES.get(requested) if isinstance(requested, str) else None
+    if status is None:
+        raise ApiError(400, f"status must be one of {sorted(_PUT_STATUSES)}")
+    return status
+
+
+def _set_status(conn: Connection, issue_id: int, project_id: int, status: IssueStatus) -> None:
+    release = (
+        queries.latest_release(conn, project_id)
+        if status == IssueStatus.RESOLVED_IN_NEXT_RELEASE
+        else None
+    )
+    queries.set_issue_status(conn, issue_id, status, time.time(), release)
 
 
 def _key_changes(payload: dict[str, Any]) -> dict[str, object]:

@@ -32,6 +32,7 @@ from vedette.storage.schema import (
     projects,
     releases,
 )
+from vedette.storage.user_identities import identity_tags
 
 T = TypeVar("T")
 
@@ -213,8 +214,9 @@ def _create_group(conn: Connection, project_id: int, processed: ProcessedEvent) 
 
 
 def _event_tags(event: Event) -> list[tuple[str, str]]:
+    """The event's tags, and its user's identities for search (user_identities.py)."""
     pairs = event.get("tags") or []
-    return [(str(k), str(v)) for k, v in pairs]
+    return [*((str(k), str(v)) for k, v in pairs), *identity_tags(event)]
 
 
 def _apply_group_deltas(

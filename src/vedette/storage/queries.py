@@ -5,10 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, asc, desc, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    asc,
+    desc,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from vedette.domain.events import IssueStatus
-from vedette.domain.search import IssueSearch
+from vedette.domain.search import IssueSearch, TagFilter
 from vedette.storage.codec import unpack
 from vedette.storage.schema import (
     attachments,
@@ -19,6 +31,7 @@ from vedette.storage.schema import (
     outcomes,
     releases,
 )
+from vedette.storage.user_identities import SEARCH_ONLY_KEYS, identity_filter
 
 SORTS = {
     "date": groups.c.last_seen,
@@ -102,11 +115,7 @@ def search_issues(
     if search.levels:
         stmt = stmt.where(groups.c.level.in_(search.levels))
     for tag in search.tags:
-        match = exists().where(
-            group_tag_values.c.group_id == groups.c.id,
-            group_tag_values.c.key == tag.key,
-            group_tag_values.c.value == tag.value,
-        )
+        match = _tag_match(tag)
         stmt = stmt.where(~match if tag.negated else match)
     if search.text:
         pattern = f"%{_escape_like(search.text)}%"
@@ -121,9 +130,31 @@ def search_issues(
     return [_to_issue(r) for r in conn.execute(stmt)]
 
 
+def _has_tag(key: str, value: str) -> ColumnElement[bool]:
+    return exists().where(
+        group_tag_values.c.group_id == groups.c.id,
+        group_tag_values.c.key == key,
+        group_tag_values.c.value == value,
+    )
+
+
+def _tag_match(tag: TagFilter) -> ColumnElement[bool]:
+    """The issue has the tag value, or (for a user's email, username or IP) a user with it."""
+    identity = identity_filter(tag)
+    match = _has_tag(tag.key, tag.value)
+    return match if identity is None else or_(match, _has_tag(*identity))
+
+
 def get_issue(conn: Connection, issue_id: int) -> IssueRow | None:
     row = conn.execute(_issue_select().where(groups.c.id == issue_id)).one_or_none()
     return None if row is None else _to_issue(row)
+
+
+def issue_project_id(conn: Connection, issue_id: int) -> int | None:
+    """The project of an issue, read without counting its users (``get_issue`` does)."""
+    return conn.execute(
+        select(groups.c.project_id).where(groups.c.id == issue_id)
+    ).scalar_one_or_none()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +174,7 @@ def issue_tags(conn: Connection, issue_id: int, top: int = 9) -> list[TagSummary
     t = group_tag_values
     keys = conn.execute(
         select(t.c.key, func.sum(t.c.times_seen), func.count())
-        .where(t.c.group_id == issue_id)
+        .where(t.c.group_id == issue_id, t.c.key.not_in(SEARCH_ONLY_KEYS))
         .group_by(t.c.key)
         .order_by(t.c.key)
     ).all()
