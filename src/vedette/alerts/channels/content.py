@@ -7,6 +7,7 @@ list of entries, all raw text. Each channel escapes these for its own format and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -196,3 +197,18 @@ def join_within(parts: Iterable[str], limit: int, separator: str = "\n") -> str:
 def markdown_url(url: str) -> str:
     """A safe URL with its parentheses percent-encoded, so it cannot close a ``[..](..)`` link."""
     return url.replace("(", "%28").replace(")", "%29")
+
+
+def backslash_escaper(inline: str, leading: str = "#->+") -> Callable[[str], str]:
+    """An escape for a markdown dialect: a backslash before each ``inline`` character anywhere,
+    and before a first character that would start a heading, list or quote (``leading``).
+
+    Our own text (dates, counts) keeps its hyphens; one-line event text cannot start a block
+    anywhere but at its beginning."""
+    pattern = re.compile(f"([{re.escape(inline)}])")
+
+    def escape(text: str) -> str:
+        escaped = pattern.sub(r"\\\1", text)
+        return f"\\{escaped}" if escaped[:1] in leading and escaped else escaped
+
+    return escape

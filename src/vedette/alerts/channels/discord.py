@@ -8,12 +8,12 @@ title 256, description 4096, 25 fields of name 256 / value 1024, 6000 characters
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from vedette.alerts.channels.base import Endpoints, HttpRequest, Target, json_request
 from vedette.alerts.channels.content import (
     Content,
+    backslash_escaper,
     describe,
     fit,
     iso_time,
@@ -30,12 +30,9 @@ MAX_FIELDS = 25
 ENTRY_LIMIT = 180
 FOOTER_LIMIT = 256
 
-_MARKDOWN = re.compile(r"([\\*_~`|>#\-\[\]()<])")
 
-
-def escape(text: str) -> str:
-    """Backslash before every character Discord markdown could use (``<@id>`` included)."""
-    return _MARKDOWN.sub(r"\\\1", text)
+# Discord markdown, ``<@id>`` mentions included, is shown as typed.
+escape = backslash_escaper(r"\*_~`|[]()<>")
 
 
 def render(target: Target, message: Message, endpoints: Endpoints) -> HttpRequest:

@@ -1,7 +1,8 @@
 """Mattermost incoming webhook: markdown ``text`` plus one Slack-style attachment.
 
-Event text is markdown-escaped, and every ``@`` in it is followed by a zero-width space so that
-``@channel``, ``@all``, ``@here`` or a user name in an exception message notifies nobody.
+Event text is markdown-escaped, and every ``@`` that starts a word is followed by a zero-width
+space so that ``@channel``, ``@all``, ``@here`` or a user name in an exception message notifies
+nobody.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from vedette.alerts.channels.base import Endpoints, HttpRequest, Target, json_request
 from vedette.alerts.channels.content import (
     Content,
+    backslash_escaper,
     describe,
     fit,
     join_within,
@@ -25,12 +27,15 @@ FIELD_LIMIT = 400
 ENTRY_LIMIT = 300
 ENTRIES_LIMIT = 4000
 ZERO_WIDTH_SPACE = "\u200b"
+# An @ that starts a word (not the one in shop@1.2.3 or ops@example.com) would mention someone.
+_MENTION = re.compile(r"(?<!\w)@")
 
-_MARKDOWN = re.compile(r"([\\*_~`#\-+\[\]()<>!|])")
+
+_escape_markdown = backslash_escaper(r"\*_~`|[]()<>!")
 
 
 def escape(text: str) -> str:
-    return _MARKDOWN.sub(r"\\\1", text).replace("@", "@" + ZERO_WIDTH_SPACE)
+    return _unmention(_escape_markdown(text))
 
 
 def render(target: Target, message: Message, endpoints: Endpoints) -> HttpRequest:
@@ -74,4 +79,4 @@ def _entries(content: Content) -> str:
 
 def _unmention(text: str) -> str:
     """For plain-text places (attachment title, fallback): mentions only, no markdown."""
-    return text.replace("@", "@" + ZERO_WIDTH_SPACE)
+    return _MENTION.sub("@" + ZERO_WIDTH_SPACE, text)

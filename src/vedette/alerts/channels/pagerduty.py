@@ -45,6 +45,8 @@ def payload(target: Target, message: Message) -> dict[str, Any]:
     details["Reason"] = fit(content.summary, DETAIL_LIMIT)
     if content.entries:
         details["Alerts"] = [f"{entry.headline} — {entry.detail}" for entry in content.entries]
+        if content.more_entries:
+            details["Alerts"].append(f"…and {content.more_entries} more")
     event_payload: dict[str, Any] = {
         "summary": fit(content.headline, SUMMARY_LIMIT),
         "source": f"{message.organization}/{message.project}",

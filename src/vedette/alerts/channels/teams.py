@@ -8,11 +8,10 @@ cards over about 28 KB: every piece is bounded well under that.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from vedette.alerts.channels.base import Endpoints, HttpRequest, Target, json_request
-from vedette.alerts.channels.content import Content, describe, fit, markdown_url
+from vedette.alerts.channels.content import Content, backslash_escaper, describe, fit, markdown_url
 from vedette.alerts.message import Action, Message
 
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -22,11 +21,8 @@ SUMMARY_LIMIT = 1000
 FACT_LIMIT = 400
 ENTRY_LIMIT = 300
 
-_MARKDOWN = re.compile(r"([\\*_~`\[\]()<>])")
 
-
-def escape(text: str) -> str:
-    return _MARKDOWN.sub(r"\\\1", text)
+escape = backslash_escaper(r"\*_~`[]()<>")
 
 
 def render(target: Target, message: Message, endpoints: Endpoints) -> HttpRequest:

@@ -21,7 +21,7 @@ SIGNATURE_HEADER = "X-Vedette-Signature"
 # Bounds on attacker-controlled text: JSON escapes it, but a receiver should not get megabytes.
 MAX_TEXT = 4096
 MAX_TAGS = 100
-MAX_TAG_TEXT = 1024
+MAX_TAG_TEXT = 200  # as Sentry bounds tag values
 MAX_ITEMS = 100
 
 
