@@ -8,14 +8,15 @@ batch from the spool, so a crash either keeps both or neither. Events are dedupl
 from __future__ import annotations
 
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, delete, select, tuple_, update
+from sqlalchemy import Connection, delete, func, select, tuple_, update
 
-from vedette.domain.events import Event, IssueStatus
+from vedette.domain.events import Event, Grouping, IssueStatus, IssueSummary
 from vedette.domain.processed import ProcessedEnvelope, ProcessedEvent
 from vedette.domain.regressions import IssueState, regresses
 from vedette.storage import health, monitors, performance
@@ -37,6 +38,29 @@ from vedette.storage.user_identities import identity_tags
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class IssueOutcome:
+    """What one batch did to one issue: what alert rules look at (they consume stored results)."""
+
+    project_id: int
+    group_id: int
+    new: bool
+    regressed: bool  # a resolved issue came back
+    escalated: bool  # an ignored issue's snooze ran out
+    events: int
+    latest: Event  # the newest event of the batch for this issue
+    monitor_failure: str | None = None  # a cron monitor's issue: error | missed | timeout
+
+
+@dataclass(frozen=True, slots=True)
+class _Snooze:
+    status: IssueStatus
+    times_seen: int
+    until: float | None
+    times_seen_target: int | None
+    user_count_target: int | None
+
+
 @dataclass(slots=True)
 class _GroupDelta:
     """What one batch adds to one issue."""
@@ -49,7 +73,8 @@ class _GroupDelta:
 
 def store_processed(
     conn: Connection, batch: Sequence[tuple[int, ProcessedEnvelope]], now: float | None = None
-) -> None:
+) -> list[IssueOutcome]:
+    """Store a batch; return what happened to each issue it touched."""
     now = time.time() if now is None else now
     errors = [(pid, e) for pid, env in batch for e in env.errors]
     transactions = [(pid, t) for pid, env in batch for t in env.transactions]
@@ -62,15 +87,101 @@ def store_processed(
     fresh_transactions = _unseen(transactions, seen, lambda t: str(t["event_id"]))
 
     _upsert_releases(conn, [(pid, e.event) for pid, e in fresh_errors] + fresh_transactions)
-    group_of = _assign_groups(conn, fresh_errors)
-    _apply_group_deltas(conn, fresh_errors, group_of)
-    _insert_events(conn, fresh_errors, fresh_transactions, group_of)
+    outcomes = _store_issue_events(conn, fresh_errors, now)
+    _insert_events(conn, [], fresh_transactions, {})
     _insert_attachments(conn, batch)
     _add_outcomes(conn, batch, now)
     # Performance, release health and cron monitors (each deduplicates on its own keys).
     performance.store_performance(conn, batch)
     health.store_sessions(conn, batch, now)
-    monitors.store_check_ins(conn, batch)
+    failures = monitors.store_check_ins(conn, batch)
+    return outcomes + store_monitor_failures(conn, failures, now)
+
+
+def store_monitor_failures(
+    conn: Connection, failures: list[monitors.MonitorFailure], now: float
+) -> list[IssueOutcome]:
+    """Each failed, missed or timed-out check-in is an event of its monitor's issue."""
+    occurrences = [(f.project_id, monitor_failure_event(f)) for f in failures]
+    seen = _existing_event_ids(conn, [(pid, e.event["event_id"]) for pid, e in occurrences])
+    fresh = _unseen(occurrences, seen, lambda e: str(e.event["event_id"]))
+    status_of = {monitor_failure_event(f).event["event_id"]: f.status for f in failures}
+    return [
+        replace(o, monitor_failure=status_of[o.latest["event_id"]])
+        for o in _store_issue_events(conn, fresh, now)
+    ]
+
+
+_FAILURE_WORDS = {"error": "failed", "missed": "missed a check-in", "timeout": "timed out"}
+
+
+def monitor_failure_event(failure: monitors.MonitorFailure) -> ProcessedEvent:
+    """The event standing for one monitor failure; one issue per monitor, as in Sentry."""
+    words = _FAILURE_WORDS.get(failure.status, failure.status)
+    tags = [["monitor.slug", failure.slug], ["monitor.status", failure.status]]
+    if failure.environment:
+        tags.append(["environment", failure.environment])
+    if failure.release:
+        tags.append(["release", failure.release])
+    event: Event = {
+        "event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"vedette-monitor:{failure.key}").hex,
+        "timestamp": failure.at,
+        "received": failure.at,
+        "level": "error",
+        "platform": "other",
+        "type": "default",
+        "logger": "monitors",
+        "environment": failure.environment,
+        "release": failure.release,
+        "logentry": {"formatted": f"Cron monitor {failure.slug} {words}"},
+        "tags": tags,
+        "contexts": {"monitor": {"id": failure.monitor_id, "slug": failure.slug}},
+    }
+    summary = IssueSummary(
+        title=f"Cron failure: {failure.slug}",
+        culprit=failure.slug,
+        level="error",
+        type="default",
+        metadata={"title": f"Cron failure: {failure.slug}", "monitor": failure.slug},
+    )
+    return ProcessedEvent(event, Grouping("monitor", (f"monitor:{failure.monitor_id}",)), summary)
+
+
+def _store_issue_events(
+    conn: Connection, fresh_errors: list[tuple[int, ProcessedEvent]], now: float
+) -> list[IssueOutcome]:
+    group_of, created = _assign_groups(conn, fresh_errors)
+    changed = _apply_group_deltas(conn, fresh_errors, group_of, now)
+    _insert_events(conn, fresh_errors, [], group_of)
+    return _outcomes(fresh_errors, group_of, created, changed)
+
+
+def _outcomes(
+    fresh_errors: list[tuple[int, ProcessedEvent]],
+    group_of: dict[int, int],
+    created: set[int],
+    changed: dict[int, tuple[bool, bool]],
+) -> list[IssueOutcome]:
+    counts: dict[int, int] = defaultdict(int)
+    newest: dict[int, tuple[int, Event]] = {}
+    for index, (pid, processed) in enumerate(fresh_errors):
+        group_id, event = group_of[index], processed.event
+        counts[group_id] += 1
+        seen = newest.get(group_id)
+        if seen is None or float(event["timestamp"]) >= float(seen[1]["timestamp"]):
+            newest[group_id] = (pid, event)
+    return [
+        IssueOutcome(
+            project_id=pid,
+            group_id=group_id,
+            new=group_id in created,
+            regressed=changed.get(group_id, (False, False))[0],
+            escalated=changed.get(group_id, (False, False))[1],
+            events=counts[group_id],
+            latest=event,
+        )
+        for group_id, (pid, event) in sorted(newest.items())
+    ]
 
 
 def _unseen(
@@ -124,8 +235,9 @@ def _upsert_releases(conn: Connection, stored: list[tuple[int, Event]]) -> None:
 
 def _assign_groups(
     conn: Connection, fresh_errors: list[tuple[int, ProcessedEvent]]
-) -> dict[int, int]:
-    """Map each event (by position in ``fresh_errors``) to its group, creating new groups."""
+) -> tuple[dict[int, int], set[int]]:
+    """Map each event (by position in ``fresh_errors``) to its group, creating new groups;
+    also return the ids of the groups created."""
     wanted = {(pid, h) for pid, e in fresh_errors for h in e.grouping.hashes}
     owner: dict[tuple[int, str], int] = {}
     if wanted:
@@ -136,6 +248,7 @@ def _assign_groups(
         )
         owner = {(r.project_id, r.hash): r.group_id for r in rows}
     group_of: dict[int, int] = {}
+    created: set[int] = set()
     for index, (pid, processed) in enumerate(fresh_errors):
         keys = [(pid, h) for h in processed.grouping.hashes]
         strategy = processed.grouping.strategy
@@ -147,13 +260,15 @@ def _assign_groups(
                 # insert waited for its commit): use that issue and drop ours.
                 conn.execute(delete(groups).where(groups.c.id == group_id))
                 group_id = _owner_of(conn, keys[0])
+            else:
+                created.add(group_id)
         else:
             missing = [k for k in keys if k not in owner]
             if missing:
                 _claim_hashes(conn, missing, strategy, group_id)
         owner.update(dict.fromkeys(keys, group_id))
         group_of[index] = group_id
-    return group_of
+    return group_of, created
 
 
 def _claim_hashes(
@@ -220,8 +335,12 @@ def _event_tags(event: Event) -> list[tuple[str, str]]:
 
 
 def _apply_group_deltas(
-    conn: Connection, fresh_errors: list[tuple[int, ProcessedEvent]], group_of: dict[int, int]
-) -> None:
+    conn: Connection,
+    fresh_errors: list[tuple[int, ProcessedEvent]],
+    group_of: dict[int, int],
+    now: float,
+) -> dict[int, tuple[bool, bool]]:
+    """Update counters, tags, users and statuses; return (regressed, escalated) per group."""
     deltas: dict[int, _GroupDelta] = {}
     for index, (pid, processed) in enumerate(fresh_errors):
         delta = deltas.setdefault(group_of[index], _GroupDelta(pid))
@@ -234,12 +353,16 @@ def _apply_group_deltas(
             if key == "user":
                 delta.users.add(value)
     if not deltas:
-        return
-    states = _group_states(conn, sorted(deltas))
+        return {}
+    states, snoozes = _group_states(conn, sorted(deltas))
     first_seen_of_release = _release_first_seen(conn, states, deltas)
     # Sorted ids: concurrent workers on PostgreSQL lock rows in the same order (no deadlock).
+    changed: dict[int, tuple[bool, bool]] = {}
     for group_id in sorted(deltas):
-        _update_group(conn, group_id, deltas[group_id], states[group_id], first_seen_of_release)
+        changed[group_id] = _update_group(
+            conn, group_id, deltas[group_id], states[group_id], first_seen_of_release,
+            snoozes[group_id], now,
+        )  # fmt: skip
     tag_rows = [
         {"group_id": gid, "key": k, "value": v, "times_seen": n, "first_seen": lo, "last_seen": hi}
         for gid in sorted(deltas)
@@ -264,17 +387,77 @@ def _apply_group_deltas(
     ]
     if user_rows:
         conn.execute(insert_ignore(conn, group_users), user_rows)
+    for group_id in _escalated_by_users(conn, snoozes, changed):
+        changed[group_id] = (changed[group_id][0], True)
+    return changed
 
 
-def _group_states(conn: Connection, group_ids: list[int]) -> dict[int, IssueState]:
+def _escalated_by_users(
+    conn: Connection, snoozes: dict[int, _Snooze], changed: dict[int, tuple[bool, bool]]
+) -> list[int]:
+    """Ignored issues whose "until N users" snooze the new users reached: back to unresolved."""
+    waiting = [
+        gid
+        for gid, s in snoozes.items()
+        if s.status == IssueStatus.IGNORED
+        and s.user_count_target is not None
+        and not changed[gid][1]
+    ]
+    if not waiting:
+        return []
+    counts: dict[int, int] = dict(
+        conn.execute(
+            select(group_users.c.group_id, func.count())
+            .where(group_users.c.group_id.in_(waiting))
+            .group_by(group_users.c.group_id)
+        ).tuples()
+    )
+    reached = [g for g in waiting if counts.get(g, 0) >= (snoozes[g].user_count_target or 0)]
+    for group_id in reached:
+        conn.execute(update(groups).where(groups.c.id == group_id).values(**_UNSNOOZED))
+    return reached
+
+
+_UNSNOOZED: dict[str, Any] = {
+    "status": IssueStatus.UNRESOLVED.value,
+    "substatus": "escalating",
+    "snooze_until": None,
+    "snooze_times_seen": None,
+    "snooze_user_count": None,
+}
+
+
+def _group_states(
+    conn: Connection, group_ids: list[int]
+) -> tuple[dict[int, IssueState], dict[int, _Snooze]]:
     rows = conn.execute(
-        select(groups.c.id, groups.c.status, groups.c.resolved_at, groups.c.resolved_in_release)
+        select(
+            groups.c.id,
+            groups.c.status,
+            groups.c.resolved_at,
+            groups.c.resolved_in_release,
+            groups.c.times_seen,
+            groups.c.snooze_until,
+            groups.c.snooze_times_seen,
+            groups.c.snooze_user_count,
+        )
         .where(groups.c.id.in_(group_ids))
         .with_for_update()
-    )
-    return {
+    ).all()
+    states = {
         r.id: IssueState(IssueStatus(r.status), r.resolved_at, r.resolved_in_release) for r in rows
     }
+    snoozes = {
+        r.id: _Snooze(
+            IssueStatus(r.status),
+            r.times_seen,
+            r.snooze_until,
+            r.snooze_times_seen,
+            r.snooze_user_count,
+        )
+        for r in rows
+    }
+    return states, snoozes
 
 
 def _release_first_seen(
@@ -301,7 +484,9 @@ def _update_group(
     delta: _GroupDelta,
     state: IssueState,
     first_seen_of_release: dict[str, float],
-) -> None:
+    snooze: _Snooze,
+    now: float,
+) -> tuple[bool, bool]:
     ordered = sorted(delta.events, key=lambda e: float(e.event["timestamp"]))
     latest = ordered[-1]
     values: dict[str, Any] = {
@@ -315,17 +500,32 @@ def _update_group(
     )
     if latest_release is not None:
         values["last_release"] = latest_release
-    if any(
+    regressed = any(
         regresses(state, float(e.event["timestamp"]), e.event.get("release"), first_seen_of_release)
         for e in ordered
-    ):
+    )
+    if regressed:
         values.update(
             status=IssueStatus.UNRESOLVED.value,
             substatus="regressed",
             resolved_at=None,
             resolved_in_release=None,
         )
+    escalated = _snooze_ran_out(snooze, len(ordered), now)
+    if escalated:
+        values.update(_UNSNOOZED)
     conn.execute(update(groups).where(groups.c.id == group_id).values(**values))
+    return regressed, escalated
+
+
+def _snooze_ran_out(snooze: _Snooze, new_events: int, now: float) -> bool:
+    """An ignored issue with a date or an event count to wait for has reached it."""
+    if snooze.status != IssueStatus.IGNORED:
+        return False
+    if snooze.until is not None and now >= snooze.until:
+        return True
+    target = snooze.times_seen_target
+    return target is not None and snooze.times_seen + new_events >= target
 
 
 def _insert_events(

@@ -77,13 +77,86 @@ def _monitor(conn: Connection, project_id: int, check_in: CheckIn) -> Any:
     return row
 
 
-def store_check_ins(conn: Connection, batch: Sequence[tuple[int, ProcessedEnvelope]]) -> None:
+@dataclass(frozen=True, slots=True)
+class MonitorFailure:
+    """A check-in that ended badly: ``error`` (the job said so), ``missed`` or ``timeout``.
+
+    Each one is an occurrence of the monitor's issue, as in Sentry.
+    """
+
+    monitor_id: int
+    project_id: int
+    slug: str
+    status: str
+    at: float
+    key: str  # unique per failure: retried storage writes the same occurrence once
+    environment: str | None = None
+    release: str | None = None
+
+
+def store_check_ins(
+    conn: Connection, batch: Sequence[tuple[int, ProcessedEnvelope]]
+) -> list[MonitorFailure]:
+    """Store check-ins; return those that ended in ``error``."""
     items = [(pid, c) for pid, env in batch for c in env.check_ins]
+    failures: list[MonitorFailure] = []
     for pid, check_in in sorted(items, key=lambda pc: (pc[0], pc[1].slug, pc[1].received)):
-        _store_check_in(conn, pid, check_in)
+        guid = _store_check_in(conn, pid, check_in)
+        if guid is not None and check_in.status == "error":
+            monitor = _monitor(conn, pid, check_in)
+            failures.append(
+                MonitorFailure(
+                    monitor.id,
+                    pid,
+                    monitor.slug,
+                    "error",
+                    check_in.received,
+                    guid,
+                    check_in.environment,
+                    check_in.release,
+                )
+            )
+    return failures
 
 
-def _store_check_in(conn: Connection, project_id: int, check_in: CheckIn) -> None:
+def failures_of(conn: Connection, plan: Plan, now: float) -> list[MonitorFailure]:
+    """The scheduler's missed ticks and timed-out check-ins as failures."""
+    ids = {m.monitor_id for m in plan.missed} | {t.monitor_id for t in plan.timed_out}
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(monitors.c.id, monitors.c.project_id, monitors.c.slug).where(
+            monitors.c.id.in_(sorted(ids))
+        )
+    ).all()
+    of = {r.id: r for r in rows}
+    missed = [
+        MonitorFailure(
+            m.monitor_id,
+            of[m.monitor_id].project_id,
+            of[m.monitor_id].slug,
+            "missed",
+            now,
+            _guid("missed", m.monitor_id, m.expected),
+        )
+        for m in plan.missed
+    ]
+    timed_out = [
+        MonitorFailure(
+            t.monitor_id,
+            of[t.monitor_id].project_id,
+            of[t.monitor_id].slug,
+            "timeout",
+            now,
+            _guid("timeout", t.check_in_id),
+        )
+        for t in plan.timed_out
+    ]
+    return missed + timed_out
+
+
+def _store_check_in(conn: Connection, project_id: int, check_in: CheckIn) -> str | None:
+    """Store one check-in; return the guid of the check-in it finished or created, if any."""
     monitor = _monitor(conn, project_id, check_in)
     c = monitor_checkins
     existing = None
@@ -115,7 +188,8 @@ def _store_check_in(conn: Connection, project_id: int, check_in: CheckIn) -> Non
                     timeout_at=None,
                 )
             )
-        return
+            return str(existing.guid)
+        return None
     guid = check_in.check_in_id
     if guid is None or guid == domain.NIL_CHECK_IN_ID:
         guid = _guid(monitor.id, check_in.received, check_in.status)
@@ -154,6 +228,7 @@ def _store_check_in(conn: Connection, project_id: int, check_in: CheckIn) -> Non
             else domain.latest_time(tick, monitor.checkin_margin),
         )
     )
+    return guid
 
 
 def run_scheduler(conn: Connection, now: float) -> Plan:

@@ -1,0 +1,230 @@
+"""Issue alert rules, judged on what a batch stored (run inside the batch's transaction, so a
+notification is written exactly when the result that triggered it is)."""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from sqlalchemy import Connection
+
+from vedette.alerts import compose
+from vedette.alerts.filters import event_matches
+from vedette.alerts.message import Action, Message
+from vedette.domain.alert_rules import (
+    BASELINE_SECONDS,
+    ISSUE_TRIGGERS,
+    Rule,
+    Trigger,
+    spike,
+)
+from vedette.domain.search import IssueSearch, parse_search
+from vedette.storage import alert_facts, alert_outbox, alert_rules
+from vedette.storage.alert_facts import IssueFacts
+from vedette.storage.alert_outbox import NewNotification
+from vedette.storage.ingest_store import IssueOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    base_url: str
+    hourly_cap: int = 100  # notifications a project may fire per hour; then one summary
+
+
+def issues_stored(
+    conn: Connection, outcomes: list[IssueOutcome], now: float, settings: AlertSettings
+) -> None:
+    """Fire the issue rules that the batch's outcomes meet."""
+    if not outcomes:
+        return
+    rules = alert_rules.rules_of_projects(conn, {o.project_id for o in outcomes}, ISSUE_TRIGGERS)
+    if not rules:
+        return
+    by_project: dict[int, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        by_project[rule.project_id].append(rule)
+    facts = alert_facts.issue_facts(conn, [o.group_id for o in outcomes])
+    candidates = [
+        (rule, outcome)
+        for outcome in outcomes
+        if outcome.group_id in facts and facts[outcome.group_id].status != "ignored"  # muted
+        for rule in by_project.get(outcome.project_id, [])
+        if _passes_filter(rule, outcome, facts[outcome.group_id])
+    ]
+    if not candidates:
+        return
+    last = alert_outbox.last_firings(conn, [(r.id, o.group_id) for r, o in candidates])
+    labels = alert_facts.project_labels(conn, {o.project_id for _, o in candidates})
+    for rule, outcome in candidates:
+        fired_before = last.get((rule.id, outcome.group_id))
+        if fired_before is not None and now - fired_before < rule.spec.interval_seconds:
+            continue
+        issue = facts[outcome.group_id]
+        reason = _REASONS[rule.spec.trigger](conn, rule, outcome, issue, now)
+        if reason is None:
+            continue
+        message = compose.issue_message(
+            rule, labels[outcome.project_id], issue, outcome.latest, reason, settings.base_url
+        )
+        fire(conn, rule, message, now, settings, outcome.group_id, outcome.latest.get("event_id"))
+        last[(rule.id, outcome.group_id)] = now
+
+
+def fire(
+    conn: Connection,
+    rule: Rule,
+    message: Message,
+    now: float,
+    settings: AlertSettings,
+    group_id: int | None = None,
+    event_id: str | None = None,
+) -> None:
+    """Record that ``rule`` fired and queue what it sends: now, in its digest, or (past the
+    project's hourly cap) nothing but a count for the hour's summary."""
+    hour_start = now - now % 3600
+    if alert_outbox.sent_since(conn, rule.project_id, hour_start) >= settings.hourly_cap:
+        delivery = "suppressed"
+    elif rule.spec.digest_seconds > 0:
+        delivery = "digest"
+    else:
+        delivery = "sent"
+        send_to_actions(conn, rule, message, now, group_id)
+    alert_outbox.record_firing(
+        conn,
+        rule_id=rule.id,
+        project_id=rule.project_id,
+        group_id=group_id,
+        event_id=event_id,
+        fired_at=now,
+        delivery=delivery,
+        message=message.to_json(),
+    )
+
+
+def send_to_actions(
+    conn: Connection,
+    rule: Rule,
+    message: Message,
+    now: float,
+    group_id: int | None = None,
+    action_ids: set[int] | None = None,
+) -> None:
+    """One outbox row per action of the rule, each with its own stable id."""
+    items: list[NewNotification] = []
+    incidents: list[tuple[int, int, int]] = []
+    for action_id, action in zip(rule.action_ids, rule.spec.actions, strict=True):
+        if action_ids is not None and action_id not in action_ids:
+            continue
+        kind = action.target.partition(":")[0]
+        uid = compose.new_id()
+        items.append(
+            NewNotification(
+                uid,
+                rule.project_id,
+                rule.id,
+                action_id,
+                group_id,
+                action.target,
+                action.secret,
+                replace(message, id=uid).to_json(),
+            )
+        )
+        if kind == "pagerduty" and group_id is not None and message.action == Action.TRIGGER:
+            incidents.append((action_id, group_id, rule.id))
+    alert_outbox.enqueue(conn, items, now)
+    alert_outbox.open_incidents(conn, incidents)
+
+
+@functools.lru_cache(maxsize=1024)
+def _search(query: str) -> IssueSearch:
+    return parse_search(query)
+
+
+def _passes_filter(rule: Rule, outcome: IssueOutcome, issue: IssueFacts) -> bool:
+    if not rule.spec.filter_query:
+        return True
+    return event_matches(
+        _search(rule.spec.filter_query), outcome.latest, issue.title, issue.culprit
+    )
+
+
+Reason = Callable[[Connection, Rule, IssueOutcome, IssueFacts, float], str | None]
+
+
+def _new_issue(
+    _c: Connection, _r: Rule, outcome: IssueOutcome, _i: IssueFacts, _n: float
+) -> str | None:
+    return "New issue" if outcome.new else None
+
+
+def _regression(
+    _c: Connection, _r: Rule, outcome: IssueOutcome, _i: IssueFacts, _n: float
+) -> str | None:
+    if outcome.regressed:
+        return "Regressed: a resolved issue happened again"
+    if outcome.escalated:
+        return "Escalated: an ignored issue reached the condition it was ignored until"
+    return None
+
+
+def _frequency(
+    conn: Connection, rule: Rule, outcome: IssueOutcome, _i: IssueFacts, now: float
+) -> str | None:
+    window = rule.spec.window_seconds or 3600
+    count = alert_facts.events_between(conn, outcome.group_id, now - window)
+    if count < (rule.spec.threshold or 1):
+        return None
+    return f"{count} events in the last {_duration(window)}"
+
+
+def _users(
+    conn: Connection, rule: Rule, outcome: IssueOutcome, _i: IssueFacts, now: float
+) -> str | None:
+    window = rule.spec.window_seconds or 3600
+    count = alert_facts.users_since(conn, outcome.group_id, now - window)
+    if count < (rule.spec.threshold or 1):
+        return None
+    return f"{count} users in the last {_duration(window)}"
+
+
+def _spike(
+    conn: Connection, rule: Rule, outcome: IssueOutcome, issue: IssueFacts, now: float
+) -> str | None:
+    hour_ago = now - 3600
+    recent = alert_facts.events_between(conn, outcome.group_id, hour_ago)
+    start = max(issue.first_seen, now - BASELINE_SECONDS)
+    hours = max(0.0, hour_ago - start) / 3600
+    baseline = alert_facts.events_between(conn, outcome.group_id, start, hour_ago) if hours else 0
+    if not spike(recent, baseline, hours, rule.spec):
+        return None
+    average = baseline / max(1.0, hours)
+    return f"Spike: {recent} events in the last hour, against {average:.1f} an hour before"
+
+
+def _cron(_c: Connection, _r: Rule, outcome: IssueOutcome, _i: IssueFacts, _n: float) -> str | None:
+    if outcome.monitor_failure is None:
+        return None
+    entry = outcome.latest.get("logentry") or {}
+    return str(entry.get("formatted") or f"Cron monitor {outcome.monitor_failure}")
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+_REASONS: dict[Trigger, Reason] = {
+    Trigger.NEW_ISSUE: _new_issue,
+    Trigger.REGRESSION: _regression,
+    Trigger.FREQUENCY: _frequency,
+    Trigger.USERS: _users,
+    Trigger.SPIKE: _spike,
+    Trigger.CRON: _cron,
+}
