@@ -39,7 +39,7 @@ BACKENDS = [
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def _postgres_admin() -> psycopg.Connection[Any]:
+def postgres_admin() -> psycopg.Connection[Any]:
     url = make_url(POSTGRES_URL)
     return psycopg.connect(
         host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
@@ -53,12 +53,12 @@ def fresh_database_url(backend: str, tmp: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp / 'vedette.sqlite3'}"
         return
     name = f"vedette_test_{uuid.uuid4().hex[:12]}"
-    with _postgres_admin() as admin:
+    with postgres_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with _postgres_admin() as admin:
+        with postgres_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

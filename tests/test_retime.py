@@ -10,6 +10,8 @@ import orjson
 import pytest
 from tests.retime import retime, retime_all, shift, stamps
 
+pytestmark = pytest.mark.time_sensitive
+
 CORPORA = Path(__file__).parent / "fixtures" / "corpora"
 NOW = datetime(2031, 6, 15, 12, 30, 45, tzinfo=UTC).timestamp()
 DAY = 86400

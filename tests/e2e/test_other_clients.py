@@ -14,6 +14,8 @@ import pytest
 from tests.conftest import LiveVedette, ProjectHandle
 from tests.retime import retime, retimed_copy
 
+pytestmark = pytest.mark.time_sensitive
+
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 WIRE = CORPORA / "wire"
 SAMPLES = CORPORA / "sentry-samples"

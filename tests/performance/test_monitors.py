@@ -13,6 +13,8 @@ from vedette.domain.schedule import InvalidSchedule, Schedule, parse_crontab
 from vedette.spool.worker import Worker, WorkerConfig
 from vedette.storage.database import Database
 
+pytestmark = pytest.mark.time_sensitive
+
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 CAPTURED = 1795885560.0  # 2026-11-28T17:06:00Z, when the corpora were captured
 

@@ -25,6 +25,8 @@ from vedette.processing.performance_issues import (
 from vedette.storage import queries
 from vedette.storage.database import Database
 
+pytestmark = pytest.mark.time_sensitive
+
 
 def n_plus_one(order_ids: range, query_ms: float = 0.4) -> list[Span]:
     """The ORM's lazy load: one query for the orders, then one per order for its lines."""

@@ -13,6 +13,8 @@ from tests.performance.traffic import api_client, create_project, envelope, inge
 from vedette.domain.sessions import SessionUpdate, apply_update
 from vedette.storage.database import Database
 
+pytestmark = pytest.mark.time_sensitive
+
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 # When the corpora were captured: replayed "as received then", they never age out of windows.
 CAPTURED = 1795885560.0  # 2026-11-28T17:06:00Z

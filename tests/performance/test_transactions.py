@@ -29,6 +29,8 @@ from vedette.domain.histogram import exact_quantile
 from vedette.processing.timestamps import parse_timestamp
 from vedette.storage.database import Database
 
+pytestmark = pytest.mark.time_sensitive
+
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 CAPTURED = 1795885560.0  # 2026-11-28T17:06:00Z, when the corpora were captured
 WINDOW = {"start": str(CAPTURED - 3600), "end": str(CAPTURED + 60)}

@@ -20,6 +20,8 @@ from vedette.storage.ingest_store import store_processed
 from vedette.storage.retention import cleanup, database_bytes
 from vedette.storage.schema import attachments, events, group_hashes, groups, spans
 
+pytestmark = pytest.mark.time_sensitive
+
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora" / "sdk-python"
 DAY = 86400.0
 NOW = 1_800_000_000.0
