@@ -1,4 +1,5 @@
-"""The envelope parser against the protocol's grammar (brief §2.1) and real captures."""
+"""The envelope parser against the protocol's grammar (docs/protocol.md, "Envelopes") and real
+captures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Grouping: real SDK envelopes, Sentry's own grouping snapshots, and the rules of protocol §8."""
+"""Grouping: real SDK envelopes, Sentry's own grouping snapshots, and Sentry's grouping rules.
+
+See docs/protocol.md, "Grouping" and the sections after it.
+"""
 
 from __future__ import annotations
 
@@ -62,7 +65,7 @@ def test_sdk_events_group_as_the_manifest_says(corpus: str) -> None:
         assert together == (label_a == label_b), f"{a} ({label_a}) vs {b} ({label_b})"
 
 
-# Golden hashes: a released strategy must never change what it computes (§8.4, style habit 7).
+# Golden hashes: a released strategy must never change what it computes.
 GOLDEN = [
     ("sdk-python", "error_zero_division.envelope", ("bd6a0d4562a46233d93d3cd92aad32e3",)),
     ("sdk-python", "error_fingerprint_default_extended.1.envelope",

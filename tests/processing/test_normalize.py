@@ -1,7 +1,8 @@
 """Event normalisation over real SDK traffic and Sentry's samples, plus a table of edge cases.
 
 The corpora manifests are the spec for the real events (what a server should conclude from each
-capture); the edge-case tables are the spec for the protocol brief §5.5 rules.
+capture); the edge-case tables are the spec for the rules of docs/protocol.md, "Event
+normalisation" and the sections it points to.
 """
 
 from __future__ import annotations
@@ -375,7 +376,7 @@ def test_missing_timestamp_is_the_receive_time() -> None:
 
 
 def test_clock_drift_from_sent_at_shifts_every_timestamp() -> None:
-    """§5.5 3a: the SDK's clock is two hours behind; sent_at reveals it."""
+    """Clock drift: the SDK's clock is two hours behind; sent_at reveals it."""
     skew = -7200.0
     event = normalize_event(
         {

@@ -1,4 +1,4 @@
-"""Server-side scrubbing (protocol brief §9.2) over the PII captures and a table of key/value cases.
+"""Server-side scrubbing over the PII captures and a table of key/value cases.
 
 The PII captures were sent by sentry-sdk with ``send_default_pii`` off and on; both still carry
 secrets the SDK does not catch (card numbers, tokens in query strings, raw ASGI scopes in frame

@@ -1,4 +1,4 @@
-"""Sentry's envelope wire format (protocol brief §2.1), parsed the way Relay parses it.
+"""Sentry's envelope wire format (docs/protocol.md, "Envelopes"), parsed the way Relay does.
 
 Pure and bounded: the input is already a capped byte string, and every item is checked against
 its own size limit before anything else looks at it. Used at ingest (to validate and
@@ -21,7 +21,7 @@ JSON_ITEMS = frozenset(
 )  # fmt: skip
 
 
-# Rate-limit / outcome category of each item type (brief §2.3, §3.2).
+# Rate-limit / outcome category of each item type (docs/protocol.md, "Envelope items").
 ITEM_CATEGORIES: dict[str, str] = {
     "event": "error",
     "transaction": "transaction",

@@ -4,8 +4,8 @@ Durations are kept per minute as ``{bucket index: count}``; any number of such m
 adding counts, so a percentile over millions of transactions reads a few thousand small rows
 instead of every duration. Bucket ``i`` holds values in ``(GAMMA**(i-1), GAMMA**i]``
 milliseconds and reports ``2 * GAMMA**i / (GAMMA + 1)``, which is within ``ALPHA`` (0.5 %) of
-every value in the bucket: so every percentile is within 0.5 % of the exact one (the brief asks
-for 1 %).
+every value in the bucket: so every percentile is within 0.5 % of the exact one (the target
+is 1 %).
 
 Rank convention (the "exact" value the estimate is checked against): the q-th percentile of
 ``n`` durations is the element at 0-based rank ``floor(q * (n - 1))`` of the sorted list.

@@ -1,4 +1,7 @@
-"""Transactions, spans and their metrics (protocol brief §6): shapes and Sentry's definitions."""
+"""Transactions, spans and their metrics: shapes and Sentry's definitions.
+
+See docs/protocol.md, "Transactions and spans" and "Performance metrics".
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_APDEX_THRESHOLD_MS = 300.0
-# failure_rate(): every status except these is a failure (§6.4), so "unknown_error" (normalised
+# failure_rate(): every status except these is a failure, so "unknown_error" (normalised
 # to "unknown") is not one, while "not_found" (a FastAPI 404) and "internal_error" are.
 NON_FAILURE_STATUSES = frozenset({"ok", "cancelled", "unknown"})
 

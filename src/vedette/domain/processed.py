@@ -42,11 +42,11 @@ class ProcessedEnvelope:
     transactions: list[Event] = field(default_factory=list)
     attachments: list[StoredAttachment] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
-    # Performance (§6): spans of transactions and span items, one fact per transaction or
+    # Performance: spans of transactions and span items, one fact per transaction or
     # segment; performance issues travel in ``errors`` (they are issues like errors).
     spans: list[SpanRow] = field(default_factory=list)
     transaction_facts: list[TransactionFact] = field(default_factory=list)
-    # Release health (§7) and cron monitors.
+    # Release health and cron monitors.
     session_updates: list[SessionUpdate] = field(default_factory=list)
     session_aggregates: list[SessionAggregate] = field(default_factory=list)
     check_ins: list[CheckIn] = field(default_factory=list)

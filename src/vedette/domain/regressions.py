@@ -1,4 +1,7 @@
-"""Issue status transitions when a new event arrives (brief §10), as pure functions."""
+"""Issue status transitions when a new event arrives, as pure functions.
+
+See docs/protocol.md, "Issue lifecycle".
+"""
 
 from __future__ import annotations
 

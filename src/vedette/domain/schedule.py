@@ -1,4 +1,4 @@
-"""When a cron monitor expects its next check-in: crontab and interval schedules (brief §2.3).
+"""When a cron monitor expects its next check-in: crontab and interval schedules.
 
 Five-field crontab (minute hour day-of-month month day-of-week) with ``*``, lists, ranges,
 steps, month and weekday names and the ``@daily``-style macros, evaluated in the monitor's

@@ -1,11 +1,12 @@
-"""Release health (protocol brief §7): session updates, aggregates and the counting rules.
+"""Release health: session updates, aggregates and the counting rules.
 
 Counters per (project, release, environment, hour of ``started``):
 - ``total``: sessions, counted once, on ``init`` (plus every session an aggregate reports);
 - ``unhealthy``: sessions that ever had errors or ended errored/crashed/abnormal, once per sid;
 - ``crashed`` / ``abnormal``: sessions whose terminal status is that, once per sid.
 So ``errored = unhealthy - crashed - abnormal`` and ``healthy = total - unhealthy`` (the four
-groups of §7.3 are mutually exclusive), crash-free sessions ``= 1 - crashed / total``.
+groups are mutually exclusive), crash-free sessions ``= 1 - crashed / total``. See
+docs/protocol.md, "Sessions and release health".
 """
 
 from __future__ import annotations

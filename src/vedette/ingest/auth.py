@@ -1,4 +1,7 @@
-"""Where an SDK puts its DSN key (brief §1.3, §1.6), and which project that key opens."""
+"""Where an SDK puts its DSN key, and which project that key opens.
+
+See docs/protocol.md, "Endpoints and authentication".
+"""
 
 from __future__ import annotations
 

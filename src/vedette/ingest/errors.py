@@ -1,4 +1,7 @@
-"""Ingest failures, each carrying the HTTP status Sentry's Relay answers with (brief §1.3, §4)."""
+"""Ingest failures, each carrying the HTTP status Sentry's Relay answers with.
+
+See docs/protocol.md, "Responses and rate limits".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Per-item size caps (brief §4). An item over its cap gets the whole envelope a 413."""
+"""Per-item size caps (docs/protocol.md, "Size limits").
+
+An item over its cap gets the whole envelope a 413.
+"""
 
 from __future__ import annotations
 

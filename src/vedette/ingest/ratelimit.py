@@ -1,4 +1,4 @@
-"""Per-project and per-key event quotas, answered the way SDKs understand (brief §3).
+"""Per-project and per-key event quotas, answered the way SDKs understand.
 
 A fixed one-minute window per project (and a window of the key's own length per DSN key that
 has a ``rateLimit``) counts the event-like items (errors, messages,

@@ -1,4 +1,4 @@
-"""The HTTP edge for SDKs: /api/{project_id}/envelope/ and /store/ (brief §1).
+"""The HTTP edge for SDKs: /api/{project_id}/envelope/ and /store/.
 
 Handlers stay thin: read (capped) -> decode (capped) -> parse -> authenticate -> spool. The 200
 goes out only after the spool has committed the envelope.

@@ -1,4 +1,6 @@
-"""``check_in`` items -> validated check-ins with their optional monitor upsert (brief §2.3).
+"""``check_in`` items -> validated check-ins with their optional monitor upsert.
+
+See docs/protocol.md, "Cron check-ins".
 
 Lenient like Relay: a broken ``monitor_config`` is dropped (the check-in still counts), an
 unknown status or a missing slug makes the item invalid.

@@ -1,8 +1,9 @@
 """Event normalisation: one untrusted payload in, Sentry's stored event shape out.
 
-A pure function of ``(payload, context)`` following the protocol brief §5.5 (steps 2-9; decoding
-is the caller's step 1, scrubbing is ``scrub.py``'s step 10). It never raises on any JSON
-object: fields are coerced or dropped, problems land in ``errors`` and cuts in ``_meta``.
+A pure function of ``(payload, context)`` doing steps 2 to 7 of docs/protocol.md, "Event
+normalisation" (decoding is the caller's step 1; scrubbing, ``scrub.py``, comes after). It never
+raises on any JSON object: fields are coerced or dropped, problems land in ``errors`` and cuts in
+``_meta``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ from vedette.processing.trim import (
 
 __all__ = ["NormalizeContext", "normalize_event", "validate_transaction"]
 
-# §5.5 step 3: Relay's MINIMUM_CLOCK_DRIFT and relay-config max_secs_in_future / _in_past.
+# docs/protocol.md, "Timestamps": Relay's MINIMUM_CLOCK_DRIFT and its max_secs_in_future /
+# max_secs_in_past defaults.
 MIN_CLOCK_DRIFT = 55 * 60.0
 MAX_SECS_IN_FUTURE = 60.0
 MAX_SECS_IN_PAST = 30 * 24 * 3600.0
@@ -59,7 +61,7 @@ MAX_SECS_IN_PAST = 30 * 24 * 3600.0
 _INFER_IP_PLATFORMS = frozenset({"javascript", "cocoa", "objc"})
 
 
-# §5.1 legacy interface names, oldest SDKs and stored samples use them.
+# Legacy interface names: the oldest SDKs and stored samples use them.
 _LEGACY_ALIASES = {
     "sentry.interfaces.Exception": "exception",
     "sentry.interfaces.Message": "logentry",
@@ -161,7 +163,7 @@ def _event_id(raw: Mapping[str, object], ctx: NormalizeContext, notes: Notes) ->
     return uuid.uuid4().hex
 
 
-# -- interfaces ------------------------------------------------------------------------------
+# -- step 4: interfaces ----------------------------------------------------------------------
 
 
 def _normalize_interfaces(
@@ -176,7 +178,7 @@ def _normalize_interfaces(
     exceptions = normalize_exceptions(raw.get("exception"), ("exception",), notes)
     stacktrace = normalize_stacktrace(raw.get("stacktrace"), ("stacktrace",), notes)
     if stacktrace is not None and len(exceptions) == 1 and "stacktrace" not in exceptions[0]:
-        exceptions[0]["stacktrace"] = stacktrace  # §5.5 step 7: Relay moves a lone stacktrace in
+        exceptions[0]["stacktrace"] = stacktrace  # Relay moves a lone stacktrace in
     elif stacktrace is not None:
         event["stacktrace"] = stacktrace
     if exceptions:
@@ -219,7 +221,7 @@ def _transaction_info(raw: Mapping[str, object], notes: Notes) -> Json | None:
 
 
 def _extra(value: object, notes: Notes) -> dict[str, Any]:
-    """``extra``: each value ≤16 KiB, the whole bag ≤256 KiB (§5.1)."""
+    """``extra``: each value ≤16 KiB, the whole bag ≤256 KiB."""
     raw = mapping(value)
     if raw is None:
         if value is not None:
@@ -265,7 +267,7 @@ def _event_type(event: Mapping[str, Any], *, transaction: bool) -> str:
     return "default"
 
 
-# -- step 3: timestamps and clock drift -----------------------------------------------------
+# -- step 5: timestamps and clock drift -----------------------------------------------------
 
 
 def _normalize_times(
@@ -324,7 +326,7 @@ def _shift_timestamps(event: dict[str, Any], delta: float) -> None:
                 span[key] = max(span[key] + delta, 0.0)
 
 
-# -- step 5: tags ------------------------------------------------------------------------------
+# -- step 6: tags ------------------------------------------------------------------------------
 
 
 def _normalize_tags(raw: Mapping[str, object], event: dict[str, Any], notes: Notes) -> None:
@@ -334,7 +336,7 @@ def _normalize_tags(raw: Mapping[str, object], event: dict[str, Any], notes: Not
     event["tags"] = with_derived_tags(tags, event)
 
 
-# -- _meta and errors --------------------------------------------------------------------------
+# -- step 7: _meta and errors ------------------------------------------------------------------
 
 
 def _finish_meta(raw: Mapping[str, object], event: dict[str, Any], notes: Notes) -> None:
@@ -361,7 +363,10 @@ def _finish_meta(raw: Mapping[str, object], event: dict[str, Any], notes: Notes)
 
 
 def validate_transaction(event: NormalizedEvent) -> str | None:
-    """Why Relay would reject this normalised transaction (§6.1), or None when it is valid."""
+    """Why Relay would reject this normalised transaction, or None when it is valid.
+
+    See docs/protocol.md, "Transactions and spans".
+    """
     start = event.get("start_timestamp")
     end = event.get("timestamp")
     if not isinstance(start, float):

@@ -1,4 +1,4 @@
-"""Performance issues found at ingest: N+1 DB queries and slow DB queries (brief §10, last point).
+"""Performance issues found at ingest: N+1 DB queries and slow DB queries.
 
 A detector looks at one transaction (or v2 segment) and its spans and returns occurrences:
 issue events with their own fingerprint, so that one pattern is one issue whatever the ids and

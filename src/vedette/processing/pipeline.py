@@ -174,7 +174,10 @@ def _span_item(
     received: float,
     config: ProcessingConfig,
 ) -> None:
-    """A span container (content type v2) or a legacy single span (no content type), §6.5."""
+    """A span container (content type v2) or a legacy single span (no content type).
+
+    See docs/protocol.md, "Span items".
+    """
     legacy = item.headers.get("content_type") != spans.SPAN_V2_CONTENT_TYPE and not isinstance(
         payload.get("items"), list
     )

@@ -1,4 +1,4 @@
-"""Server-side data scrubbing (protocol brief §9.2, Sentry's defaults).
+"""Server-side data scrubbing with Sentry's defaults (docs/protocol.md, "Data scrubbing").
 
 Runs after normalisation and before grouping, so scrubbed values never reach hashes or tags.
 Three kinds of rules, each redaction recorded in ``_meta`` as ``{"rem": [[rule, "s"]], "len": n}``
@@ -46,7 +46,8 @@ FILTERED = "[Filtered]"
 # Deeper than any normalised event goes; past it a value is dropped, never kept unchecked.
 MAX_DEPTH = 64
 
-# §9.2 key regex plus the SDK's EventScrubber names (session, cookie, csrf...) from §9.1.
+# Sentry's server-side key pattern plus the names the Python SDK's EventScrubber filters
+# (session, cookie, csrf...).
 _KEY_TERMS = (
     r"password|passwd|secret|api[-_]?key|auth|credentials|mysql_pwd|private[-_]?key"
     r"|token|session|cookie|csrf|xsrf|^otp$|^two[-_]factor$"

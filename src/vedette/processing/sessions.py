@@ -1,4 +1,6 @@
-"""``session`` and ``sessions`` items -> validated updates and aggregates (protocol brief §7).
+"""``session`` and ``sessions`` items -> validated updates and aggregates.
+
+See docs/protocol.md, "Sessions and release health".
 
 Relay's rules: ``attrs.release`` is required; ``started`` more than 5 days old or in the future
 drops the item; an update more than 5 days after its start is ignored; ``seq`` defaults to the

@@ -1,10 +1,12 @@
-"""Transactions and spans -> rows to store and facts to aggregate (protocol brief §6).
+"""Transactions and spans -> rows to store and facts to aggregate.
+
+See docs/protocol.md, "Transactions and spans" and "Span items".
 
 Three inputs, one output shape (``SpanRow`` + ``TransactionFact``):
 - a normalised ``transaction`` event: its root span lives in ``contexts.trace``;
-- a span v2 container (§6.6, Node 11's default): a segment span (``is_segment``) plays the
+- a span v2 container (Node 11's default): a segment span (``is_segment``) plays the
   transaction, its descendants name it in ``sentry.segment.id`` / ``sentry.segment.name``;
-- a legacy standalone span (§6.5): one v1-shaped span with ``segment_id`` / ``is_segment``.
+- a legacy standalone span: one v1-shaped span with ``segment_id`` / ``is_segment``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ _KNOWN_STATUSES = frozenset(
      "aborted", "out_of_range", "unimplemented", "internal_error", "unavailable", "data_loss",
      "unauthenticated"}
 )  # fmt: skip
-# HTTP status -> span status, as the SDKs map them (§6.2).
+# HTTP status -> span status, as the SDKs map them (docs/protocol.md, "Span statuses").
 _HTTP_STATUSES = {
     401: "unauthenticated", 403: "permission_denied", 404: "not_found", 409: "already_exists",
     413: "failed_precondition", 429: "resource_exhausted", 499: "cancelled",
@@ -85,7 +87,8 @@ def http_span_status(code: int) -> str:
 
 def sanitize_transaction_name(name: str, source: str | None) -> str:
     """URL-sourced names carry ids: replace numeric, UUID and hex path segments with ``*``
-    before the name becomes a group key (§6.3). Other sources are already parametrised."""
+    before the name becomes a group key (docs/protocol.md, "Transaction names"). Other
+    sources are already parametrised."""
     if source != "url":
         return name
     path, sep, query = name.partition("?")
@@ -132,7 +135,7 @@ def transaction_rows(event: NormalizedEvent) -> tuple[TransactionFact, list[Span
     environment = _text(event.get("environment"), 64)
     event_id = str(event["event_id"])
     raw_spans = [s for s in event.get("spans") or () if isinstance(s, Mapping)]
-    # Relay re-parents spans whose parent is missing onto the root (§6.1).
+    # Relay re-parents spans whose parent is missing onto the root.
     known = {root_id} | {str(s["span_id"]) for s in raw_spans}
     parents = {
         str(s["span_id"]): (
@@ -287,8 +290,8 @@ def _raw_v2(item: Mapping[str, Any]) -> _Raw | None:
 
 def _clock_shift(spans: list[_Raw], received: float, sent_at: float | None) -> float:
     """Seconds to add to every span of a container: the SDK's clock drift (``sent_at`` off by
-    55 min or more), then the future/past clamp of §5.5, applied to the container as a whole so
-    that its waterfall keeps its shape."""
+    55 min or more), then the future/past clamp of events (docs/protocol.md, "Timestamps"),
+    applied to the container as a whole so that its waterfall keeps its shape."""
     shift = 0.0
     if sent_at is not None and abs(received - sent_at) >= MIN_CLOCK_DRIFT:
         shift = received - sent_at

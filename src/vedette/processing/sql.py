@@ -1,4 +1,6 @@
-"""SQL parametrisation for grouping db spans (protocol brief §6.4, Relay's span normaliser).
+"""SQL parametrisation for grouping db spans, as Relay's span normaliser does it.
+
+See docs/protocol.md, "Performance metrics".
 
 Literals become ``%s`` (strings, numbers, booleans, NULL stays), every driver's placeholder
 style (``?``, ``$1``, ``:name``, ``%(name)s``, ``%s``) becomes ``%s``, ``IN (...)`` lists and

@@ -1,4 +1,7 @@
-"""Timestamps as SDKs send them (protocol brief §5.1): Unix seconds or RFC 3339 strings."""
+"""Timestamps as SDKs send them: Unix seconds or RFC 3339 strings.
+
+See docs/protocol.md, "Timestamps".
+"""
 
 from __future__ import annotations
 

@@ -65,7 +65,8 @@ def first_line(value: str) -> str:
 
 
 def normalize_level(value: object, default: str = "error") -> str:
-    """Sentry levels with their aliases and Python's numeric levels (§5.1)."""
+    """Sentry levels with their aliases and Python's numeric levels (docs/protocol.md, "Event
+    attributes")."""
     if isinstance(value, int) and not isinstance(value, bool):
         return PYTHON_LEVELS.get(value, default)
     if isinstance(value, str):

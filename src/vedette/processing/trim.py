@@ -1,4 +1,4 @@
-"""Trimming and annotation helpers for normalisation (protocol brief §5.5 step 9).
+"""Trimming and annotation helpers for normalisation (docs/protocol.md, "Trimming").
 
 Fields are never a reason to reject an event: oversized strings are cut, databags are cut by
 depth and by size, and every cut is recorded in the event's ``_meta`` tree so the UI can say
@@ -39,7 +39,7 @@ URL_CHARS = 2048
 CONTEXT_LINE_CHARS = 1024
 HEADER_VALUE_CHARS = 4096
 
-# Deepest databag level ever kept (brief: "databags by depth (max depth ~10)").
+# Deepest databag level ever kept (Relay's deepest bag size class allows about 10 levels).
 MAX_BAG_DEPTH = 10
 _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1

@@ -1,6 +1,6 @@
 """A deliberately small User-Agent reader for the ``browser`` and ``client_os`` contexts.
 
-Relay derives both contexts from the request's User-Agent (protocol brief §5.5 step 8). Full UA
+Relay derives both contexts from the request's User-Agent (docs/protocol.md, "Contexts"). Full UA
 parsing needs a large regex database; this covers the browsers and systems that make up nearly
 all real traffic and returns nothing rather than guessing for the rest.
 """

@@ -1,4 +1,4 @@
-"""Sentry-compatible grouping: which issue an error event belongs to (protocol §8).
+"""Sentry-compatible grouping: which issue an error event belongs to (docs/protocol.md, "Grouping").
 
 ``compute_grouping(event)`` returns the hashes of one versioned strategy, preferred first. The
 default strategy reproduces Sentry's ``newstyle:2023-01-11`` for Python, Node/JavaScript, Ruby,

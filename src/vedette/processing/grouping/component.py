@@ -1,4 +1,6 @@
-"""Grouping components: a small tree whose contributing leaves are hashed (protocol §8.4).
+"""Grouping components: a small tree whose contributing leaves are hashed.
+
+See docs/protocol.md, "Fingerprints and hashes".
 
 A component contributes when its own flag is set and at least one leaf below it contributes.
 Non-contributing parts stay in the tree with a hint, so the tree can explain a hash later
@@ -67,11 +69,11 @@ def find(component: Component, id: str) -> Iterator[Component]:
 
 
 def hash_values(values: Iterable[str]) -> str:
-    """md5 of the values concatenated without separator, as Sentry hashes (§8.4)."""
+    """md5 of the values concatenated without separator, as Sentry hashes."""
     digest = md5(usedforsecurity=False)
     for value in values:
         digest.update(value.encode("utf-8", errors="replace"))
     return digest.hexdigest()
 
 
-FALLBACK_HASH = hash_values(())  # d41d8cd98f00b204e9800998ecf8427e: nothing usable (§8.1 item 5)
+FALLBACK_HASH = hash_values(())  # d41d8cd98f00b204e9800998ecf8427e: nothing usable

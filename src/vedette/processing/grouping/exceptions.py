@@ -1,4 +1,4 @@
-"""Exception components: single exceptions, chains and exception groups (protocol §5.2, §8.2).
+"""Exception components: single exceptions, chains and exception groups.
 
 Per exception, in Sentry's ``newstyle:2023-01-11`` order: stack trace, type (ignored when the
 mechanism is synthetic), ``ns_error`` and the parameterised value (ignored when a stack trace

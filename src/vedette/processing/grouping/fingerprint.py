@@ -1,4 +1,6 @@
-"""Fingerprints: the SDK's own, its variables, and built-in rules (protocol §8.1, §8.4).
+"""Fingerprints: the SDK's own, its variables, and built-in rules.
+
+See docs/protocol.md, "Grouping" and "Fingerprints and hashes".
 
 Variables are substituted with the *un*parameterised event values, as Sentry does; a whole entry
 ``{{ default }}`` stands for the default grouping's contributing values.
@@ -52,7 +54,8 @@ def is_default_fingerprint(values: Sequence[str]) -> bool:
 
 
 def _crash_frame(event: JsonMap) -> JsonMap | None:
-    """The top in-app frame of the raised exception (else its top frame); §8.4 stack variables."""
+    """The frame ``{{ stack.* }}`` variables read: the raised exception's top in-app frame, else
+    its top frame."""
     excs = exceptions(event)
     stack = frames(excs[-1].get("stacktrace")) if excs else frames(interface(event, "stacktrace"))
     if not stack:
@@ -121,7 +124,8 @@ VARIABLES: dict[str, tuple[Callable[[JsonMap], str | None], str]] = {
 }
 
 
-# Tags Sentry derives from event fields (§5.5 step 5); raw events do not carry them as tags yet.
+# Tags Sentry derives from event fields (docs/protocol.md, "Tags"); raw events do not carry
+# them as tags yet.
 _DERIVED_TAGS = frozenset(
     {"transaction", "level", "logger", "environment", "release", "dist", "server_name"}
 )

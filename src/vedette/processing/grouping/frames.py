@@ -1,9 +1,11 @@
-"""Stack-trace components: what each frame contributes, per platform (protocol §8.2).
+"""Stack-trace components: what each frame contributes, per platform.
 
 Per frame: ``module`` (else the lower-cased basename of ``filename``), ``function`` and, for
 platforms whose source lines are trustworthy, the whitespace-collapsed ``context_line``. Line and
 column numbers, directories and locals never contribute, so a line shift above the crash keeps the
 issue while an edit of the crashing line makes a new one.
+
+See docs/protocol.md, "Stack-trace grouping".
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ JAVASCRIPT_PLATFORMS = frozenset({"javascript", "node"})
 NATIVE_PLATFORMS = frozenset({"native", "c", "cpp", "cocoa", "objc", "swift"})
 # Platforms whose context lines reflect real source (sourcemapped for JS) and may be hashed.
 CONTEXT_LINE_PLATFORMS = frozenset({"javascript", "node", "python", "php", "ruby"})
-MAX_CONTEXT_LINE = 120  # longer lines are usually minified or generated code (§8.2)
+MAX_CONTEXT_LINE = 120  # longer lines are usually minified or generated code
 
 # Fields that must all be equal for two consecutive frames to count as recursion.
 RECURSION_FIELDS = ("abs_path", "package", "module", "filename", "function", "lineno", "colno")
@@ -46,7 +48,7 @@ def has_url_origin(path: str | None, *, files_count_as_urls: bool = False) -> bo
     return files_count_as_urls and path.startswith("file:")
 
 
-# --- stack-trace rules (the small built-in subset of §8.5 that matters for our SDKs) ---------
+# --- stack-trace rules (the small subset of Sentry's built-in ones that matters for our SDKs) -
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,6 @@
-"""Parameterisation of messages and exception values before hashing (protocol §8.3).
+"""Parameterisation of messages and exception values before hashing.
+
+See docs/protocol.md, "Parameterisation".
 
 Event-specific values (ids, numbers, dates, addresses) are replaced by ``<placeholders>`` so that
 ``"Order 1234 failed"`` and ``"Order 1235 failed"`` land in one issue. The patterns and their
@@ -96,7 +98,8 @@ def trim_lines(text: str, keep: int = 2) -> str:
 
 
 def normalize_message(text: str) -> str:
-    """What a message or exception value contributes to a hash (§8.3)."""
+    """What a message or exception value contributes to a hash (docs/protocol.md,
+    "Parameterisation")."""
     if len(text) <= _CACHED_CHARS:
         return _normalize_message(text)
     return parameterize(trim_lines(text))

@@ -1,4 +1,4 @@
-"""Tolerant readers for event JSON, raw from an SDK or normalised (protocol §5.1-5.2).
+"""Tolerant readers for event JSON, raw from an SDK or normalised.
 
 Grouping and titles run on normalised events, but nothing here may assume normalisation went
 well: interfaces can be a bare list or ``{"values": [...]}``, under a legacy
@@ -13,7 +13,7 @@ from typing import Any
 
 JsonMap = Mapping[str, Any]
 
-# Legacy interface aliases still sent by old clients (§5.1).
+# Legacy interface aliases still sent by old clients (docs/protocol.md, "Event attributes").
 _LEGACY_KEYS = {
     "exception": "sentry.interfaces.Exception",
     "stacktrace": "sentry.interfaces.Stacktrace",
@@ -74,7 +74,7 @@ def _is_usable_exception(exc: JsonMap) -> bool:
 
 
 def exceptions(event: JsonMap) -> list[JsonMap]:
-    """Exceptions oldest first (the raised one last), as §5.5 step 7 normalises them.
+    """Exceptions oldest first (the raised one last), as normalisation leaves them.
 
     Accepts ``{"values": [...]}``, a bare list, or one bare exception object (Sentry's own
     grouping inputs use that form); drops entries with neither type, value nor frames, and moves a
@@ -120,7 +120,7 @@ def _logentry(event: JsonMap) -> JsonMap | None:
 
 
 def message_for_grouping(event: JsonMap) -> str | None:
-    """The template (``logentry.message``) preferred over the rendered text (§8.1 item 4)."""
+    """The template (``logentry.message``) preferred over the rendered text, as Sentry groups."""
     entry = _logentry(event)
     if entry is not None:
         found = text(entry.get("message")) or text(entry.get("formatted"))

@@ -1,4 +1,4 @@
-"""Versioned grouping strategies: ``{strategy id: event -> hashes}`` (protocol §8, style habit 7).
+"""Versioned grouping strategies: ``{strategy id: event -> hashes}`` (docs/protocol.md, "Grouping").
 
 A strategy id is stored beside every hash it produced, so what a released strategy computes must
 never change: fix or improve grouping by adding a new id (and a new entry in ``STRATEGIES``).
@@ -49,12 +49,12 @@ from vedette.processing.grouping.shape import (
 
 Strategy = Callable[[Mapping[str, Any]], tuple[str, ...]]
 
-# Preference order of variants in ``Grouping.hashes`` (app first: §8.2).
+# Preference order of variants in ``Grouping.hashes``: app first, as Sentry prefers it.
 VARIANT_ORDER = ("app", "system", "default")
 _MD5 = re.compile(r"[0-9a-f]{32}")
 
 
-# --- default grouping: the first interface that contributes wins (§8.1 items 2-5) -----------
+# --- default grouping: the first interface that contributes wins ----------------------------
 
 
 def _exception(event: JsonMap) -> Variants:
@@ -135,7 +135,7 @@ def _unique(hashes: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(hashes))
 
 
-# --- fingerprints and the legacy checksum (§8.1 item 1, §8.4) ------------------------------
+# --- fingerprints and the legacy checksum ---------------------------------------------------
 
 
 def _checksum(event: JsonMap) -> str | None:
