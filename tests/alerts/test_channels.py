@@ -387,8 +387,10 @@ def test_ntfy_publishes_json_to_the_server_root_with_the_path_as_topic() -> None
     request, payload = render(ChannelKind.NTFY, MESSAGES["issue"])
     assert request.url == "https://ntfy.example/"
     assert payload["topic"] == "alerts"
-    nested = parse_target("ntfy:https://example.org/ntfy/ops-alerts")
-    assert render_http(nested, MESSAGES["issue"]).url == "https://example.org/ntfy/"
+    nested = parse_target("ntfy:https://example.org/ntfy/ops-alerts?auth=tk")
+    request = render_http(nested, MESSAGES["issue"])
+    assert request.url == "https://example.org/ntfy/?auth=tk"
+    assert json.loads(request.body)["topic"] == "ops-alerts"
     priorities = [render(ChannelKind.NTFY, issue(level=level))[1]["priority"]
                   for level in ("fatal", "error", "warning", "info", "debug")]  # fmt: skip
     assert priorities == sorted(priorities, reverse=True) and priorities[0] == 5

@@ -73,9 +73,13 @@ def send_http(
                 request.method, url, headers=headers, content=request.body, extensions=extensions
             ) as response,
         ):
-            body = _read_capped(response, max_response_bytes)
+            body = _read_capped(response, max_response_bytes, deadline=started + 2 * timeout)
     except Refused as refusal:
         return _failed(str(refusal), retryable=False, started=started)
+    except socket.gaierror as error:  # DNS may be down for a while: like a connection error
+        return _failed(f"cannot resolve host: {error}", retryable=True, started=started)
+    except (httpx.InvalidURL, ValueError) as error:
+        return _failed(f"invalid request: {error}", retryable=False, started=started)
     except httpx.TimeoutException:
         return _failed(f"timed out after {timeout:g}s", retryable=True, started=started)
     except httpx.TransportError as error:
@@ -107,12 +111,7 @@ def _destination(
 
 
 def _checked_address(host: str, port: int) -> str:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
-        # Unresolvable now may resolve later (DNS outage): still, a typo should not be retried
-        # for days, and the dispatcher shows the error; treat it as final.
-        raise Refused(f"cannot resolve {host}: {error}") from None
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     for address in addresses:
         reason = refusal_reason(address)
@@ -143,11 +142,13 @@ def refusal_reason(address: str) -> str | None:
     return next((reason for refused, reason in checks if refused), None)
 
 
-def _read_capped(response: httpx.Response, limit: int) -> bytes:
+def _read_capped(response: httpx.Response, limit: int, *, deadline: float) -> bytes:
+    """At most ``limit`` bytes of the body, and only until ``deadline``: the read timeout bounds
+    each read, not a server that trickles a byte at a time."""
     body = bytearray()
     for chunk in response.iter_raw():
         body += chunk[: limit - len(body)]
-        if len(body) >= limit:
+        if len(body) >= limit or time.monotonic() > deadline:
             break
     return bytes(body)
 

@@ -27,10 +27,11 @@ def render(target: Target, message: Message, endpoints: Endpoints) -> HttpReques
 
 
 def publish_url(address: str) -> str:
-    """The URL with its topic (last path segment) removed: ntfy's JSON endpoint."""
+    """The URL with its topic (last path segment) removed: ntfy's JSON endpoint. The query stays
+    (ntfy accepts ``?auth=...``), and so do credentials in the URL."""
     parts = urlsplit(address)
     base_path = parts.path.rstrip("/").rpartition("/")[0]
-    return urlunsplit((parts.scheme, parts.netloc, base_path + "/", "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, base_path + "/", parts.query, ""))
 
 
 def payload(target: Target, message: Message) -> dict[str, Any]:
