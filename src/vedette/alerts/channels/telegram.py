@@ -51,6 +51,8 @@ def text(message: Message) -> str:
         "",
     ]
     lines += [f"<b>{label}:</b> {fit(value, LINE_LIMIT, escape)}" for label, value in content.facts]
+    if content.entries:
+        lines.append("")
     for entry in content.entries:
         name = fit(entry.headline, LINE_LIMIT, escape)
         link = f'<a href="{html.escape(entry.url)}">{name}</a>' if entry.url else name
