@@ -44,7 +44,8 @@ from vedette.storage import accounts, retention
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 from vedette.storage.schema import spool_file_metadata
-from vedette.web.ui import UIConfig, WebUI
+from vedette.web.core import UIConfig
+from vedette.web.ui import WebUI
 
 log = logging.getLogger(__name__)
 

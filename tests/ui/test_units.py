@@ -18,10 +18,11 @@ from vedette.domain.search import TagFilter, parse_search
 from vedette.storage import users
 from vedette.storage.database import Database
 from vedette.web import charts
+from vedette.web.core import UIConfig
 from vedette.web.event_view import event_view, safe_link
 from vedette.web.format import query, search_term
 from vedette.web.security import Signer, local_path
-from vedette.web.ui import UIConfig, WebUI
+from vedette.web.ui import WebUI
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeGuard, TypeVar
 
 from sqlalchemy import Connection
@@ -13,7 +13,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from vedette.api import serialize
+from vedette.api.access import ApiAccess
 from vedette.api.http import ApiError, json_object, json_response
+from vedette.api.performance import PerformanceEndpoints
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import parse_search
@@ -49,79 +51,29 @@ class Api:
         base_url: str,
         on_key_change: Callable[[str], None],
     ) -> None:
-        self._db = db
+        self._access = ApiAccess(db)
         self._spool_stats = spool_stats
         self._base_url = base_url
         self._on_key_change = on_key_change
 
     def routes(self) -> list[Route]:
         p = "/api/0/projects/{org}/{project}"
+        wrap = self._access.wrap
         return [
-            Route(f"{p}/issues/", self._wrap(self.project_issues)),
-            Route(f"{p}/events/", self._wrap(self.project_events)),
-            Route(f"{p}/events/{{event_id}}/", self._wrap(self.project_event)),
-            Route(f"{p}/events/{{event_id}}/attachments/", self._wrap(self.event_attachments)),
-            Route(f"{p}/stats/", self._wrap(self.project_stats)),
-            Route(f"{p}/keys/", self._wrap(self.project_keys), methods=["GET"]),
-            Route(f"{p}/keys/", self._wrap(self.create_project_key), methods=["POST"]),
-            Route(f"{p}/keys/{{key}}/", self._wrap(self.project_key), methods=["PUT", "DELETE"]),
-            Route("/api/0/issues/{issue_id}/", self._wrap(self.issue), methods=["GET", "PUT"]),
-            Route("/api/0/issues/{issue_id}/events/", self._wrap(self.issue_events)),
-            Route("/api/0/issues/{issue_id}/events/{which:str}/", self._wrap(self.issue_event)),
-            Route("/api/0/internal/spool/", self._wrap(self.spool_stats)),
-            *self._performance_routes(),
+            Route(f"{p}/issues/", wrap(self.project_issues)),
+            Route(f"{p}/events/", wrap(self.project_events)),
+            Route(f"{p}/events/{{event_id}}/", wrap(self.project_event)),
+            Route(f"{p}/events/{{event_id}}/attachments/", wrap(self.event_attachments)),
+            Route(f"{p}/stats/", wrap(self.project_stats)),
+            Route(f"{p}/keys/", wrap(self.project_keys), methods=["GET"]),
+            Route(f"{p}/keys/", wrap(self.create_project_key), methods=["POST"]),
+            Route(f"{p}/keys/{{key}}/", wrap(self.project_key), methods=["PUT", "DELETE"]),
+            Route("/api/0/issues/{issue_id}/", wrap(self.issue), methods=["GET", "PUT"]),
+            Route("/api/0/issues/{issue_id}/events/", wrap(self.issue_events)),
+            Route("/api/0/issues/{issue_id}/events/{which:str}/", wrap(self.issue_event)),
+            Route("/api/0/internal/spool/", wrap(self.spool_stats)),
+            *PerformanceEndpoints(self._access).routes(),
         ]
-
-    def _performance_routes(self) -> list[Route]:
-        # Imported here: api.performance reaches back into this module's Api (for typing).
-        from vedette.api.performance import PerformanceEndpoints
-
-        return PerformanceEndpoints(self, ApiError).routes(self._wrap)
-
-    def _wrap(
-        self, handler: Callable[[Request, TokenGrant], Awaitable[Response]]
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                grant = await self._authenticate(request)
-                if grant.read_only and request.method not in ("GET", "HEAD"):
-                    raise ApiError(403, "this token is read-only")
-                return await handler(request, grant)
-            except ApiError as error:
-                return json_response({"detail": error.detail}, error.status)
-
-        return endpoint
-
-    async def _read(self, fn: Callable[[Connection], T]) -> T:
-        def run() -> T:
-            with self._db.read() as conn:
-                return fn(conn)
-
-        return await run_in_threadpool(run)
-
-    async def _write(self, fn: Callable[[Connection], T]) -> T:
-        def run() -> T:
-            with self._db.write() as conn:
-                return fn(conn)
-
-        return await run_in_threadpool(run)
-
-    async def _authenticate(self, request: Request) -> TokenGrant:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "Authentication credentials were not provided.")
-        grant = await self._read(lambda c: accounts.authenticate_token(c, token.strip()))
-        if grant is None:
-            raise ApiError(401, "Invalid token.")
-        return grant
-
-    async def _project(self, request: Request, grant: TokenGrant) -> Project:
-        org, slug = request.path_params["org"], request.path_params["project"]
-        project = await self._read(lambda c: accounts.find_project(c, org, slug))
-        if project is None or not grant.may_read(project.organization_id):
-            raise ApiError(404, "The requested resource does not exist")
-        return project
 
     async def _issue(self, request: Request, grant: TokenGrant) -> tuple[int, Project]:
         """The issue id of the path and its project, once the grant may read them."""
@@ -133,20 +85,20 @@ class Api:
             project_id = queries.issue_project_id(conn, int(raw))
             return None if project_id is None else accounts.get_project(conn, project_id)
 
-        project = await self._read(load)
+        project = await self._access.read(load)
         if project is None or not grant.may_read(project.organization_id):
             raise ApiError(404, "The requested resource does not exist")
         return int(raw), project
 
     async def project_issues(self, request: Request, grant: TokenGrant) -> Response:
-        project = await self._project(request, grant)
+        project = await self._access.project(request, grant)
         search = parse_search(request.query_params.get("query", "is:unresolved"))
         if search.problems:
             raise ApiError(400, "; ".join(search.problems))
         sort = request.query_params.get("sort", "date")
         limit = _int_param(request, "limit", 25, 100)
         offset = _int_param(request, "cursor", 0, 10**9)
-        issues = await self._read(
+        issues = await self._access.read(
             lambda c: queries.search_issues(c, project.id, search, sort, limit, offset)
         )
         return json_response([serialize.issue_json(i, project) for i in issues])
@@ -156,13 +108,13 @@ class Api:
         issue_id, project = await self._issue(request, grant)
         if request.method == "PUT":
             status = _requested_status(await json_object(request))
-            await self._write(lambda c: _set_status(c, issue_id, project.id, status))
+            await self._access.write(lambda c: _set_status(c, issue_id, project.id, status))
 
         def load(conn: Connection) -> tuple[queries.IssueRow, list[queries.TagSummary]] | None:
             issue = queries.get_issue(conn, issue_id)
             return None if issue is None else (issue, queries.issue_tags(conn, issue_id))
 
-        found = await self._read(load)
+        found = await self._access.read(load)
         if found is None:
             raise ApiError(404, "The requested resource does not exist")
         body = serialize.issue_json(found[0], project)
@@ -173,7 +125,7 @@ class Api:
         issue_id, _ = await self._issue(request, grant)
         limit = _int_param(request, "limit", 50, 100)
         offset = _int_param(request, "cursor", 0, 10**9)
-        found = await self._read(lambda c: queries.issue_events(c, issue_id, limit, offset))
+        found = await self._access.read(lambda c: queries.issue_events(c, issue_id, limit, offset))
         return json_response([serialize.event_summary_json(e) for e in found])
 
     async def issue_event(self, request: Request, grant: TokenGrant) -> Response:
@@ -186,17 +138,17 @@ class Api:
             found = queries.issue_events(conn, issue_id, limit=1, oldest_first=which == "oldest")
             return found[0] if found else None
 
-        event = await self._read(pick)
+        event = await self._access.read(pick)
         if event is None:
             raise ApiError(404, "The requested resource does not exist")
         return json_response(serialize.event_json(event))
 
     async def project_events(self, request: Request, grant: TokenGrant) -> Response:
-        project = await self._project(request, grant)
+        project = await self._access.project(request, grant)
         event_type = request.query_params.get("type")
         limit = _int_param(request, "limit", 100, 1000)
         offset = _int_param(request, "cursor", 0, 10**9)
-        found = await self._read(
+        found = await self._access.read(
             lambda c: queries.project_events(c, project.id, event_type, limit, offset)
         )
         return json_response([serialize.event_summary_json(e) for e in found])
@@ -206,36 +158,38 @@ class Api:
         event = (
             None
             if event_id is None
-            else await self._read(lambda c: queries.get_event(c, project.id, event_id))
+            else await self._access.read(lambda c: queries.get_event(c, project.id, event_id))
         )
         if event is None:
             raise ApiError(404, "Event not found")
         return event
 
     async def project_event(self, request: Request, grant: TokenGrant) -> Response:
-        project = await self._project(request, grant)
+        project = await self._access.project(request, grant)
         event = await self._event(request, project)
         return json_response(serialize.event_json(event))
 
     async def event_attachments(self, request: Request, grant: TokenGrant) -> Response:
-        project = await self._project(request, grant)
+        project = await self._access.project(request, grant)
         event = await self._event(request, project)
-        rows = await self._read(lambda c: queries.event_attachments(c, project.id, event.event_id))
+        rows = await self._access.read(
+            lambda c: queries.event_attachments(c, project.id, event.event_id)
+        )
         return json_response([serialize.attachment_json(r) for r in rows])
 
     async def project_stats(self, request: Request, grant: TokenGrant) -> Response:
-        project = await self._project(request, grant)
-        totals = await self._read(lambda c: queries.outcome_totals(c, project.id))
+        project = await self._access.project(request, grant)
+        totals = await self._access.read(lambda c: queries.outcome_totals(c, project.id))
         return json_response(totals)
 
     async def project_keys(self, request: Request, grant: TokenGrant) -> Response:
-        project = await self._project(request, grant)
-        rows = await self._read(lambda c: accounts.keys_of_project(c, project.id))
+        project = await self._access.project(request, grant)
+        rows = await self._access.read(lambda c: accounts.keys_of_project(c, project.id))
         return json_response([serialize.key_json(k, project, self._base_url) for k in rows])
 
     async def create_project_key(self, request: Request, grant: TokenGrant) -> Response:
         """A new DSN key (key rotation: create, move clients over, then disable the old)."""
-        project = await self._project(request, grant)
+        project = await self._access.project(request, grant)
         payload = await json_object(request)
         name = _key_name(payload.get("name", "Default"))
 
@@ -244,14 +198,16 @@ class Api:
             return next(k for k in accounts.keys_of_project(conn, project.id)
                         if k.public_key == public_key)  # fmt: skip
 
-        row = await self._write(create)
+        row = await self._access.write(create)
         return json_response(serialize.key_json(row, project, self._base_url), 201)
 
     async def project_key(self, request: Request, grant: TokenGrant) -> Response:
-        project = await self._project(request, grant)
+        project = await self._access.project(request, grant)
         public_key = request.path_params["key"]
         if request.method == "DELETE":
-            found = await self._write(lambda c: accounts.delete_key(c, project.id, public_key))
+            found = await self._access.write(
+                lambda c: accounts.delete_key(c, project.id, public_key)
+            )
             self._on_key_change(public_key)
             if not found:
                 raise ApiError(404, "The requested resource does not exist")
@@ -262,7 +218,7 @@ class Api:
             accounts.update_key(conn, project.id, public_key, **values)
             return accounts.keys_of_project(conn, project.id)
 
-        rows = await self._write(apply)
+        rows = await self._access.write(apply)
         self._on_key_change(public_key)
         match = [k for k in rows if k.public_key == public_key]
         if not match:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sentry_sdk
 from fastapi import Depends, Request
 
-from vedette.kit.setup import active_settings
+from vedette.kit.active import active_settings
 
 if TYPE_CHECKING:
     from sentry_sdk._types import LogLevelStr

@@ -25,6 +25,8 @@ import sentry_sdk
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from vedette.kit.active import active_settings
+
 _REPORTED = "__vedette_kit_event_id__"
 _PROMISED = "__vedette_kit_promised_event_id__"
 
@@ -95,8 +97,6 @@ def claim_event(error: BaseException, event: dict[str, Any]) -> bool:
 def promise_event_id(error: BaseException) -> str | None:
     """The id the event for ``error`` has (or will have once the SDK captures it); None unless
     the kit set monitoring up (only its ``before_send`` keeps the promise)."""
-    from vedette.kit.setup import active_settings  # setup imports this module
-
     if active_settings() is None or not sentry_sdk.get_client().is_active():
         return None
     reported = getattr(error, _REPORTED, None)

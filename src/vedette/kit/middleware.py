@@ -19,7 +19,7 @@ import sentry_sdk
 from sentry_sdk.integrations.starlette import StarletteIntegration
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vedette.kit.setup import active_scrubber, active_settings
+from vedette.kit.active import active_scrubber, active_settings
 
 if TYPE_CHECKING:
     from sentry_sdk._types import Event, Hint

@@ -12,7 +12,6 @@ import importlib.util
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sentry_sdk
@@ -20,6 +19,8 @@ from sentry_sdk.integrations import Integration
 from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger
 from sentry_sdk.integrations.starlette import StarletteIntegration
 
+from vedette.kit import active
+from vedette.kit.active import active_scrubber, active_settings
 from vedette.kit.errors import claim_event, never_reported
 from vedette.kit.sampling import PathSampler
 from vedette.kit.scrub import Scrubber
@@ -34,29 +35,6 @@ ignore_logger("vedette.kit")
 
 # Headers that carry client addresses: personal data, kept out unless PII is allowed.
 _ADDRESS_HEADER_TERMS = ["forwarded", "-ip", "remote-", "via", "-user"]
-
-
-@dataclass
-class _Active:
-    settings: MonitoringSettings
-    sdk_options: dict[str, Any]
-    client: Any
-    scrubber: Scrubber
-    global_tags: list[str] = field(default_factory=list)
-
-
-_active: _Active | None = None
-
-
-def active_settings() -> MonitoringSettings | None:
-    """The settings of the monitoring `init_monitoring` switched on, if it is on."""
-    if _active is None or sentry_sdk.get_client() is not _active.client:
-        return None
-    return _active.settings
-
-
-def active_scrubber() -> Scrubber | None:
-    return None if active_settings() is None or _active is None else _active.scrubber
 
 
 def _level(name: str) -> int:
@@ -183,15 +161,15 @@ def init_monitoring(settings: MonitoringSettings | None = None, **overrides: Any
     to ``sentry_sdk.init`` last (a test's ``transport=``, extra ``integrations=``...).
     Without a DSN nothing starts and every kit helper is a no-op.
     """
-    global _active
     settings = settings if settings is not None else MonitoringSettings()
+    running = active.current()
     if (
-        _active is not None
-        and _active.settings == settings
-        and _active.sdk_options == overrides
-        and sentry_sdk.get_client() is _active.client
+        running is not None
+        and running.settings == settings
+        and running.sdk_options == overrides
+        and sentry_sdk.get_client() is running.client
     ):
-        return bool(_active.client.is_active())
+        return bool(running.client.is_active())
     shutdown_monitoring()
     if not settings.enabled:
         return False
@@ -207,16 +185,17 @@ def init_monitoring(settings: MonitoringSettings | None = None, **overrides: Any
         # The global scope, not the current one: an import-time set_tag only reached events
         # through context-variable inheritance (audit row 18).
         global_scope.set_tag(key, value)
-    _active = _Active(settings, dict(overrides), client, scrubber, list(settings.sentry_tags))
+    active.replace(
+        active.Active(settings, dict(overrides), client, scrubber, list(settings.sentry_tags))
+    )
     return bool(client.is_active())
 
 
 def shutdown_monitoring(timeout: float | None = None) -> None:
     """Flush and close the client `init_monitoring` made; the SDK is then inactive."""
-    global _active
-    if _active is None:
+    state = active.replace(None)
+    if state is None:
         return
-    state, _active = _active, None
     global_scope = sentry_sdk.get_global_scope()
     for key in state.global_tags:
         global_scope.remove_tag(key)

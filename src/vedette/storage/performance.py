@@ -32,10 +32,8 @@ from vedette.domain.performance import (
     op_category,
 )
 from vedette.domain.processed import ProcessedEnvelope
-from vedette.storage.codec import unpack
 from vedette.storage.dialect import insert_ignore, upsert_add
 from vedette.storage.schema import (
-    events,
     perf_day_histograms,
     perf_days,
     perf_histograms,
@@ -761,119 +759,7 @@ def slow_queries(conn: Connection, window: Window, limit: int = 50) -> list[Slow
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSpan:
-    project_id: int
-    trace_id: str
-    span_id: str
-    parent_span_id: str | None
-    segment_id: str | None
-    event_id: str | None
-    transaction: str | None
-    op: str | None
-    description: str | None
-    status: str | None
-    start: float
-    duration_ms: float
-    exclusive_ms: float
-    is_segment: bool
-    release: str | None
-    environment: str | None
-    data: dict[str, Any]
-
-
-def trace_spans(
-    conn: Connection, project_ids: Sequence[int], trace_id: str, limit: int = 10_000
-) -> list[StoredSpan]:
-    s = spans
-    rows = conn.execute(
-        select(s)
-        .where(s.c.project_id.in_(project_ids), s.c.trace_id == trace_id)
-        .order_by(s.c.start_timestamp, s.c.span_id)
-        .limit(limit)
-    )
-    return [
-        StoredSpan(
-            project_id=r.project_id,
-            trace_id=r.trace_id,
-            span_id=r.span_id,
-            parent_span_id=r.parent_span_id,
-            segment_id=r.segment_id,
-            event_id=r.event_id,
-            transaction=r.transaction,
-            op=r.op,
-            description=r.description,
-            status=r.status,
-            start=r.start_timestamp,
-            duration_ms=r.duration,
-            exclusive_ms=r.exclusive_time,
-            is_segment=bool(r.is_segment),
-            release=r.release,
-            environment=r.environment,
-            data=r.data or {},
-        )
-        for r in rows
-    ]
-
-
-def organization_project_ids(conn: Connection, project_id: int) -> list[int]:
-    """Every project of the project's organisation (a trace crosses services)."""
-    org = select(projects.c.organization_id).where(projects.c.id == project_id).scalar_subquery()
-    return [
-        r.id for r in conn.execute(select(projects.c.id).where(projects.c.organization_id == org))
-    ]
-
-
 def set_apdex_threshold(conn: Connection, project_id: int, threshold_ms: float) -> None:
     conn.execute(
         projects.update().where(projects.c.id == project_id).values(apdex_threshold=threshold_ms)
     )
-
-
-@dataclass(frozen=True, slots=True)
-class TraceEvent:
-    """An error (or performance issue occurrence) of a trace, with the span it happened in."""
-
-    project_id: int
-    event_id: str
-    group_id: int | None
-    type: str
-    title: str
-    level: str | None
-    timestamp: float
-    span_id: str | None
-    transaction: str | None
-    occurrence: dict[str, Any] | None
-
-
-def trace_events(
-    conn: Connection, project_ids: Sequence[int], trace_id: str, limit: int = 1000
-) -> list[TraceEvent]:
-    e = events
-    rows = conn.execute(
-        select(e)
-        .where(e.c.project_id.in_(project_ids), e.c.trace_id == trace_id, e.c.type != "transaction")
-        .order_by(e.c.timestamp, e.c.id)
-        .limit(limit)
-    )
-    found = []
-    for r in rows:
-        data = unpack(r.data)
-        trace = (data.get("contexts") or {}).get("trace") or {}
-        span_id = trace.get("span_id") if isinstance(trace, dict) else None
-        occurrence = data.get("occurrence")
-        found.append(
-            TraceEvent(
-                project_id=r.project_id,
-                event_id=r.event_id,
-                group_id=r.group_id,
-                type=r.type,
-                title=r.title,
-                level=r.level,
-                timestamp=r.timestamp,
-                span_id=span_id if isinstance(span_id, str) else None,
-                transaction=r.transaction,
-                occurrence=occurrence if isinstance(occurrence, dict) else None,
-            )
-        )
-    return found

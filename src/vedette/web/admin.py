@@ -13,9 +13,9 @@ from vedette.storage import accounts, performance, users
 from vedette.storage import ui as ui_queries
 from vedette.storage.accounts import Project
 from vedette.web import charts
+from vedette.web.core import Page, WebCore, WebError
 from vedette.web.format import path_part
 from vedette.web.issues import project_base
-from vedette.web.ui import Page, WebError, WebUI
 
 MAX_LABEL = 200
 
@@ -33,7 +33,7 @@ class ProjectCard:
     events_24h: int
 
 
-async def projects(ui: WebUI, page: Page) -> Response:
+async def projects(ui: WebCore, page: Page) -> Response:
     hour = int(time.time() // 3600)
 
     def load(
@@ -74,7 +74,7 @@ class KeyLine:
     dsn: str
 
 
-async def project_settings(ui: WebUI, page: Page, project: Project) -> Response:
+async def project_settings(ui: WebCore, page: Page, project: Project) -> Response:
     def load(conn: Connection) -> tuple[list[accounts.ProjectKeyRow], float]:
         threshold = performance.apdex_thresholds(conn, [project.id])[project.id]
         return accounts.keys_of_project(conn, project.id), threshold
@@ -96,13 +96,13 @@ def _label(page: Page, default: str) -> str:
     return label or default
 
 
-async def create_key(ui: WebUI, page: Page, project: Project) -> Response:
+async def create_key(ui: WebCore, page: Page, project: Project) -> Response:
     label = _label(page, "Default")
     await ui.write(lambda c: accounts.create_key(c, project.id, label))
     return RedirectResponse(project_base(project) + "/settings/", 303)
 
 
-async def set_key_active(ui: WebUI, page: Page, project: Project) -> Response:
+async def set_key_active(ui: WebCore, page: Page, project: Project) -> Response:
     public_key = page.request.path_params["key"]
     active = page.form.get("active") == "1"
 
@@ -114,7 +114,7 @@ async def set_key_active(ui: WebUI, page: Page, project: Project) -> Response:
     return RedirectResponse(project_base(project) + "/settings/", 303)
 
 
-async def set_key_rate_limit(ui: WebUI, page: Page, project: Project) -> Response:
+async def set_key_rate_limit(ui: WebCore, page: Page, project: Project) -> Response:
     public_key = page.request.path_params["key"]
     count, window = page.form.get("count").strip(), page.form.get("window").strip()
     limit = None
@@ -136,7 +136,7 @@ async def set_key_rate_limit(ui: WebUI, page: Page, project: Project) -> Respons
     return RedirectResponse(project_base(project) + "/settings/", 303)
 
 
-async def delete_key(ui: WebUI, page: Page, project: Project) -> Response:
+async def delete_key(ui: WebCore, page: Page, project: Project) -> Response:
     public_key = page.request.path_params["key"]
     if not await ui.write(lambda c: accounts.delete_key(c, project.id, public_key)):
         raise WebError(404, "There is no such key in this project.")
@@ -144,7 +144,7 @@ async def delete_key(ui: WebUI, page: Page, project: Project) -> Response:
     return RedirectResponse(project_base(project) + "/settings/", 303)
 
 
-async def set_apdex(ui: WebUI, page: Page, project: Project) -> Response:
+async def set_apdex(ui: WebCore, page: Page, project: Project) -> Response:
     raw = page.form.get("threshold").strip()
     try:
         threshold = float(raw)
@@ -169,7 +169,9 @@ def _visible_tokens(conn: Connection, user: users.User) -> list[accounts.TokenRo
     ]
 
 
-async def _token_page(ui: WebUI, page: Page, new_token: str | None, status: int = 200) -> Response:
+async def _token_page(
+    ui: WebCore, page: Page, new_token: str | None, status: int = 200
+) -> Response:
     def load(conn: Connection) -> tuple[list[accounts.TokenRow], list[users.Organization]]:
         return _visible_tokens(conn, page.user), users.visible_organizations(conn, page.user)
 
@@ -185,11 +187,11 @@ async def _token_page(ui: WebUI, page: Page, new_token: str | None, status: int 
     )
 
 
-async def tokens(ui: WebUI, page: Page) -> Response:
+async def tokens(ui: WebCore, page: Page) -> Response:
     return await _token_page(ui, page, None)
 
 
-async def create_token(ui: WebUI, page: Page) -> Response:
+async def create_token(ui: WebCore, page: Page) -> Response:
     label = _label(page, "web")
     org = page.form.get("organization")
     read_only = page.form.get("access") == "read"
@@ -204,7 +206,7 @@ async def create_token(ui: WebUI, page: Page) -> Response:
     return await _token_page(ui, page, token, 201)
 
 
-async def revoke_token(ui: WebUI, page: Page) -> Response:
+async def revoke_token(ui: WebCore, page: Page) -> Response:
     token_id = int(page.request.path_params["token_id"])
 
     def apply(conn: Connection) -> bool:

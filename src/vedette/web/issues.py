@@ -19,10 +19,10 @@ from vedette.storage import queries
 from vedette.storage import ui as ui_queries
 from vedette.storage.accounts import Project
 from vedette.web import charts
+from vedette.web.core import Page, WebCore, WebError
 from vedette.web.event_view import event_view
 from vedette.web.format import path_part, query
 from vedette.web.security import local_path
-from vedette.web.ui import Page, WebError, WebUI
 
 PAGE_SIZE = 25
 SORTS = {"date": "Last seen", "new": "First seen", "freq": "Events", "user": "Users"}
@@ -59,7 +59,7 @@ def _status_label(issue: queries.IssueRow) -> str:
     return issue.status
 
 
-async def issue_list(ui: WebUI, page: Page, project: Project) -> Response:
+async def issue_list(ui: WebCore, page: Page, project: Project) -> Response:
     params = page.request.query_params
     text = params.get("query", DEFAULT_QUERY)
     environment = params.get("environment", "")
@@ -123,7 +123,7 @@ async def issue_list(ui: WebUI, page: Page, project: Project) -> Response:
     )
 
 
-async def bulk(ui: WebUI, page: Page, project: Project) -> Response:
+async def bulk(ui: WebCore, page: Page, project: Project) -> Response:
     action = STATUS_ACTIONS.get(page.form.get("action"))
     if action is None or action == IssueStatus.RESOLVED_IN_NEXT_RELEASE:
         raise WebError(400, "Choose resolve, ignore or reopen.")
@@ -141,7 +141,7 @@ async def bulk(ui: WebUI, page: Page, project: Project) -> Response:
     return RedirectResponse(back, 303)
 
 
-async def _issue(ui: WebUI, page: Page, project: Project) -> queries.IssueRow:
+async def _issue(ui: WebCore, page: Page, project: Project) -> queries.IssueRow:
     issue_id = int(page.request.path_params["issue_id"])
     issue = await ui.read(lambda c: queries.get_issue(c, issue_id))
     if issue is None or issue.project_id != project.id:
@@ -149,7 +149,7 @@ async def _issue(ui: WebUI, page: Page, project: Project) -> queries.IssueRow:
     return issue
 
 
-async def set_status(ui: WebUI, page: Page, project: Project) -> Response:
+async def set_status(ui: WebCore, page: Page, project: Project) -> Response:
     issue = await _issue(ui, page, project)
     status = STATUS_ACTIONS.get(page.form.get("status"))
     if status is None:
@@ -168,7 +168,7 @@ async def set_status(ui: WebUI, page: Page, project: Project) -> Response:
     return RedirectResponse(target + query({"event": page.form.get("event")}), 303)
 
 
-async def issue_detail(ui: WebUI, page: Page, project: Project) -> Response:
+async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
     issue = await _issue(ui, page, project)
     params = page.request.query_params
     period = params.get("period", "24h")
@@ -223,7 +223,7 @@ async def issue_detail(ui: WebUI, page: Page, project: Project) -> Response:
     )
 
 
-async def raw_event(ui: WebUI, page: Page, project: Project) -> Response:
+async def raw_event(ui: WebCore, page: Page, project: Project) -> Response:
     event_id = normalize_event_id(page.request.path_params["event_id"])
     event = (
         None

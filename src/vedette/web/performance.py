@@ -15,19 +15,19 @@ from typing import Any
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from vedette.api.performance import trace_json, transaction_waterfall
 from vedette.domain import histogram
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.performance import op_category
-from vedette.storage import health, monitors, performance, queries
+from vedette.domain.waterfalls import transaction_waterfall
+from vedette.storage import health, monitors, performance, queries, traces
 from vedette.storage import ui as ui_queries
 from vedette.storage.accounts import Project
 from vedette.storage.performance import Window
 from vedette.web import charts
+from vedette.web.core import Page, WebCore, WebError
 from vedette.web.event_view import pretty
 from vedette.web.format import duration
 from vedette.web.issues import project_base
-from vedette.web.ui import Page, WebError, WebUI
 
 PERIODS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "14d": 14 * 86400, "30d": 30 * 86400}
 TRANSACTION_SORTS = {
@@ -68,7 +68,7 @@ def _filters(page: Page, period: str) -> dict[str, str]:
     }
 
 
-async def _filter_values(ui: WebUI, project: Project) -> tuple[list[str], list[str]]:
+async def _filter_values(ui: WebCore, project: Project) -> tuple[list[str], list[str]]:
     def load(conn: Connection) -> tuple[list[str], list[str]]:
         return (
             ui_queries.tag_values(conn, project.id, "environment"),
@@ -78,7 +78,7 @@ async def _filter_values(ui: WebUI, project: Project) -> tuple[list[str], list[s
     return await ui.read(load)
 
 
-async def transactions(ui: WebUI, page: Page, project: Project) -> Response:
+async def transactions(ui: WebCore, page: Page, project: Project) -> Response:
     window, period = _window(page, project)
     sort = page.request.query_params.get("sort", "count")
     sort = sort if sort in TRANSACTION_SORTS else "count"
@@ -120,7 +120,7 @@ def _colour(op: str | None) -> str:
     return category if category in OP_COLOURS else "other"
 
 
-async def summary(ui: WebUI, page: Page, project: Project) -> Response:
+async def summary(ui: WebCore, page: Page, project: Project) -> Response:
     window, period = _window(page, project)
     name = page.request.query_params.get("transaction", "")
     if not name:
@@ -227,7 +227,7 @@ class PerformanceIssue:
     offenders: set[str]
 
 
-async def waterfall(ui: WebUI, page: Page, project: Project) -> Response:
+async def waterfall(ui: WebCore, page: Page, project: Project) -> Response:
     event_id = normalize_event_id(page.request.path_params["event_id"])
 
     def load(conn: Connection) -> tuple[queries.StoredEvent, list[PerformanceIssue]] | None:
@@ -239,7 +239,7 @@ async def waterfall(ui: WebUI, page: Page, project: Project) -> Response:
         found = []
         trace_id = trace.get("trace_id")
         if isinstance(trace_id, str):
-            for e in performance.trace_events(conn, [project.id], trace_id):
+            for e in traces.trace_events(conn, [project.id], trace_id):
                 occurrence = e.occurrence or {}
                 if e.type == "performance" and occurrence.get("segment_span_id") == root:
                     evidence = occurrence.get("evidence") or {}
@@ -274,14 +274,14 @@ async def waterfall(ui: WebUI, page: Page, project: Project) -> Response:
     )
 
 
-async def trace(ui: WebUI, page: Page, project: Project) -> Response:
+async def trace(ui: WebCore, page: Page, project: Project) -> Response:
     trace_id = page.request.path_params["trace_id"].replace("-", "").lower()
     if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
         raise WebError(404, "That is not a trace id.")
 
     def load(conn: Connection) -> dict[str, Any] | None:
         # A trace crosses services: the organisation's projects, as the API reads them.
-        return trace_json(conn, performance.organization_project_ids(conn, project.id), trace_id)
+        return traces.trace_json(conn, traces.organization_project_ids(conn, project.id), trace_id)
 
     body = await ui.read(load)
     if body is None:
@@ -308,7 +308,7 @@ async def trace(ui: WebUI, page: Page, project: Project) -> Response:
     )
 
 
-async def slow_queries(ui: WebUI, page: Page, project: Project) -> Response:
+async def slow_queries(ui: WebCore, page: Page, project: Project) -> Response:
     window, period = _window(page, project)
     rows = await ui.read(lambda c: performance.slow_queries(c, window))
     environments, releases = await _filter_values(ui, project)
@@ -326,7 +326,7 @@ async def slow_queries(ui: WebUI, page: Page, project: Project) -> Response:
     )
 
 
-async def releases(ui: WebUI, page: Page, project: Project) -> Response:
+async def releases(ui: WebCore, page: Page, project: Project) -> Response:
     window, period = _window(page, project, default="14d")
     rows = await ui.read(
         lambda c: health.release_health(c, project.id, window.start, window.end, window.environment)
@@ -360,7 +360,7 @@ class MonitorLine:
 TIMELINE_SLOTS = 30
 
 
-async def crons(ui: WebUI, page: Page, project: Project) -> Response:
+async def crons(ui: WebCore, page: Page, project: Project) -> Response:
     def load(conn: Connection) -> list[MonitorLine]:
         found = []
         for m in monitors.list_monitors(conn, project.id):

@@ -1,0 +1,322 @@
+"""The web UI's core: sessions, CSRF, forms and templates (the route table is in ui.py).
+
+Views are thin: they parse the request, read through the storage modules (the same ones the
+JSON API uses) and render a template. Errors carry their HTTP status and become one error page
+(``WebError``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from vedette.api.serialize import iso
+from vedette.storage import accounts, threaded, users
+from vedette.storage.accounts import Project
+from vedette.storage.database import Database
+from vedette.web import format as fmt
+from vedette.web.security import Signer, local_path
+
+T = TypeVar("T")
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "vedette_session"
+LOGIN_CSRF_COOKIE = "vedette_login_csrf"
+MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 500
+
+
+class WebError(Exception):
+    """Turned into the error page with this status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    fields: list[tuple[str, str]]
+
+    def get(self, name: str, default: str = "") -> str:
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return default
+
+    def getlist(self, name: str) -> list[str]:
+        return [value for key, value in self.fields if key == name]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One signed-in request."""
+
+    request: Request
+    session: users.Session
+    form: Form
+
+    @property
+    def user(self) -> users.User:
+        return self.session.user
+
+
+PageHandler = Callable[[Page], Awaitable[Response]]
+ProjectHandler = Callable[[Page, Project], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class UIConfig:
+    base_url: str
+    on_key_change: Callable[[str], None]
+    trust_forwarded_for: bool = False
+
+
+class WebCore:
+    def __init__(self, db: Database, config: UIConfig) -> None:
+        self.db = db
+        self.config = config
+        self._signer: Signer | None = None
+        self._secure_cookies = config.base_url.startswith("https://")
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.filters.update(
+            when=fmt.when,
+            iso=iso,
+            ago=fmt.ago,
+            duration=fmt.duration,
+            percent=fmt.percent,
+            number=fmt.number,
+            part=fmt.path_part,
+        )
+        self.templates.globals.update(query=fmt.query, term=fmt.search_term)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        return await threaded.read(self.db, fn)
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        return await threaded.write(self.db, fn)
+
+    async def signer(self) -> Signer:
+        if self._signer is None:
+            secret = await self.write(lambda c: users.instance_secret(c, "cookie_signing"))
+            self._signer = Signer(secret)
+        return self._signer
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        context: dict[str, Any],
+        status: int = 200,
+        session: users.Session | None = None,
+    ) -> HTMLResponse:
+        values: dict[str, Any] = {
+            "request_path": request.url.path,
+            "user": session.user if session is not None else None,
+            "csrf_token": session.csrf_token if session is not None else "",
+            "project": None,
+            "base": "",
+            "section": "",
+        }
+        body = self.templates.get_template(template).render({**values, **context})
+        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+    def page(
+        self, page: Page, template: str, http_status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        return self.render(page.request, template, context, http_status, page.session)
+
+    def client_ip(self, request: Request) -> str:
+        if self.config.trust_forwarded_for:
+            forwarded = request.headers.get("x-forwarded-for")
+            if forwarded:
+                return forwarded.split(",")[0].strip()[:64]
+        return request.client.host if request.client else ""
+
+    async def _form(self, request: Request) -> Form:
+        if request.method != "POST":
+            return Form([])
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            raise WebError(415, "Forms are sent as application/x-www-form-urlencoded.")
+        # The route's max_body_size caps what this reads (413 past MAX_FORM_BYTES).
+        body = await request.body()
+        try:
+            fields = parse_qsl(
+                body.decode(), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
+            )
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise WebError(400, "The form could not be read.") from exc
+        return Form(fields)
+
+    async def _session(self, request: Request) -> tuple[users.Session, str] | None:
+        session_id = (await self.signer()).unsign(request.cookies.get(SESSION_COOKIE))
+        if session_id is None:
+            return None
+        found = await self.read(lambda c: users.load_session(c, session_id, time.time()))
+        return None if found is None else (found, session_id)
+
+    def _error(
+        self, request: Request, error: WebError, session: users.Session | None
+    ) -> HTMLResponse:
+        return self.render(
+            request, "error.html", {"status": error.status, "message": error.message},
+            error.status, session,
+        )  # fmt: skip
+
+    def signed_in(self, handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
+        """A page for signed-in users; POSTs must carry the session's CSRF token."""
+
+        async def endpoint(request: Request) -> Response:
+            session: users.Session | None = None
+            try:
+                found = await self._session(request)
+                if found is None:
+                    if request.method in ("GET", "HEAD"):
+                        target = request.url.path + (
+                            "?" + request.url.query if request.url.query else ""
+                        )
+                        return RedirectResponse(f"/login/?next={quote(target, safe='')}", 303)
+                    raise WebError(403, "Your session has ended. Sign in again.")
+                session = found[0]
+                form = await self._form(request)
+                if request.method == "POST" and not hmac.compare_digest(
+                    form.get("csrf_token").encode(), session.csrf_token.encode()
+                ):
+                    raise WebError(
+                        403, "The form's CSRF token is missing or wrong. Reload the page."
+                    )
+                return await handler(Page(request, session, form))
+            except WebError as error:
+                return self._error(request, error, session)
+
+        return endpoint
+
+    def in_project(self, handler: ProjectHandler) -> Callable[[Request], Awaitable[Response]]:
+        """A project page: 404 unless the user may read the project's organisation."""
+
+        async def with_project(page: Page) -> Response:
+            org, slug = page.request.path_params["org"], page.request.path_params["project"]
+            project = await self.read(lambda c: accounts.find_project(c, org, slug))
+            if project is None or not page.user.may_read(project.organization_id):
+                raise WebError(404, "There is no such project, or it is not yours to see.")
+            return await handler(page, project)
+
+        return self.signed_in(with_project)
+
+    # -- sign-in ------------------------------------------------------------------------------
+
+    async def login(self, request: Request) -> Response:
+        signer = await self.signer()
+        nonce = signer.unsign(request.cookies.get(LOGIN_CSRF_COOKIE))
+        target = local_path(request.query_params.get("next"))
+        if request.method == "GET":
+            if await self._session(request) is not None:
+                return RedirectResponse(target, 303)
+            return self._login_page(request, signer, nonce, target, "", "", 200)
+        try:
+            form = await self._form(request)
+        except WebError as error:
+            return self._error(request, error, None)
+        email = form.get("email").strip()
+        target = local_path(form.get("next"))
+        if nonce is None or not hmac.compare_digest(
+            form.get("csrf_token").encode(), nonce.encode()
+        ):
+            return self._login_page(
+                request, signer, None, target, email,
+                "The sign-in form expired. Please try again.", 403,
+            )  # fmt: skip
+        ip = self.client_ip(request)
+        now = time.time()
+        if await self.read(lambda c: users.is_throttled(c, email, ip, now)):
+            return self._login_page(
+                request, signer, nonce, target, email,
+                "Too many failed sign-ins. Wait 15 minutes and try again.", 429,
+            )  # fmt: skip
+        password = form.get("password")
+
+        def attempt(conn: Connection) -> str | None:
+            user = users.authenticate(conn, email, password)
+            if user is None:
+                users.record_failure(conn, email, ip, now)
+                return None
+            users.clear_failures(conn, email, ip)
+            return users.start_session(conn, user.id, now)
+
+        session_id = await self.write(attempt)
+        if session_id is None:
+            return self._login_page(
+                request, signer, nonce, target, email, "Wrong email or password.", 401
+            )
+        response = RedirectResponse(target, 303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            signer.sign(session_id),
+            max_age=users.SESSION_SECONDS,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=self._secure_cookies,
+        )
+        response.delete_cookie(
+            LOGIN_CSRF_COOKIE, path="/login/", secure=self._secure_cookies, httponly=True
+        )
+        return response
+
+    def _login_page(
+        self,
+        request: Request,
+        signer: Signer,
+        nonce: str | None,
+        target: str,
+        email: str,
+        error: str,
+        status: int,
+    ) -> Response:
+        fresh = nonce is None
+        nonce = nonce or secrets.token_urlsafe(24)
+        response = self.render(
+            request,
+            "login.html",
+            {"login_token": nonce, "next": target, "email": email, "error": error},
+            status,
+        )
+        if fresh:
+            response.set_cookie(
+                LOGIN_CSRF_COOKIE,
+                signer.sign(nonce),
+                path="/login/",
+                httponly=True,
+                samesite="lax",
+                secure=self._secure_cookies,
+            )
+        return response
+
+    async def logout(self, page: Page) -> Response:
+        found = await self._session(page.request)
+        if found is not None:
+            await self.write(lambda c: users.end_session(c, found[1]))
+        response = RedirectResponse("/login/", 303)
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=self._secure_cookies, httponly=True)
+        return response
