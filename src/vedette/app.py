@@ -29,6 +29,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from vedette.alerts.channels import Endpoints
+from vedette.alerts.consumer import Alerts
+from vedette.alerts.dispatcher import DeliverySettings, Dispatcher
+from vedette.alerts.evaluate import AlertSettings
 from vedette.api.routes import Api
 from vedette.domain.envelope import outcomes_envelope
 from vedette.domain.spooled import NewEntry
@@ -167,7 +171,11 @@ def run_worker_process(
             cleanup_seconds=settings.cleanup_interval_seconds,
         ),
         on_batch=counters.add,
+        consumer=Alerts(AlertSettings(settings.base_url, settings.alert_hourly_cap)),
     )
+
+    def should_stop() -> bool:
+        return stopping or os.getppid() != parent_pid
 
     def wait(seconds: float) -> None:
         wakeup.wait(seconds)
@@ -175,8 +183,23 @@ def run_worker_process(
 
     # If the server dies (even by kill -9), its worker follows instead of lingering.
     with sole_worker(storage):
-        worker.run(should_stop=lambda: stopping or os.getppid() != parent_pid, wait=wait)
+        dispatcher = Dispatcher(storage.db, delivery_settings(settings)).start(should_stop)
+        worker.run(should_stop=should_stop, wait=wait)
+        dispatcher.join(timeout=settings.notification_timeout_seconds + 5)
     storage.dispose()
+
+
+def delivery_settings(settings: Settings) -> DeliverySettings:
+    return DeliverySettings(
+        smtp_url=settings.smtp_url,
+        email_from=settings.email_from,
+        allow_private=settings.alerts_allow_private_targets,
+        timeout_seconds=settings.notification_timeout_seconds,
+        retry_seconds=settings.notification_retry_seconds,
+        give_up_seconds=settings.notification_give_up_seconds,
+        lease_seconds=settings.notification_lease_seconds,
+        endpoints=Endpoints(settings.telegram_api_url, settings.pagerduty_events_url),
+    )
 
 
 class WorkerSupervisor:

@@ -107,6 +107,55 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the worker applies retention (`vedette cleanup` does it now).",
     )
+    smtp_url: str | None = Field(
+        default=None,
+        description="SMTP server for email notifications: `smtp://[user:pass@]host:port` (STARTTLS "
+        "when the server offers it) or `smtps://...` (implicit TLS). Unset: email "
+        "notifications fail visibly in the delivery history.",
+    )
+    email_from: str = Field(
+        default="vedette@localhost",
+        description="Sender address of email notifications.",
+    )
+    alerts_allow_private_targets: bool = Field(
+        default=False,
+        description="Let notifications go to loopback, private and link-local addresses"
+        " (webhooks on the same network). Off: such targets are refused, so alert rules"
+        " cannot probe internal services.",
+    )
+    alert_hourly_cap: int = Field(
+        default=100,
+        description="Alerts a project may send per hour; past it, alerts are counted and one"
+        ' "N more alerts suppressed" message follows the hour.',
+    )
+    notification_timeout_seconds: float = Field(
+        default=10.0,
+        description="How long one delivery attempt (HTTP request or SMTP session) may take.",
+    )
+    notification_retry_seconds: float = Field(
+        default=10.0,
+        description="Delay before the first retry of a failed delivery (timeouts, connection"
+        " errors, 5xx, 429); it doubles with each attempt, up to an hour, or follows Retry-After.",
+    )
+    notification_give_up_seconds: float = Field(
+        default=86400.0,
+        description="A notification not delivered within this time of being queued is marked"
+        " failed.",
+    )
+    notification_lease_seconds: float = Field(
+        default=120.0,
+        description="How long a node owns a notification it is sending before another may retry it "
+        "(PostgreSQL; on SQLite a restarted worker retries at once).",
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        description="Telegram Bot API base URL (a proxy, or a test double).",
+    )
+    pagerduty_events_url: str = Field(
+        default="https://events.pagerduty.com/v2/enqueue",
+        description="PagerDuty Events API v2 endpoint (EU accounts: "
+        "`https://events.eu.pagerduty.com/v2/enqueue`).",
+    )
 
     def retention_policy(self) -> RetentionPolicy:
         return RetentionPolicy(

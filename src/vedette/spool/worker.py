@@ -9,6 +9,9 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import Connection
 
 from vedette.domain.envelope import parse_envelope
 from vedette.domain.processed import ProcessedEnvelope
@@ -19,7 +22,7 @@ from vedette.spool.payloads import envelope_of
 from vedette.spool.spools import Spool
 from vedette.storage import monitors, retention, spool_store
 from vedette.storage.database import Database
-from vedette.storage.ingest_store import store_processed
+from vedette.storage.ingest_store import IssueOutcome, store_monitor_failures, store_processed
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,25 @@ class WorkerConfig:
     gc_threshold: int = 50_000
 
 
+class ResultConsumer(Protocol):
+    """What reads the worker's results inside the transaction that stores them (alerts): what
+    it writes commits or rolls back with them."""
+
+    def issues_stored(self, conn: Connection, outcomes: list[IssueOutcome], now: float) -> None:
+        """A batch (or the cron scheduler) stored events of these issues."""
+
+    def tick(self, conn: Connection, now: float) -> None:
+        """The periodic jobs' turn (``now`` moved by tests)."""
+
+
+class NoConsumer:
+    def issues_stored(self, conn: Connection, outcomes: list[IssueOutcome], now: float) -> None:
+        return None
+
+    def tick(self, conn: Connection, now: float) -> None:
+        return None
+
+
 class Worker:
     def __init__(
         self,
@@ -55,8 +77,10 @@ class Worker:
         config: WorkerConfig,
         processing: Callable[[int], ProcessingConfig] = lambda _pid: ProcessingConfig(),
         on_batch: Callable[[int, float], None] = lambda _entries, _seconds: None,
+        consumer: ResultConsumer | None = None,
     ) -> None:
         self._db = db
+        self._consumer: ResultConsumer = consumer or NoConsumer()
         self._on_batch = on_batch
         self._spool = spool
         self._config = config
@@ -116,7 +140,10 @@ class Worker:
     def run_periodic(self, now: float) -> None:
         """The jobs that depend on the clock alone (tests call this with a moved clock)."""
         with self._db.write() as conn:
-            monitors.run_scheduler(conn, now)
+            plan = monitors.run_scheduler(conn, now)
+            failures = monitors.failures_of(conn, plan, now)
+            self._consumer.issues_stored(conn, store_monitor_failures(conn, failures, now), now)
+            self._consumer.tick(conn, now)
         if now >= self._next_cleanup:
             self._next_cleanup = now + self._config.cleanup_seconds
             self.cleanup(now)
@@ -142,7 +169,9 @@ class Worker:
     ) -> None:
         entries = [e for e, _ in processed] + [e for e, _ in poisoned]
         with self._db.write() as conn:
-            store_processed(conn, [(e.project_id, r) for e, r in processed])
+            now = time.time()
+            outcomes = store_processed(conn, [(e.project_id, r) for e, r in processed], now)
+            self._consumer.issues_stored(conn, outcomes, now)
             for entry, error in poisoned:
                 spool_store.dead_letter(conn, entry, error)
             self._spool.acknowledge(conn, entries)

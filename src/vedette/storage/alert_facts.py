@@ -65,7 +65,7 @@ def issue_facts(conn: Connection, group_ids: Iterable[int]) -> dict[int, IssueFa
             select(group_users.c.group_id, func.count())
             .where(group_users.c.group_id.in_(ids))
             .group_by(group_users.c.group_id)
-        ).tuples()
+        ).all()
     )
     rows = conn.execute(select(groups).where(groups.c.id.in_(ids))).all()
     return {

@@ -410,7 +410,7 @@ def _escalated_by_users(
             select(group_users.c.group_id, func.count())
             .where(group_users.c.group_id.in_(waiting))
             .group_by(group_users.c.group_id)
-        ).tuples()
+        ).all()
     )
     reached = [g for g in waiting if counts.get(g, 0) >= (snoozes[g].user_count_target or 0)]
     for group_id in reached:
