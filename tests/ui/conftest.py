@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,8 @@ from tests.ui import pages, xss
 
 SEED = Path(__file__).with_name("sdk_seed.py")
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
-CHROMIUM = Path(os.environ.get("VEDETTE_CHROMIUM", "/usr/bin/chromium"))
+DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("VEDETTE_CHROMIUM", str(DEBIAN_CHROMIUM)))
 # As Playwright's own probe starts it here: no sandbox as root, no background traffic to a
 # closed network.
 CHROMIUM_ARGS = [
@@ -174,14 +175,57 @@ class Tab:
         return [m for m in self.console if "Content Security Policy" in m]
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    """One per test: while Playwright's sync API runs, it holds an event loop in this thread,
-    which later tests calling asyncio.run must not find (pytest reorders tests by server)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (bash .ci/run does it)")
+def find_chromium() -> Path | None:
+    """VEDETTE_CHROMIUM if set; else Debian's /usr/bin/chromium; else Playwright's own build
+    (``uv run playwright install chromium``)."""
+    if os.environ.get("VEDETTE_CHROMIUM"):
+        return CHROMIUM if CHROMIUM.exists() else None
+    if DEBIAN_CHROMIUM.exists():
+        return DEBIAN_CHROMIUM
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        installed = Path(playwright.chromium.executable_path)
+    return installed if installed.exists() else None
+
+
+NO_BROWSER = (
+    "no Chromium for the browser tests: `apt-get install chromium` (Debian) or "
+    "`uv run playwright install chromium` (under CI=true this is a failure)"
+)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Every browser test skipped for want of Chromium, reported at one place, so that ``-ra``
+    folds them into one line."""
+    report: pytest.TestReport = yield
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and NO_BROWSER in str(longrepr[2]):
+        report.longrepr = (__file__, find_chromium.__code__.co_firstlineno, longrepr[2])
+    return report
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """The browser binary, looked for once. Missing: the browser tests are skipped with one
+    line saying how to get it; under CI they fail instead."""
+    found = find_chromium()
+    if found is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(NO_BROWSER)
+        pytest.skip(NO_BROWSER)
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Browser]:
+    """One per module, a fresh context per test (``tab``). Module-scoped, not session-scoped:
+    while Playwright's sync API runs it holds an event loop in this thread, which tests of
+    other modules calling asyncio.run must not find (pytest tears a module's fixtures down
+    before it moves on to another module's tests)."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:
