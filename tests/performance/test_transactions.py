@@ -307,7 +307,7 @@ def test_fastapi_corpus_transactions(db: Database) -> None:
 def test_windows_split_into_hours_and_minutes(
     start: str, end: str, expected: list[tuple[str, str, str]]
 ) -> None:
-    from vedette.storage.performance import Window, _parts
+    from vedette.storage.performance_queries import Window, _parts
 
     def ts(clock: str) -> float:
         day = "2026-11-" if "T" in clock else "2026-11-28T"

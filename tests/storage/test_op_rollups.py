@@ -13,7 +13,7 @@ from typing import Any
 from alembic import command
 from sqlalchemy import Table, select
 
-from vedette.storage import performance
+from vedette.storage import performance_queries as performance
 from vedette.storage.database import Database
 from vedette.storage.ingest_store import store_processed
 from vedette.storage.migrate import alembic_config, upgrade

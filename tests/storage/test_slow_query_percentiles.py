@@ -7,7 +7,7 @@ import time
 import pytest
 
 from vedette.domain.performance import SpanRow
-from vedette.storage import accounts, performance
+from vedette.storage import accounts, performance, performance_queries
 from vedette.storage.database import Database
 
 
@@ -31,7 +31,9 @@ def test_the_p95_of_three_queries_is_the_slowest(db: Database) -> None:
         ]
         performance.write_aggregates(conn, performance.aggregate([], rows, {}))
     with db.read() as conn:
-        [query] = performance.slow_queries(conn, performance.Window(project.id, now - 3600, now))
+        [query] = performance_queries.slow_queries(
+            conn, performance_queries.Window(project.id, now - 3600, now)
+        )
     assert query.count == 3
     assert query.avg_ms == pytest.approx(0.086)
     assert query.p95 == pytest.approx(0.19, rel=0.005)

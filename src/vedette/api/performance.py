@@ -30,7 +30,18 @@ from vedette.domain.envelope import normalize_event_id
 from vedette.domain.waterfalls import round_ms, transaction_waterfall
 from vedette.storage import health, monitors, performance, queries, traces
 from vedette.storage.accounts import Project, TokenGrant
-from vedette.storage.performance import Stats, Window
+from vedette.storage.performance_queries import (
+    SegmentRow,
+    Stats,
+    Window,
+    op_times,
+    recent_releases,
+    slow_queries,
+    transaction_count,
+    transaction_events,
+    transaction_stats,
+    transaction_summary,
+)
 
 _PERIOD = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -133,7 +144,7 @@ class PerformanceEndpoints:
     async def transactions(self, request: Request, grant: TokenGrant) -> Response:
         project = await self._access.project(request, grant)
         window = self._window(request, project)
-        rows = await self._access.read(lambda c: performance.transaction_stats(c, window))
+        rows = await self._access.read(lambda c: transaction_stats(c, window))
         return json_response([stats_json(s) for s in rows])
 
     async def summary(self, request: Request, grant: TokenGrant) -> Response:
@@ -180,7 +191,7 @@ class PerformanceEndpoints:
     async def slow_queries(self, request: Request, grant: TokenGrant) -> Response:
         project = await self._access.project(request, grant)
         window = self._window(request, project)
-        rows = await self._access.read(lambda c: performance.slow_queries(c, window))
+        rows = await self._access.read(lambda c: slow_queries(c, window))
         return json_response(
             [
                 {
@@ -282,18 +293,18 @@ def _pct(value: float | None) -> float | None:
 
 
 def _summary(conn: Connection, window: Window, name: str, pair: list[str]) -> dict[str, Any] | None:
-    found = performance.transaction_summary(conn, window, name)
+    found = transaction_summary(conn, window, name)
     if found is None:
         return None
     stats, counts = found
     middle = (window.start + window.end) / 2
     first = Window(window.project_id, window.start, middle, window.environment, window.release)
     second = Window(window.project_id, middle, window.end, window.environment, window.release)
-    releases = pair or performance.recent_releases(conn, window, name)
+    releases = pair or recent_releases(conn, window, name)
     release_rows = []
     for version in releases:
         scoped = Window(window.project_id, window.start, window.end, window.environment, version)
-        scoped_stats = performance.transaction_stats(conn, scoped, [name], limit=1)
+        scoped_stats = transaction_stats(conn, scoped, [name], limit=1)
         if scoped_stats:
             release_rows.append(
                 {
@@ -308,12 +319,8 @@ def _summary(conn: Connection, window: Window, name: str, pair: list[str]) -> di
             {"start": round_ms(lo), "end": round_ms(hi), "count": n}
             for lo, hi, n in histogram.coarsen(counts)
         ],
-        "slowest": [
-            _segment_json(r) for r in performance.transaction_events(conn, window, name, True)
-        ],
-        "recent": [
-            _segment_json(r) for r in performance.transaction_events(conn, window, name, False)
-        ],
+        "slowest": [_segment_json(r) for r in transaction_events(conn, window, name, True)],
+        "recent": [_segment_json(r) for r in transaction_events(conn, window, name, False)],
         "ops": _ops_per_transaction(conn, window, name, stats.count),
         "opsGrown": _ops_grown(conn, first, second, name),
         "releases": release_rows,
@@ -330,19 +337,19 @@ def _ops_per_transaction(
             "total_time": round_ms(o.exclusive_ms),
             "avg_per_transaction": round_ms(o.exclusive_ms / count) if count else None,
         }
-        for o in performance.op_times(conn, window, name)
+        for o in op_times(conn, window, name)
     ]
 
 
 def _ops_grown(conn: Connection, first: Window, second: Window, name: str) -> list[dict[str, Any]]:
     """Span ops (db, http, ...) whose time per transaction grew from the first half of the
     window to the second, largest growth first."""
-    before_count = performance.transaction_count(conn, first, name)
-    after_count = performance.transaction_count(conn, second, name)
+    before_count = transaction_count(conn, first, name)
+    after_count = transaction_count(conn, second, name)
     if not before_count or not after_count:
         return []
-    before = {o.op: o.exclusive_ms / before_count for o in performance.op_times(conn, first, name)}
-    after = {o.op: o.exclusive_ms / after_count for o in performance.op_times(conn, second, name)}
+    before = {o.op: o.exclusive_ms / before_count for o in op_times(conn, first, name)}
+    after = {o.op: o.exclusive_ms / after_count for o in op_times(conn, second, name)}
     grown = [
         {
             "op": op,
@@ -356,7 +363,7 @@ def _ops_grown(conn: Connection, first: Window, second: Window, name: str) -> li
     return sorted(grown, key=lambda g: (-(g["change"] or 0.0), g["op"]))
 
 
-def _segment_json(row: performance.SegmentRow) -> dict[str, Any]:
+def _segment_json(row: SegmentRow) -> dict[str, Any]:
     return {
         "eventID": row.event_id,
         "traceID": row.trace_id,

@@ -19,10 +19,17 @@ from vedette.domain import histogram
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.performance import op_category
 from vedette.domain.waterfalls import transaction_waterfall
-from vedette.storage import health, monitors, performance, queries, traces
+from vedette.storage import (
+    health,
+    monitors,
+    performance,
+    performance_queries,
+    queries,
+    traces,
+)
 from vedette.storage import ui as ui_queries
 from vedette.storage.accounts import Project
-from vedette.storage.performance import Window
+from vedette.storage.performance_queries import Window
 from vedette.web import charts
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.event_view import pretty
@@ -82,9 +89,9 @@ async def transactions(ui: WebCore, page: Page, project: Project) -> Response:
     window, period = _window(page, project)
     sort = page.request.query_params.get("sort", "count")
     sort = sort if sort in TRANSACTION_SORTS else "count"
-    rows = await ui.read(lambda c: performance.transaction_stats(c, window))
+    rows = await ui.read(lambda c: performance_queries.transaction_stats(c, window))
 
-    def key(s: performance.Stats) -> float:
+    def key(s: performance_queries.Stats) -> float:
         value = getattr(s, sort)
         return -1.0 if value is None else float(value)
 
@@ -127,23 +134,23 @@ async def summary(ui: WebCore, page: Page, project: Project) -> Response:
         raise WebError(400, "Which transaction? (?transaction=NAME)")
 
     def load(conn: Connection) -> dict[str, Any] | None:
-        found = performance.transaction_summary(conn, window, name)
+        found = performance_queries.transaction_summary(conn, window, name)
         if found is None:
             return None
         stats, counts = found
         return {
             "stats": stats,
             "histogram": histogram.coarsen(counts),
-            "slowest": performance.transaction_events(conn, window, name, True),
-            "recent": performance.transaction_events(conn, window, name, False),
-            "ops": performance.op_times(conn, window, name),
+            "slowest": performance_queries.transaction_events(conn, window, name, True),
+            "recent": performance_queries.transaction_events(conn, window, name, False),
+            "ops": performance_queries.op_times(conn, window, name),
             "threshold": performance.apdex_thresholds(conn, [project.id])[project.id],
         }
 
     found = await ui.read(load)
     if found is None:
         raise WebError(404, "No transaction of that name in this period.")
-    stats: performance.Stats = found["stats"]
+    stats: performance_queries.Stats = found["stats"]
     bins = [(f"{duration(lo)} - {duration(hi)}: {n}", float(n)) for lo, hi, n in found["histogram"]]
     ops = [
         OpShare(
@@ -310,7 +317,7 @@ async def trace(ui: WebCore, page: Page, project: Project) -> Response:
 
 async def slow_queries(ui: WebCore, page: Page, project: Project) -> Response:
     window, period = _window(page, project)
-    rows = await ui.read(lambda c: performance.slow_queries(c, window))
+    rows = await ui.read(lambda c: performance_queries.slow_queries(c, window))
     environments, releases = await _filter_values(ui, project)
     return ui.page(
         page,
