@@ -1,5 +1,8 @@
-"""What only transactions carry: ``transaction_info``, spans and measurements, plus span
-statuses (docs/protocol.md, "Transactions and spans" and "Span statuses").
+"""Transaction interfaces: spans, measurements and span statuses, plus ``transaction_info``.
+
+Spans and measurements are kept for transactions only; span statuses also serve the trace
+context, and any event may name its transaction's source in ``transaction_info``. See
+docs/protocol.md, "Transactions and spans", "Span statuses" and "Transaction names".
 """
 
 from __future__ import annotations
