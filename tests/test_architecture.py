@@ -20,8 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"storage", "domain"},
     "ingest": {"ingest", "spool", "domain"},
     "spool": {"spool", "processing", "storage", "domain"},
-    "api": {"api", "storage", "domain"},
-    "web": {"web", "api", "storage", "domain"},
+    "api": {"api", "alerts", "storage", "domain"},
+    "web": {"web", "api", "alerts", "storage", "domain"},
     "alerts": {"alerts", "storage", "domain"},
     "kit": {"kit"},
 }

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from vedette.api.serialize import dsn
 from vedette.app import backup_sqlite, open_storage
+from vedette.cli_alerts import add_alert_commands
 from vedette.settings import Settings
 from vedette.storage import accounts, retention, users
 from vedette.storage.database import Database
@@ -378,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_password.add_argument("email")
     user_password.add_argument("--password", help="asked for when not given")
     user_password.set_defaults(func=cmd_user_password)
+    add_alert_commands(sub, migrated_database)
     return parser
 
 

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from vedette.api import serialize
 from vedette.api.access import ApiAccess
+from vedette.api.alerts import AlertEndpoints
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.performance import PerformanceEndpoints
 from vedette.domain.envelope import normalize_event_id
@@ -73,6 +74,7 @@ class Api:
             Route("/api/0/issues/{issue_id}/events/{which:str}/", wrap(self.issue_event)),
             Route("/api/0/internal/spool/", wrap(self.spool_stats)),
             *PerformanceEndpoints(self._access).routes(),
+            *AlertEndpoints(self._access, self._base_url).routes(),
         ]
 
     async def _issue(self, request: Request, grant: TokenGrant) -> tuple[int, Project]:
