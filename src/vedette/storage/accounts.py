@@ -244,3 +244,35 @@ def authenticate_token(conn: Connection, token: str) -> TokenGrant | None:
         )
     ).one_or_none()
     return None if row is None else TokenGrant(row.organization_id, bool(row.read_only))
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSummary:
+    id: int
+    organization_id: int
+    organization_slug: str
+    slug: str
+    name: str
+    apdex_threshold: float
+
+
+def list_projects(conn: Connection, organization_ids: list[int] | None) -> list[ProjectSummary]:
+    """Projects of the given organisations (None: every organisation)."""
+    stmt = (
+        select(
+            projects.c.id,
+            projects.c.organization_id,
+            organizations.c.slug.label("org_slug"),
+            projects.c.slug,
+            projects.c.name,
+            projects.c.apdex_threshold,
+        )
+        .join(organizations, organizations.c.id == projects.c.organization_id)
+        .order_by(organizations.c.slug, projects.c.slug)
+    )
+    if organization_ids is not None:
+        stmt = stmt.where(projects.c.organization_id.in_(organization_ids))
+    return [
+        ProjectSummary(r.id, r.organization_id, r.org_slug, r.slug, r.name, r.apdex_threshold)
+        for r in conn.execute(stmt)
+    ]

@@ -1,4 +1,5 @@
-"""Read side for the API and UI: issues, their events and tag summaries, stored events."""
+"""Read side for the API and UI: issues, their events and tag summaries, stored events, and
+what filters and event navigation offer (tag values, releases, neighbouring events)."""
 
 from __future__ import annotations
 
@@ -315,3 +316,82 @@ def outcome_totals(conn: Connection, project_id: int) -> dict[str, dict[str, int
     for outcome, category, quantity in rows:
         totals.setdefault(outcome, {})[category] = int(quantity)
     return totals
+
+
+def tag_values(conn: Connection, project_id: int, key: str, limit: int = 50) -> list[str]:
+    """The values a tag took on this project's issues (for filter menus)."""
+    rows = conn.execute(
+        select(group_tag_values.c.value)
+        .distinct()
+        .join(groups, groups.c.id == group_tag_values.c.group_id)
+        .where(groups.c.project_id == project_id, group_tag_values.c.key == key)
+        .order_by(group_tag_values.c.value)
+        .limit(limit)
+    )
+    return [str(v) for v in rows.scalars()]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRow:
+    version: str
+    first_seen: float
+    last_seen: float
+
+
+def project_releases(conn: Connection, project_id: int, limit: int = 100) -> list[ReleaseRow]:
+    rows = conn.execute(
+        select(releases.c.version, releases.c.first_seen, releases.c.last_seen)
+        .where(releases.c.project_id == project_id)
+        .order_by(desc(releases.c.first_seen))
+        .limit(limit)
+    )
+    return [ReleaseRow(r.version, r.first_seen, r.last_seen) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbours:
+    older: str | None
+    newer: str | None
+    oldest: str | None
+    latest: str | None
+
+
+def event_neighbours(conn: Connection, issue_id: int, event_id: str) -> Neighbours:
+    """Event ids around one event of an issue, in the issue page's order (timestamp, row id)."""
+    me = conn.execute(
+        select(events.c.id, events.c.timestamp).where(
+            events.c.group_id == issue_id, events.c.event_id == event_id
+        )
+    ).one_or_none()
+
+    def first(where: Any, newest: bool) -> str | None:
+        order = (
+            (desc(events.c.timestamp), desc(events.c.id))
+            if newest
+            else (
+                events.c.timestamp,
+                events.c.id,
+            )
+        )
+        found = conn.execute(
+            select(events.c.event_id)
+            .where(events.c.group_id == issue_id, where)
+            .order_by(*order)
+            .limit(1)
+        ).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    everything = events.c.id.isnot(None)
+    if me is None:
+        return Neighbours(None, None, first(everything, False), first(everything, True))
+    before = or_(
+        events.c.timestamp < me.timestamp,
+        and_(events.c.timestamp == me.timestamp, events.c.id < me.id),
+    )
+    after = or_(
+        events.c.timestamp > me.timestamp,
+        and_(events.c.timestamp == me.timestamp, events.c.id > me.id),
+    )
+    return Neighbours(
+        first(before, True), first(after, False), first(everything, False), first(everything, True)
+    )

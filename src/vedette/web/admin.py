@@ -9,8 +9,7 @@ from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 
 from vedette.api.serialize import dsn
-from vedette.storage import accounts, performance, users
-from vedette.storage import ui as ui_queries
+from vedette.storage import accounts, activity, performance, users
 from vedette.storage.accounts import Project
 from vedette.web import charts
 from vedette.web.core import Page, WebCore, WebError
@@ -26,7 +25,7 @@ def _org_filter(user: users.User) -> list[int] | None:
 
 @dataclass(frozen=True, slots=True)
 class ProjectCard:
-    project: ui_queries.ProjectSummary
+    project: accounts.ProjectSummary
     base: str
     dsn: str | None
     sparkline: str
@@ -39,14 +38,14 @@ async def projects(ui: WebCore, page: Page) -> Response:
     def load(
         conn: Connection,
     ) -> tuple[
-        list[ui_queries.ProjectSummary],
+        list[accounts.ProjectSummary],
         dict[int, dict[int, int]],
         dict[int, list[accounts.ProjectKeyRow]],
     ]:
-        found = ui_queries.list_projects(conn, _org_filter(page.user))
+        found = accounts.list_projects(conn, _org_filter(page.user))
         ids = [p.id for p in found]
         keys = {p.id: accounts.keys_of_project(conn, p.id) for p in found}
-        return found, ui_queries.accepted_per_hour(conn, ids, hour - 23), keys
+        return found, activity.accepted_per_hour(conn, ids, hour - 23), keys
 
     found, per_hour, keys = await ui.read(load)
     cards = []

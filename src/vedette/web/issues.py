@@ -15,8 +15,7 @@ from vedette.api import serialize
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import TagFilter, parse_search
-from vedette.storage import queries
-from vedette.storage import ui as ui_queries
+from vedette.storage import activity, queries
 from vedette.storage.accounts import Project
 from vedette.web import charts
 from vedette.web.core import Page, WebCore, WebError
@@ -81,9 +80,9 @@ async def issue_list(ui: WebCore, page: Page, project: Project) -> Response:
             if search.problems
             else queries.search_issues(conn, project.id, search, sort, PAGE_SIZE + 1, cursor)
         )
-        environments = ui_queries.tag_values(conn, project.id, "environment")
-        releases = [r.version for r in ui_queries.project_releases(conn, project.id)]
-        counts = ui_queries.issues_event_counts(
+        environments = queries.tag_values(conn, project.id, "environment")
+        releases = [r.version for r in queries.project_releases(conn, project.id)]
+        counts = activity.issues_event_counts(
             conn, [r.id for r in rows[:PAGE_SIZE]], (hour - 23) * 3600, 3600
         )
         return rows, environments, releases, counts
@@ -189,10 +188,10 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
             "missing": False,
             "event": event,
             "neighbours": (
-                ui_queries.event_neighbours(conn, issue.id, event.event_id) if event else None
+                queries.event_neighbours(conn, issue.id, event.event_id) if event else None
             ),
             "tags": queries.issue_tags(conn, issue.id, top=5),
-            "counts": ui_queries.issues_event_counts(
+            "counts": activity.issues_event_counts(
                 conn, [issue.id], first_bucket * bucket_seconds, bucket_seconds
             ).get(issue.id, {}),
         }

@@ -27,7 +27,6 @@ from vedette.storage import (
     queries,
     traces,
 )
-from vedette.storage import ui as ui_queries
 from vedette.storage.accounts import Project
 from vedette.storage.performance_queries import Window
 from vedette.web import charts
@@ -78,8 +77,8 @@ def _filters(page: Page, period: str) -> dict[str, str]:
 async def _filter_values(ui: WebCore, project: Project) -> tuple[list[str], list[str]]:
     def load(conn: Connection) -> tuple[list[str], list[str]]:
         return (
-            ui_queries.tag_values(conn, project.id, "environment"),
-            [r.version for r in ui_queries.project_releases(conn, project.id)],
+            queries.tag_values(conn, project.id, "environment"),
+            [r.version for r in queries.project_releases(conn, project.id)],
         )
 
     return await ui.read(load)
