@@ -16,7 +16,7 @@ from tests.performance.traffic import envelope
 
 from vedette.alerts.consumer import Alerts
 from vedette.alerts.evaluate import AlertSettings
-from vedette.domain.alert_rules import ActionSpec, RuleSpec, Trigger, validated
+from vedette.domain.alert_rules import ActionSpec, Metric, RuleSpec, Trigger, validated
 from vedette.domain.envelope import parse_envelope
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
 from vedette.spool.worker import Worker, WorkerConfig
@@ -92,6 +92,8 @@ class AlertBench:
         name: str | None = None,
         **options: Any,
     ) -> int:
+        if "metric" in options:
+            options["metric"] = Metric(options["metric"])
         spec = validated(
             RuleSpec(
                 name=name or f"{trigger} rule",
