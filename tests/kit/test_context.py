@@ -1,4 +1,5 @@
-"""Seed section "Context and Tags" (audit rows 17-19, 26): users, tags, contexts, isolation."""
+"""Users (no PII unless allowed), one-off tags and contexts, and their isolation between requests
+and tasks."""
 
 from __future__ import annotations
 
@@ -106,7 +107,7 @@ def test_email_and_username_only_when_pii_is_allowed(
     assert event["user"] == {"id": "u1", "email": "u1@example.com", "username": "name-u1"}
 
 
-def test_the_seeds_request_state_dependency_sends_the_id(
+def test_the_request_state_dependency_sends_the_id(
     monitor: Callable[..., RecordingTransport],
 ) -> None:
     transport = monitor()

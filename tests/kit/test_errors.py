@@ -1,7 +1,5 @@
-"""Seed section "Error Capture" and best practices 1, 4, 6 (audit rows 4, 11-14, 25, 27).
-
-One event per unexpected error, marked unhandled, with its id in the 500 answer; none for
-expected errors; HTTPException as the integration defines it.
+"""Error capture: one event per unexpected error, marked unhandled, with its id in the 500
+answer; none for expected errors; HTTPException as the integration defines it.
 """
 
 from __future__ import annotations
@@ -50,7 +48,7 @@ def build_app() -> FastAPI:
 
     @app.get("/capture-and-reraise")
     def capture_and_reraise() -> None:
-        # The seed's controller pattern: 2 events in a sync endpoint without the kit.
+        # Capture in the controller, then re-raise: 2 events in a sync endpoint without the kit.
         try:
             raise ValueError("captured then re-raised")
         except ValueError as error:
@@ -124,7 +122,7 @@ def test_the_same_error_twice_is_two_events(
         ("/http/409", 409, 0),
         ("/http/403", 403, 1),  # listed in failed status codes, on both integrations
         ("/http/500", 500, 1),
-        ("/http/503", 503, 1),  # 0 events when the seed initialised in the lifespan
+        ("/http/503", 503, 1),  # 0 events when the SDK is initialised in the lifespan
         ("/expected", 409, 0),
         ("/registered", 404, 0),
     ],

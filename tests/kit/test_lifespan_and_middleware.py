@@ -1,4 +1,4 @@
-"""Shutdown flush (audit row 5), the request-context middleware (row 23), logging (row 20)."""
+"""The flush at shutdown, the request-context middleware and logging."""
 
 from __future__ import annotations
 

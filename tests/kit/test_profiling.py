@@ -1,4 +1,4 @@
-"""Seed "profiles_sample_rate" (audit row 10): continuous profiling of traced requests.
+"""``SENTRY_PROFILES_SAMPLE_RATE``: continuous profiling of traced requests.
 
 In a process of its own: the continuous profiler is a process-wide thread and scheduler.
 """

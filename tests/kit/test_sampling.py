@@ -1,4 +1,4 @@
-"""Best practice 3, "Use appropriate sample rates" (audit row 24): the path sampler."""
+"""The path sampler: health probes never, an upstream decision always, then per-path rates."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ SCRUB = Scrubber(["tenant_secret_ref"])
         ("password", True),
         ("Password", True),
         ("user_password_confirm", True),
-        ("api_token", True),  # the seed's exact-match denylist let this through (audit row 8)
+        ("api_token", True),  # an exact-match denylist lets this through
         ("X-Api-Key", True),
         ("x_api_key", True),
         ("Authorization", True),

@@ -1,4 +1,4 @@
-"""Seed section "Sentry Setup": settings, init, pinning (audit rows 1-3, 6, 9, 10)."""
+"""Settings from the environment, the SDK options they stand for, init, and the SDK pin."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_the_sdk_is_pinned_below_3() -> None:
     assert version("sentry-sdk").startswith("2.")
 
 
-def test_the_seeds_environment_variables_work(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_usual_sentry_environment_variables_work(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENTRY_DSN", DSN)
     monkeypatch.setenv("ENVIRONMENT", "staging")
     monkeypatch.setenv("APP_VERSION", "abc123")
@@ -46,7 +46,7 @@ def test_the_seeds_environment_variables_work(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize(
     "values",
     [
-        {"sentry_traces_sample_rate": 1.5},  # the seed accepted it and sent 0 transactions
+        {"sentry_traces_sample_rate": 1.5},  # the SDK accepts it and then sends 0 transactions
         {"sentry_traces_sample_rate": -0.1},
         {"sentry_profiles_sample_rate": 2},
         {"sentry_traces_sample_rules": {"/search": 3.0}},
@@ -86,14 +86,15 @@ def test_init_is_idempotent_and_events_carry_release_and_environment() -> None:
     assert not sentry_sdk.get_client().is_active()
 
 
-def test_the_options_the_seed_intended_without_deprecated_ones() -> None:
+def test_the_sdk_options_without_deprecated_ones() -> None:
     settings = kit_settings(sentry_failed_status_codes="403,500-599")
     options = sdk_options(settings)
     deprecated = {"send_default_pii", "profiles_sample_rate", "enable_tracing", "event_scrubber"}
     assert not deprecated & options.keys()
     by_type = {type(i): i for i in options["integrations"]}
     starlette, fastapi = by_type[StarletteIntegration], by_type[FastApiIntegration]
-    # Both with the same status codes (audit row 6); endpoint names from the FastAPI one.
+    # Both with the same status codes (the auto-enabled Starlette one would otherwise decide
+    # which raised statuses are reported); endpoint names from the FastAPI one.
     assert fastapi.transaction_style == "endpoint"
     for integration in (starlette, fastapi):
         assert 403 in integration.failed_request_status_codes

@@ -1,4 +1,4 @@
-"""vedette.kit: the seed's FastAPI monitoring, done right, for any Sentry-compatible DSN.
+"""vedette.kit: error and performance monitoring for FastAPI apps, for any Sentry-compatible DSN.
 
 ```python
 settings = MonitoringSettings()          # SENTRY_DSN, ENVIRONMENT, APP_VERSION, ...

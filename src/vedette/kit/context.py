@@ -1,11 +1,11 @@
 """Who and what an event is about: the user, and one-off fingerprints, tags and contexts.
 
-* The seed's ``set_sentry_user`` sent email and username although it said "don't send PII"
-  (an explicit ``set_user`` ignores ``send_default_pii``; audit row 17). Here the id is sent,
-  and email/username only when ``SENTRY_SEND_USER_PII`` is on.
-* ``set_tag("error_type", ...)`` before a capture stayed on the scope and tagged every later
-  event of the request (audit rows 18, 26). `report_exception` puts fingerprint, tags and
-  contexts on that one event (a forked scope, ``new_scope``), and nothing leaks.
+* An explicit ``set_user`` ignores ``send_default_pii``: passing it email and username sends
+  them whatever the PII setting says. Here the id is sent, and email/username only when
+  ``SENTRY_SEND_USER_PII`` is on.
+* ``set_tag("error_type", ...)`` before a capture stays on the scope and tags every later
+  event of the request. `report_exception` puts fingerprint, tags and contexts on that one
+  event (a forked scope, ``new_scope``), and nothing leaks.
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ def monitored_user(dependency: Callable[..., T | Awaitable[T]]) -> Callable[...,
 
 
 async def user_from_request_state(request: Request) -> None:
-    """The seed's dependency, fixed: ``Depends(user_from_request_state)`` reads
-    ``request.state.user`` (set by the app's auth middleware) and sends its id."""
+    """A FastAPI dependency: ``Depends(user_from_request_state)`` reads ``request.state.user``
+    (set by the app's auth middleware) and sends its id (email and username only as above)."""
     user = getattr(request.state, "user", None)
     if user is not None:
         set_user_context(user)
@@ -86,7 +86,7 @@ def report_exception(
     for this event only. Returns the event id (None when monitoring is off or it was dropped).
 
     Do not use it for an error that is re-raised in request code: the integration reports
-    those once, unhandled; reporting and re-raising gave two events in the audit.
+    those once, unhandled; reporting as well and re-raising gives two events.
     """
     with sentry_sdk.new_scope() as scope:
         _decorate(scope, fingerprint, tags, contexts, level)

@@ -1,8 +1,8 @@
 """Expected and unexpected errors: one event per unexpected error, none for expected ones.
 
-The seed captured in its global handler *and* in its controllers and re-raised, which gave two
-events per error in sync endpoints or behind a ``BaseHTTPMiddleware``, or one event mislabelled
-``handled: true`` (audit rows 5, 12, 13). Here nothing in request code captures:
+Capturing in a global handler *and* in controllers that re-raise gives two events per error in
+sync endpoints or behind a ``BaseHTTPMiddleware``, or one event mislabelled ``handled: true``.
+Here nothing in request code captures:
 
 * an **unexpected** error propagates; ``unexpected_error_handler`` answers 500 with the id of the
   event that the SDK's ASGI middleware captures right after (``handled: false``), by promising
@@ -122,7 +122,7 @@ async def expected_error_handler(request: Request, exc: Exception) -> JSONRespon
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Starlette runs this in ``ServerErrorMiddleware`` and re-raises afterwards; the SDK's
     ASGI middleware (outside it) then captures the error once, unhandled, with request data
-    already filtered. Capturing here as well is what doubled the seed's events."""
+    already filtered. Capturing here as well would report every such error twice."""
     return JSONResponse(
         {"detail": INTERNAL_ERROR_DETAIL, "event_id": promise_event_id(exc)}, status_code=500
     )

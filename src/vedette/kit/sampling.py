@@ -1,9 +1,9 @@
 """The traces sampler: health checks never, an upstream decision always, then per-path rates.
 
-Order matters (audit row 24): the seed's sampler never looked at ``parent_sampled``, so a
-request whose caller had sampled its trace (``sentry-trace: ...-1``) was dropped 9 times in 10
-and the distributed trace broke. Health probes come first all the same: an upstream that traces
-its probes should not make this service trace them.
+Order matters: a sampler that ignores ``parent_sampled`` drops a request whose caller sampled
+its trace (``sentry-trace: ...-1``) as often as its own rate says (9 times in 10 at 0.1), and
+the distributed trace breaks. Health probes come first all the same: an upstream that traces its
+probes should not make this service trace them.
 """
 
 from __future__ import annotations

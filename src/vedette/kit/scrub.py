@@ -1,9 +1,9 @@
 """Scrubbing of outgoing events and transactions: a pure function of (event, rules).
 
-The audit of the seed (rows 6, 8, 13, 23, 25) found secrets in places its filter never looked:
-query strings (in events *and* transactions), request bodies, ``contexts``, ``extra`` keys that
-were not an exact denylist match (``api_token``), breadcrumb data and frame variables. So this
-walks the whole payload instead of a list of known places:
+Secrets turn up in places a filter of known fields never looks: query strings (in events *and*
+transactions), request bodies, ``contexts``, ``extra`` keys that are no exact denylist match
+(``api_token``), breadcrumb data and frame variables. So this walks the whole payload instead
+of a list of known places:
 
 * a value whose **key** contains a sensitive fragment (case-insensitive, ``-`` read as ``_``)
   becomes ``[Filtered]``, whatever its type;

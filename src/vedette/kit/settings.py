@@ -1,10 +1,10 @@
-"""`MonitoringSettings`: the seed's settings, validated, plus what the seed hard-coded.
+"""`MonitoringSettings`: the monitoring settings of an app, validated, from its environment.
 
-The field names are the seed's (``sentry_dsn``, ``environment``, ``app_version``,
-``sentry_traces_sample_rate``, ``sentry_profiles_sample_rate``) and there is no prefix, so the
-environment variables an app already sets for the seed (``SENTRY_DSN``, ``ENVIRONMENT``,
-``APP_VERSION``, ...) keep working. Unlike the seed, the rates are checked: the audit found
-that ``SENTRY_TRACES_SAMPLE_RATE=1.5`` was accepted and the SDK then sent no transaction at all.
+The fields have no prefix (``sentry_dsn``, ``environment``, ``app_version``,
+``sentry_traces_sample_rate``, ``sentry_profiles_sample_rate``), so the environment variables a
+Sentry-instrumented app usually sets (``SENTRY_DSN``, ``ENVIRONMENT``, ``APP_VERSION``, ...)
+keep working. The rates are checked: the SDK accepts ``SENTRY_TRACES_SAMPLE_RATE=1.5`` and then
+sends no transaction at all.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 BodySize = Literal["never", "small", "medium", "always"]
 
 # Health and readiness probes run every few seconds on every replica; tracing them costs CPU and
-# quota and shows nothing (seed best practice #3, audit row 24).
+# quota and shows nothing.
 DEFAULT_UNTRACED_PATHS = ["/health", "/healthz", "/ready", "/readyz", "/livez", "/ping"]
 DEFAULT_FAILED_STATUS_CODES = frozenset(range(500, 600))
 
@@ -125,7 +125,7 @@ class MonitoringSettings(BaseSettings):
     sentry_include_local_variables: bool = Field(
         default=False,
         description="Attach local variables to stack frames (scrubbed by key when on). Off by"
-        " default: they held `Authorization` values and request bodies in the audit.",
+        " default: frame locals often hold `Authorization` values and request bodies.",
     )
     sentry_shutdown_timeout: float = Field(
         default=2.0, ge=0.0, description="Seconds the shutdown flush may take."

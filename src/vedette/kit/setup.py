@@ -2,7 +2,7 @@
 
 Call it first thing in the app factory (or at import, before ``FastAPI()``), never in the
 lifespan: by then the routes and the middleware stack exist and the SDK's patches miss them
-(audit row 4: a raised ``HTTPException(503)`` gave no event, POST bodies were never attached).
+(a raised ``HTTPException(503)`` then gives no event, and POST bodies are never attached).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _integrations(settings: MonitoringSettings) -> list[Integration]:
     codes = set(settings.sentry_failed_status_codes)
     has_fastapi = importlib.util.find_spec("fastapi") is not None
     # Both integrations, same status codes: the auto-enabled Starlette one otherwise decides which
-    # raised statuses are reported (audit row 6: a 403 in FastApiIntegration alone was ignored).
+    # raised statuses are reported (with FastApiIntegration alone a configured 403 is ignored).
     # Endpoint names come from the FastAPI integration. In "endpoint" style the Starlette one
     # also renames the transaction after every middleware class on the way in (6 to 7 times a
     # request, about 20 us); in "url" style it leaves the name alone until routing.
@@ -183,7 +183,7 @@ def init_monitoring(settings: MonitoringSettings | None = None, **overrides: Any
     global_scope = sentry_sdk.get_global_scope()
     for key, value in settings.sentry_tags.items():
         # The global scope, not the current one: an import-time set_tag only reached events
-        # through context-variable inheritance (audit row 18).
+        # through context-variable inheritance.
         global_scope.set_tag(key, value)
     active.replace(
         active.Active(settings, dict(overrides), client, scrubber, list(settings.sentry_tags))
@@ -208,8 +208,8 @@ def shutdown_monitoring(timeout: float | None = None) -> None:
 
 async def flush_monitoring(timeout: float | None = None) -> None:
     """Send what is queued, in a thread: ``sentry_sdk.flush`` blocks and returns None (the
-    seed's ``await sentry_sdk.flush()`` raised TypeError) and ``flush_async`` is a no-op with
-    the default transport (audit row 5)."""
+    ``await sentry_sdk.flush()`` raises TypeError) and ``flush_async`` is a no-op with the
+    default transport."""
     client = sentry_sdk.get_client()
     if not client.is_active():
         return

@@ -1,10 +1,10 @@
 """Custom instrumentation: `traced`, `span` and `background_transaction`.
 
-The seed's ``traced`` raised ``NameError`` at class definition (no ``import asyncio``) and its
-``sentry_operation`` used the deprecated ``description=`` and a dead ``set_status("error")``
-(the span's own exit overwrites it; audit rows 21, 22). ``start_transaction`` called *inside* a
-request opened a second transaction on a new trace, cut off from the request (row 15): here a
-"transaction" inside a live one is a child span, and only detached work gets its own.
+Spans are named with ``name=`` (``description=`` is deprecated) and get no ``set_status("error")``
+of their own: the span's exit sets its status from the exception anyway. ``start_transaction``
+called *inside* a request would open a second transaction on a new trace, cut off from the
+request: here a "transaction" inside a live one is a child span, and only detached work gets
+its own.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ R = TypeVar("R")
 
 def _recording_parent() -> bool:
     """A span is worth creating only under a sampled, unfinished span: elsewhere the SDK would
-    drop it without a word (audit row 16), and creating it still costs."""
+    drop it without a word, and creating it still costs."""
     parent = sentry_sdk.get_current_span()
     return parent is not None and bool(parent.sampled) and parent.timestamp is None
 
@@ -82,7 +82,7 @@ def span(op: str, name: str, **data: Any) -> Iterator[Span]:
 
 @contextmanager
 def background_transaction(op: str, name: str, **data: Any) -> Iterator[Span]:
-    """A transaction for a job, a script or a consumer: the seed's ``Process Item Batch``.
+    """A transaction for a job, a script or a consumer (a batch of items processed off-request).
 
     Inside a live transaction (a request that runs the batch itself, a BackgroundTask) it is a
     child span of that transaction instead, so the work stays on the request's trace. Elsewhere
