@@ -24,14 +24,21 @@ SERVER_GC_THRESHOLD = 50_000
 
 
 @contextmanager
-def migrated_database(settings: Settings) -> Iterator[Database]:
-    """The configured database at the current schema, its connections closed on exit."""
+def opened_database(settings: Settings) -> Iterator[Database]:
+    """The configured database as it is, its connections closed on exit."""
     db = Database(settings.resolved_database_url())
     try:
-        upgrade(db)
         yield db
     finally:
         db.dispose()
+
+
+@contextmanager
+def migrated_database(settings: Settings) -> Iterator[Database]:
+    """The configured database at the current schema, its connections closed on exit."""
+    with opened_database(settings) as db:
+        upgrade(db)
+        yield db
 
 
 def create_first_admin(settings: Settings) -> tuple[str, str] | None:
@@ -91,11 +98,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 def check_migrated(settings: Settings) -> None:
     """Exit 0 when the database is at the current schema, 1 with the difference otherwise."""
-    db = Database(settings.resolved_database_url())
-    try:
+    with opened_database(settings) as db:
         current = current_revision(db)
-    finally:
-        db.dispose()
     head = head_revision()
     if current != head:
         print(
