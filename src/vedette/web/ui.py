@@ -18,7 +18,7 @@ ROUTE_PREFIX = "web:"
 
 
 class WebUI(WebCore):
-    # -- routes -------------------------------------------------------------------------------
+    """The web UI: the plumbing of `WebCore` and the route of every page."""
 
     def routes(self) -> list[BaseRoute]:
         headers = [Middleware(SecurityHeaders)]
