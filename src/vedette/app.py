@@ -151,6 +151,7 @@ def run_worker_process(
 ) -> None:
     """Entry point of the worker child process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per notification sent
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
