@@ -17,12 +17,14 @@ from vedette.api.access import ApiAccess
 from vedette.api.alerts import AlertEndpoints
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.performance import PerformanceEndpoints
+from vedette.api.snooze_input import snooze_from_details
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import parse_search
 from vedette.storage import accounts, queries
 from vedette.storage.accounts import Project, TokenGrant
 from vedette.storage.database import Database
+from vedette.storage.snoozes import Snooze, clear_snooze, snooze_issue
 from vedette.storage.spool_store import SpoolStats
 
 T = TypeVar("T")
@@ -109,8 +111,10 @@ class Api:
         """One issue with its tags; a PUT changes its status first. Users are counted once."""
         issue_id, project = await self._issue(request, grant)
         if request.method == "PUT":
-            status = _requested_status(await json_object(request))
-            await self._access.write(lambda c: _set_status(c, issue_id, project.id, status))
+            payload = await json_object(request)
+            status = _requested_status(payload)
+            snooze = snooze_from_details(payload.get("statusDetails"), time.time())
+            await self._access.write(lambda c: _set_status(c, issue_id, project.id, status, snooze))
 
         def load(conn: Connection) -> tuple[queries.IssueRow, list[queries.TagSummary]] | None:
             issue = queries.get_issue(conn, issue_id)
@@ -248,13 +252,21 @@ def _requested_status(payload: dict[str, Any]) -> IssueStatus:
     return status
 
 
-def _set_status(conn: Connection, issue_id: int, project_id: int, status: IssueStatus) -> None:
+def _set_status(
+    conn: Connection, issue_id: int, project_id: int, status: IssueStatus, snooze: Snooze
+) -> None:
+    """Ignoring keeps Sentry's ignore options (the snooze); any other status forgets them."""
+    now = time.time()
+    if status == IssueStatus.IGNORED:
+        snooze_issue(conn, issue_id, snooze, now)
+        return
     release = (
         queries.latest_release(conn, project_id)
         if status == IssueStatus.RESOLVED_IN_NEXT_RELEASE
         else None
     )
-    queries.set_issue_status(conn, issue_id, status, time.time(), release)
+    queries.set_issue_status(conn, issue_id, status, now, release)
+    clear_snooze(conn, issue_id)
 
 
 def _key_changes(payload: dict[str, Any]) -> dict[str, object]:
