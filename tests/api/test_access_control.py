@@ -61,6 +61,14 @@ def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: 
         assert response.status_code == 200
     live_vedette.wait_processed()
     [issue] = live_vedette.issues(ours)
+    rule = {"name": "Every error", "trigger": "frequency", "threshold": 1, "window": 600,
+            "actions": [{"target": "webhook:https://hooks.example.com/h"}]}  # fmt: skip
+    rules = f"/api/0/projects/{ours.org}/{ours.slug}/rules/"
+    created = live_vedette.http.post(
+        rules, json=rule, headers={"Authorization": f"Bearer {live_vedette.token}"}
+    )
+    assert created.status_code == 201, created.text  # an alert rule of ours, for its routes
+    rule_id = created.json()["id"]
 
     theirs_org = f"theirs-{uuid.uuid4().hex[:6]}"
     live_vedette.create_project(org=theirs_org)
@@ -78,6 +86,7 @@ def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: 
         "which": "latest",
         "trace_id": TRACE_ID,
         "slug": "nightly-invoice",
+        "rule_id": rule_id,
     }
     bodies = {"/api/0/issues/{issue_id}/": {"status": "resolved"}, "keys": {"isActive": False}}
     walked = 0
