@@ -7,10 +7,12 @@ reached the tests fail (set VEDETTE_TEST_DATABASES=sqlite to run SQLite alone, k
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -47,16 +49,143 @@ def postgres_admin() -> psycopg.Connection[Any]:
     )  # fmt: skip
 
 
-def fresh_database_url(backend: str, tmp: Path) -> Iterator[str]:
-    """A new, empty database of the given engine; dropped afterwards."""
+def postgres_url(name: str) -> str:
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+class _MigratedDatabases:
+    """Migrated databases without migrating each: one migrated template per engine and session
+    (a worker's session under xdist), copied for SQLite. PostgreSQL's databases are made from
+    the template (``CREATE DATABASE ... TEMPLATE``) and, once a test is done, emptied row by row
+    and reused: creating a database costs about a second there, emptying one a few ms. One
+    whose schema a test changed (another revision, other tables) is dropped instead."""
+
+    def __init__(self) -> None:
+        self._sqlite: Path | None = None
+        self._postgres: str | None = None
+        self._postgres_shape: tuple[str, frozenset[str]] | None = None
+        self._idle: list[str] = []
+        self._all: set[str] = set()
+
+    def sqlite_copy(self, target: Path) -> None:
+        if self._sqlite is None:
+            path = Path(tempfile.mkdtemp(prefix="vedette-template-")) / "template.sqlite3"
+            self._migrate(f"sqlite:///{path}")
+            self._sqlite = path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal"):
+            if Path(f"{self._sqlite}{suffix}").exists():
+                shutil.copyfile(f"{self._sqlite}{suffix}", f"{target}{suffix}")
+
+    def postgres_acquire(self) -> str:
+        if self._idle:
+            return self._idle.pop()
+        if self._postgres is None:
+            name = f"vedette_template_{uuid.uuid4().hex[:12]}"
+            with postgres_admin() as admin:
+                admin.execute(f'CREATE DATABASE "{name}"')
+            self._postgres = name
+            self._migrate(postgres_url(name))
+            with psycopg.connect(self._dsn(name)) as conn:
+                self._postgres_shape = self._shape(conn)
+        name = f"vedette_test_{uuid.uuid4().hex[:12]}"
+        with postgres_admin() as admin:
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._postgres}"')
+        self._all.add(name)
+        return name
+
+    def postgres_release(self, name: str) -> None:
+        with postgres_admin() as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+        try:
+            with psycopg.connect(self._dsn(name), autocommit=True) as conn:
+                if self._shape(conn) != self._postgres_shape:
+                    raise LookupError("the schema changed")
+                tables = [r[0] for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    " AND tablename <> 'alembic_version'"
+                )]  # fmt: skip
+                sequences = [r[0] for r in conn.execute(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+                )]  # fmt: skip
+                with conn.transaction():
+                    conn.execute("SET LOCAL session_replication_role = replica")  # no FK order
+                    for table in tables:
+                        conn.execute(f'DELETE FROM "{table}"')
+                    for sequence in sequences:
+                        conn.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
+        except (psycopg.Error, LookupError):
+            self._drop(name)
+        else:
+            self._idle.append(name)
+
+    @staticmethod
+    def _dsn(name: str) -> str:
+        url = make_url(POSTGRES_URL)
+        return f"host={url.host} port={url.port or 5432} user={url.username} dbname={name}"
+
+    @staticmethod
+    def _shape(conn: psycopg.Connection[Any]) -> tuple[str, frozenset[str]]:
+        revisions = [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
+        tables = frozenset(
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        )
+        return ",".join(sorted(revisions)), tables
+
+    @staticmethod
+    def _migrate(url: str) -> None:
+        database = Database(url)
+        try:
+            upgrade(database)
+        finally:
+            database.dispose()
+
+    def _drop(self, name: str) -> None:
+        with postgres_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._all.discard(name)
+
+    def drop_all(self) -> None:
+        for name in [*self._all, *([self._postgres] if self._postgres else [])]:
+            self._drop(name)
+        if self._sqlite is not None:
+            shutil.rmtree(self._sqlite.parent, ignore_errors=True)
+        self.__init__()  # type: ignore[misc]
+
+
+MIGRATED = _MigratedDatabases()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    MIGRATED.drop_all()
+
+
+def fresh_database_url(backend: str, tmp: Path, migrated: bool = False) -> Iterator[str]:
+    """A database of the given engine for one test: new and empty, or (``migrated``) at the
+    schema's head with no rows; gone or emptied afterwards."""
     if backend == "sqlite":
-        yield f"sqlite:///{tmp / 'vedette.sqlite3'}"
+        path = tmp / "vedette.sqlite3"
+        if migrated:
+            MIGRATED.sqlite_copy(path)
+        yield f"sqlite:///{path}"
+        return
+    if migrated:
+        name = MIGRATED.postgres_acquire()
+        try:
+            yield postgres_url(name)
+        finally:
+            MIGRATED.postgres_release(name)
         return
     name = f"vedette_test_{uuid.uuid4().hex[:12]}"
     with postgres_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        yield postgres_url(name)
     finally:
         with postgres_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -64,13 +193,14 @@ def fresh_database_url(backend: str, tmp: Path) -> Iterator[str]:
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from fresh_database_url(request.param, tmp_path)
+    """An empty database; already migrated (a template's copy) when the test uses ``db``."""
+    yield from fresh_database_url(request.param, tmp_path, migrated="db" in request.fixturenames)
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
-    upgrade(database)
+    upgrade(database)  # at the head already: a check
     yield database
     database.dispose()
 
@@ -212,7 +342,7 @@ def live_vedette(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveVedette]:
     data_dir = tmp_path_factory.mktemp(f"live-{request.param}")
-    for url in fresh_database_url(request.param, data_dir):
+    for url in fresh_database_url(request.param, data_dir, migrated=True):
         server = LiveVedette(url, data_dir, request.param)
         server.start()
         try:
@@ -224,7 +354,7 @@ def live_vedette(
 @pytest.fixture(params=BACKENDS)
 def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveVedette]:
     """A server of this test's own (not started), for tests that kill or reconfigure it."""
-    for url in fresh_database_url(request.param, tmp_path):
+    for url in fresh_database_url(request.param, tmp_path, migrated=True):
         server = LiveVedette(url, tmp_path, request.param)
         try:
             yield server

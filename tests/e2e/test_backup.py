@@ -21,7 +21,7 @@ def vedette(server: LiveVedette, *args: str) -> subprocess.CompletedProcess[str]
 
 def test_online_backup_restores(tmp_path: Path) -> None:
     (tmp_path / "live").mkdir()
-    for url in fresh_database_url("sqlite", tmp_path / "live"):
+    for url in fresh_database_url("sqlite", tmp_path / "live", migrated=True):
         server = LiveVedette(url, tmp_path / "live", "sqlite")
         try:
             server.start()

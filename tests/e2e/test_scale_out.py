@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def two_servers(tmp_path: Path) -> Iterator[tuple[LiveVedette, LiveVedette]]:
-    for url in fresh_database_url("postgresql", tmp_path):
+    for url in fresh_database_url("postgresql", tmp_path, migrated=True):
         (tmp_path / "a").mkdir()
         (tmp_path / "b").mkdir()
         first = LiveVedette(url, tmp_path / "a", "postgresql")

@@ -56,7 +56,7 @@ SECONDS = 1800.0  # 10 transactions a minute: aggregate rows are shared, as in a
 def second_db(database_url: str, tmp_path: Path) -> Iterator[Database]:
     """Another empty database of the same engine."""
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
-    for url in fresh_database_url(backend, tmp_path / "second"):
+    for url in fresh_database_url(backend, tmp_path / "second", migrated=True):
         database = Database(url)
         upgrade(database)
         yield database
