@@ -14,8 +14,10 @@ from tests.conftest import LiveVedette
 from tests.ui.conftest import PASSWORD, Account, Visitor, World, make_account, signed_in
 from tests.ui.conftest import vedette_cli as cli
 
+from vedette.alerts.rule_input import build_spec
 from vedette.app import create_app
 from vedette.settings import Settings
+from vedette.storage import alert_rules
 from vedette.web.ui import ROUTE_PREFIX
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +58,15 @@ def create_token(visitor: Visitor, label: str) -> int:
     return max(ids)
 
 
+RULE_FORM = {"name": "theirs", "when": "new_issue", "targets": "email:x@example.com"}
+
+
+def create_rule(world: World) -> int:
+    spec = build_spec(name="walk", when="new_issue", notify=["email:oncall@example.com"])
+    with world.server.db.write() as conn:
+        return alert_rules.create_rule(conn, world.ours.project.id, spec)
+
+
 def fill(template: str, values: dict[str, Any]) -> str:
     return re.sub(r"{(\w+)(?::\w+)?}", lambda m: str(values[m.group(1)]), template)
 
@@ -67,6 +78,7 @@ def state_of(world: World, ours: Visitor, issue_id: object) -> dict[str, Any]:
         "issue": [i["status"] for i in world.issues() if i["id"] == issue_id],
         "settings forms": sorted((f.action, sorted(f.inputs.items())) for f in settings.forms),
         "tokens": sorted(f.action for f in ours.page("/settings/tokens/").forms),
+        "alert rules": sorted(f.action for f in ours.page(f"{world.ours.base}/alerts/").forms),
     }
 
 
@@ -81,6 +93,7 @@ def test_another_organisation_gets_404_on_every_page(world: World, tmp_path: Pat
         "trace_id": world.xss_trace_id,
         "key": world.ours.project.public_key,
         "token_id": create_token(ours, "walk"),
+        "rule_id": create_rule(world),
     }
     bodies = {
         "/status/": {"status": "resolved"},
@@ -89,6 +102,9 @@ def test_another_organisation_gets_404_on_every_page(world: World, tmp_path: Pat
         "/active/": {"active": "0"},
         "/rate-limit/": {"count": "1", "window": "60"},
         "/apdex/": {"threshold": "1"},
+        "/snooze/": {"until": "forever"},
+        "/alerts/create/": RULE_FORM,
+        "/update/": RULE_FORM,
     }
     params = {"/summary/": {"transaction": "/orders/{order_id}"}}
     before = state_of(world, ours, issue["id"])
@@ -140,6 +156,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(
         "trace_id": world.xss_trace_id,
         "key": world.ours.project.public_key,
         "token_id": 1,
+        "rule_id": 1,
     }
     for method, template in ui_routes(tmp_path):
         if template == "/login/":

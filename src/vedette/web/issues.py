@@ -17,11 +17,13 @@ from vedette.domain.events import IssueStatus
 from vedette.domain.search import TagFilter, parse_search
 from vedette.storage import activity, queries
 from vedette.storage.accounts import Project
+from vedette.storage.snoozes import clear_snooze
 from vedette.web import charts
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.event_view import event_view
 from vedette.web.format import path_part, query
 from vedette.web.security import local_path
+from vedette.web.snooze_options import SNOOZES
 
 PAGE_SIZE = 25
 SORTS = {"date": "Last seen", "new": "First seen", "freq": "Events", "user": "Users"}
@@ -161,6 +163,7 @@ async def set_status(ui: WebCore, page: Page, project: Project) -> Response:
             else None
         )
         queries.set_issue_status(conn, issue.id, status, time.time(), release)
+        clear_snooze(conn, issue.id)
 
     await ui.write(apply)
     target = f"{project_base(project)}/issues/{issue.id}/"
@@ -219,6 +222,7 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
         event=None if event is None else event_view(event.data),
         neighbours=found["neighbours"],
         issue_url=f"{base}/issues/{issue.id}/",
+        snooze_options=[(value, label) for value, label, _ in SNOOZES],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 
 from starlette.middleware import Middleware
@@ -10,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from vedette.web import admin, issues, performance
+from vedette.web import admin, alerts, issues, performance
 from vedette.web.core import HERE, MAX_FORM_BYTES, WebCore
 from vedette.web.security import SecurityHeaders
 
@@ -19,6 +20,25 @@ ROUTE_PREFIX = "web:"
 
 class WebUI(WebCore):
     """The web UI: the plumbing of `WebCore` and the route of every page."""
+
+    def _alert_routes(self, route: Callable[..., Route]) -> list[Route]:
+        """Alert rules and the issue page's ignore options."""
+        p = "/p/{org}/{project}"
+        rule = f"{p}/alerts/{{rule_id:int}}"
+        proj = self.in_project
+        pages = [
+            (f"{p}/alerts/", alerts.rule_list, "alerts", False),
+            (f"{p}/alerts/create/", alerts.create_rule, "alert-create", True),
+            (f"{rule}/", alerts.rule_detail, "alert", False),
+            (f"{rule}/update/", alerts.update_rule, "alert-update", True),
+            (f"{rule}/delete/", alerts.delete_rule, "alert-delete", True),
+            (f"{rule}/test/", alerts.test_rule, "alert-test", True),
+            (f"{p}/issues/{{issue_id:int}}/snooze/", alerts.snooze, "issue-snooze", True),
+        ]
+        return [
+            route(path, proj(functools.partial(handler, self)), name, post=post)
+            for path, handler, name, post in pages
+        ]
 
     def routes(self) -> list[BaseRoute]:
         headers = [Middleware(SecurityHeaders)]
@@ -116,6 +136,7 @@ class WebUI(WebCore):
                 "releases",
             ),
             route(f"{p}/crons/", proj(lambda pg, pr: performance.crons(self, pg, pr)), "crons"),
+            *self._alert_routes(route),
             route(
                 f"{p}/settings/",
                 proj(lambda pg, pr: admin.project_settings(self, pg, pr)),
