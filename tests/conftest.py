@@ -165,6 +165,23 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     MIGRATED.drop_all()
 
 
+# Under xdist (``-n``), tests that share an expensive session fixture stay on one worker:
+# the web UI's seeded world and browser, the SDK corpus runs. Everything else is dealt out
+# test by test (``--dist loadgroup``).
+XDIST_GROUPS = {"tests/ui": "ui", "tests/e2e/test_sdk_corpus.py": "sdk_corpus"}
+REPO = Path(__file__).parents[1]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        where = item.path.relative_to(REPO).as_posix()
+        for prefix, group in XDIST_GROUPS.items():
+            if where == prefix or where.startswith(f"{prefix}/"):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
 def fresh_database_url(backend: str, tmp: Path, migrated: bool = False) -> Iterator[str]:
     """A database of the given engine for one test: new and empty, or (``migrated``) at the
     schema's head with no rows; gone or emptied afterwards."""
@@ -344,7 +361,8 @@ def live_vedette(
     data_dir = tmp_path_factory.mktemp(f"live-{request.param}")
     for url in fresh_database_url(request.param, data_dir, migrated=True):
         server = LiveVedette(url, data_dir, request.param)
-        server.start()
+        # Alert receivers in tests listen on loopback, which a server refuses by default.
+        server.start(alerts_allow_private_targets="true", notification_retry_seconds="0.2")
         try:
             yield server
         finally:
