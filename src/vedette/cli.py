@@ -11,11 +11,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from vedette.alerts.rule_input import build_spec
 from vedette.api.serialize import dsn
 from vedette.app import backup_sqlite, open_storage
 from vedette.cli_alerts import add_alert_commands
 from vedette.settings import Settings
-from vedette.storage import accounts, retention, users
+from vedette.storage import accounts, alert_rules, retention, users
 from vedette.storage.database import Database
 from vedette.storage.migrate import current_revision, head_revision, upgrade
 
@@ -177,6 +178,8 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     settings = settings.model_copy(update={"base_url": f"http://{args.host}:{args.port}"})
+    if args.mail_port and not settings.smtp_url:
+        settings = settings.model_copy(update={"smtp_url": f"smtp://{args.host}:{args.mail_port}"})
     project_dsn = demo_project_dsn(settings)
     token = create_api_token(settings, "demo")
     print(f"Vedette is starting on {settings.base_url}")
@@ -195,6 +198,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
     root = Path(__file__).resolve().parents[2]
     children: list[subprocess.Popen[bytes]] = []
+    if args.mail_port and (root / "examples" / "mailsink.py").is_file():
+        mail_dir = settings.data_dir / "demo-mail"
+        sink = [sys.executable, "-m", "examples.mailsink", "--host", args.host,
+                "--port", str(args.mail_port), "--dir", str(mail_dir)]  # fmt: skip
+        children.append(subprocess.Popen(sink, cwd=root))
+        print(f"  demo mail: {settings.smtp_url}, kept in {mail_dir}; the alert rule")
+        print(f"             'New issues in the shop' mails {DEMO_ALERT_ADDRESS} there")
     if args.shop_port and (root / "examples" / "shop" / "app.py").is_file():
         shop_url = f"http://{args.host}:{args.shop_port}"
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -233,12 +243,22 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
                     child.wait()
 
 
+DEMO_ALERT_ADDRESS = "oncall@shop.example"
+
+
 def demo_project_dsn(settings: Settings) -> str:
-    """The DSN of the demo/shop project, created on first use."""
+    """The DSN of the demo/shop project, created on first use with an alert rule that mails
+    every new issue (to the demo's mail sink)."""
     with migrated_database(settings) as db, db.write() as conn:
         project = accounts.find_project(conn, "demo", "shop")
         if project is None:
             project = accounts.create_project(conn, "demo", "shop")
+            rule = build_spec(
+                name="New issues in the shop",
+                when="new_issue",
+                notify=[f"email:{DEMO_ALERT_ADDRESS}"],
+            )
+            alert_rules.create_rule(conn, project.id, rule)
         key = accounts.keys_of_project(conn, project.id)[0]
     return dsn(settings.base_url, key.public_key, project.id)
 
@@ -320,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--traffic-rounds", type=int, default=5, help="rounds of the shop's traffic mix"
+    )
+    demo.add_argument(
+        "--mail-port", type=int, default=8025, help="port of the demo's mail sink (0: none)"
     )
     demo.set_defaults(func=cmd_demo)
 

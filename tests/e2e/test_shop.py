@@ -125,13 +125,14 @@ def test_the_shop_reports_to_a_live_vedette(live_vedette: LiveVedette, tmp_path:
 
 def test_vedette_demo_serves_the_shops_issues_and_transactions(tmp_path: Path) -> None:
     """`vedette demo`: a newcomer sees real issues and transactions without doing anything."""
-    port, shop_port = free_port(), free_port()
+    port, shop_port, mail_port = free_port(), free_port(), free_port()
     kept = {
         k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "SHOP_", "VEDETTE_"))
     }
     env = {**kept, "VEDETTE_DATA_DIR": str(tmp_path)}
     command = [sys.executable, "-m", "vedette", "demo", "--port", str(port), "--shop-port",
-               str(shop_port), "--traffic-rounds", "1", "--log-level", "warning"]  # fmt: skip
+               str(shop_port), "--mail-port", str(mail_port), "--traffic-rounds", "1",
+               "--log-level", "warning"]  # fmt: skip
     with (tmp_path / "demo.err").open("wb") as err:
         demo = subprocess.Popen(
             command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=err,
@@ -162,6 +163,12 @@ def test_vedette_demo_serves_the_shops_issues_and_transactions(tmp_path: Path) -
             assert time.monotonic() < deadline, (issues, transactions)
             time.sleep(0.5)
         assert any(i["type"] == "performance_n_plus_one_db_queries" for i in issues)
+        # The demo's alert rule mailed the new issues to its mail sink.
+        while not list((tmp_path / "demo-mail").glob("*.eml")):
+            assert time.monotonic() < deadline, "no alert mail"
+            time.sleep(0.2)
+        mail = next((tmp_path / "demo-mail").glob("*.eml")).read_bytes()
+        assert b"Subject: [Vedette]" in mail and b"New issues in the shop" in mail
         api.close()
     finally:
         demo.terminate()  # the demo stops its shop and traffic children itself
