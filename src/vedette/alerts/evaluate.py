@@ -51,12 +51,14 @@ def issues_stored(
         for outcome in outcomes
         if outcome.group_id in facts and facts[outcome.group_id].status != "ignored"  # muted
         for rule in by_project.get(outcome.project_id, [])
-        if _passes_filter(rule, outcome, facts[outcome.group_id])
+        if could_fire(rule, outcome, facts[outcome.group_id])
+        and _passes_filter(rule, outcome, facts[outcome.group_id])
     ]
     if not candidates:
         return
     last = alert_outbox.last_firings(conn, [(r.id, o.group_id) for r, o in candidates])
     labels = alert_facts.project_labels(conn, {o.project_id for _, o in candidates})
+    budget = HourlyBudget(settings.hourly_cap, now)
     for rule, outcome in candidates:
         fired_before = last.get((rule.id, outcome.group_id))
         if fired_before is not None and now - fired_before < rule.spec.interval_seconds:
@@ -68,8 +70,47 @@ def issues_stored(
         message = compose.issue_message(
             rule, labels[outcome.project_id], issue, outcome.latest, reason, settings.base_url
         )
-        fire(conn, rule, message, now, settings, outcome.group_id, outcome.latest.get("event_id"))
+        fire(conn, rule, message, now, budget, outcome.group_id, outcome.latest.get("event_id"))
         last[(rule.id, outcome.group_id)] = now
+
+
+def could_fire(rule: Rule, outcome: IssueOutcome, issue: IssueFacts) -> bool:
+    """What the issue's counters allow, before any query: an issue with 3 events in all cannot
+    have 100 within a window, nor spike past a minimum of 10 in the last hour."""
+    spec = rule.spec
+    match spec.trigger:
+        case Trigger.NEW_ISSUE:
+            return outcome.new
+        case Trigger.REGRESSION:
+            return outcome.regressed or outcome.escalated
+        case Trigger.FREQUENCY:
+            return issue.times_seen >= (spec.threshold or 1)
+        case Trigger.USERS:
+            return issue.user_count >= (spec.threshold or 1)
+        case Trigger.SPIKE:
+            return issue.times_seen >= (spec.min_count or 1)
+        case Trigger.CRON:
+            return outcome.monitor_failure is not None
+    return False
+
+
+class HourlyBudget:
+    """How many more alerts each project may send this hour (``AlertSettings.hourly_cap``),
+    counted once per project and then kept in step as alerts fire."""
+
+    def __init__(self, cap: int, now: float) -> None:
+        self._cap = cap
+        self._hour_start = now - now % 3600
+        self._sent: dict[int, int] = {}
+
+    def take(self, conn: Connection, project_id: int) -> bool:
+        """One alert's worth for the project; False when the hour's cap is reached."""
+        if project_id not in self._sent:
+            self._sent[project_id] = alert_outbox.sent_since(conn, project_id, self._hour_start)
+        if self._sent[project_id] >= self._cap:
+            return False
+        self._sent[project_id] += 1
+        return True
 
 
 def fire(
@@ -77,14 +118,13 @@ def fire(
     rule: Rule,
     message: Message,
     now: float,
-    settings: AlertSettings,
+    budget: HourlyBudget,
     group_id: int | None = None,
     event_id: str | None = None,
 ) -> None:
     """Record that ``rule`` fired and queue what it sends: now, in its digest, or (past the
     project's hourly cap) nothing but a count for the hour's summary."""
-    hour_start = now - now % 3600
-    if alert_outbox.sent_since(conn, rule.project_id, hour_start) >= settings.hourly_cap:
+    if not budget.take(conn, rule.project_id):
         delivery = "suppressed"
     elif rule.spec.digest_seconds > 0:
         delivery = "digest"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from vedette.alerts import compose
-from vedette.alerts.evaluate import AlertSettings, fire, send_to_actions
+from vedette.alerts.evaluate import AlertSettings, HourlyBudget, fire, send_to_actions
 from vedette.alerts.message import Action, Message
 from vedette.domain.alert_rules import Trigger, metric_state
 from vedette.storage import alert_facts, alert_outbox, alert_rules
@@ -40,7 +40,7 @@ def evaluate_metric_rules(conn: Connection, now: float, settings: AlertSettings)
             message = compose.metric_message(
                 rule, labels[rule.project_id], state, value, settings.base_url
             )
-            fire(conn, rule, message, now, settings)
+            fire(conn, rule, message, now, HourlyBudget(settings.hourly_cap, now))
 
 
 def send_digests(conn: Connection, now: float, settings: AlertSettings) -> None:
