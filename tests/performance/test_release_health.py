@@ -1,4 +1,5 @@
-"""Release health from ``session`` and ``sessions`` items (protocol brief §7.3)."""
+"""Release health from ``session`` and ``sessions`` items (docs/protocol.md, "Sessions and
+release health")."""
 
 from __future__ import annotations
 

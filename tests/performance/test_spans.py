@@ -19,7 +19,7 @@ from vedette.processing.spans import container_rows, sanitize_transaction_name, 
         (None, None, "unknown", False),
         ("not_found", None, "not_found", True),
         ("internal_error", None, "internal_error", True),
-        # span v2 has only ok/error: the HTTP status refines "error" (§6.6)
+        # span v2 has only ok/error: the HTTP status refines "error" ("Span statuses")
         ("error", 404, "not_found", True),
         ("error", 503, "unavailable", True),
         ("error", 499, "cancelled", False),

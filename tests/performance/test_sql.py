@@ -1,4 +1,5 @@
-"""SQL parametrisation: the table is the spec (Relay's normaliser, protocol brief §6.4)."""
+"""SQL parametrisation: the table is the spec (Relay's normaliser; docs/protocol.md,
+"Performance metrics")."""
 
 from __future__ import annotations
 

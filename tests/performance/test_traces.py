@@ -99,7 +99,7 @@ def test_python_streamed_spans_and_v2_error_status(db: Database) -> None:
     with api_client(db, project) as api:
         rows = {r["transaction"]: r for r in api.get("/transactions/", **WINDOW)}
         assert rows["nightly-invoice-batch"]["count"] == 1
-        # v2 "error" + HTTP 404 is not_found, a failure (§6.6).
+        # v2 "error" + HTTP 404 is not_found, a failure (docs/protocol.md, "Span statuses").
         assert rows["GET /orders/:id"]["failure_rate"] == 1.0
         assert api.get("/transactions/", **WINDOW, release="node@1")[0]["count"] == 1
 
@@ -179,7 +179,7 @@ def test_percentiles_stay_within_one_percent_over_many_minutes(db: Database) -> 
 
 
 def test_legacy_standalone_span_item(db: Database) -> None:
-    """A v1-shaped single span without content type (§6.5), e.g. a browser INP span."""
+    """A v1-shaped single span without content type ("Span items"), e.g. a browser INP span."""
     now = time.time()
     project = create_project(db)
     span = {
