@@ -286,7 +286,8 @@ spans = Table(
     Index("ix_spans_project_transaction_start", "project_id", "transaction", "start_timestamp"),
     Index("ix_spans_project_start", "project_id", "start_timestamp"),
     # A transaction's slowest segments, read in duration order (only segments: one span in 21
-    # here). The predicate is the query's own (storage/performance_queries.py): SQLite matches it as text.
+    # here). The predicate is the query's own (storage/performance_queries.py): SQLite matches
+    # it as text.
     Index(
         "ix_spans_segments_by_duration",
         "project_id",
