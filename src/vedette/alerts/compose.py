@@ -18,6 +18,19 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def _about(label: ProjectLabel, rule_name: str, rule_id: int | None) -> dict[str, Any]:
+    """What every message says of its project and rule, with a fresh id."""
+    return {
+        "id": new_id(),
+        "organization": label.organization,
+        "project": label.slug,
+        "project_id": label.id,
+        "project_name": label.name,
+        "rule_name": rule_name,
+        "rule_id": rule_id,
+    }
+
+
 def issue_url(base_url: str, label: ProjectLabel, issue_id: int) -> str:
     return f"{base_url.rstrip('/')}/p/{label.organization}/{label.slug}/issues/{issue_id}/"
 
@@ -33,15 +46,9 @@ def issue_message(
 ) -> Message:
     summary = None if event is None else _event_summary(event, issue.title)
     return Message(
-        id=new_id(),
+        **_about(label, rule.spec.name, rule.id),
         kind=MessageKind.ISSUE,
         action=action,
-        organization=label.organization,
-        project=label.slug,
-        project_id=label.id,
-        project_name=label.name,
-        rule_name=rule.spec.name,
-        rule_id=rule.id,
         title=issue.title,
         reason=reason,
         url=issue_url(base_url, label, issue.id),
@@ -92,15 +99,9 @@ def metric_message(
         limit = spec.threshold if state == MetricState.CRITICAL else spec.warning_threshold
         reason = f"{state.value.title()}: {spec.metric} of {subject} is {measured} (>= {limit:g})"
     return Message(
-        id=new_id(),
+        **_about(label, spec.name, rule.id),
         kind=MessageKind.METRIC,
         action=Action.RESOLVE if state == MetricState.OK else Action.TRIGGER,
-        organization=label.organization,
-        project=label.slug,
-        project_id=label.id,
-        project_name=label.name,
-        rule_name=spec.name,
-        rule_id=rule.id,
         title=f"{spec.metric} of {subject}",
         reason=reason,
         url=f"{base_url.rstrip('/')}/p/{label.organization}/{label.slug}/performance/",
@@ -110,15 +111,9 @@ def metric_message(
 
 def digest_message(rule: Rule, label: ProjectLabel, items: list[Message], base_url: str) -> Message:
     return Message(
-        id=new_id(),
+        **_about(label, rule.spec.name, rule.id),
         kind=MessageKind.DIGEST,
         action=Action.TRIGGER,
-        organization=label.organization,
-        project=label.slug,
-        project_id=label.id,
-        project_name=label.name,
-        rule_name=rule.spec.name,
-        rule_id=rule.id,
         title=f"{len(items)} alerts of {rule.spec.name}",
         reason=f"Digest of {len(items)} alerts",
         url=f"{base_url.rstrip('/')}/p/{label.organization}/{label.slug}/issues/",
@@ -129,15 +124,9 @@ def digest_message(rule: Rule, label: ProjectLabel, items: list[Message], base_u
 
 def suppressed_message(label: ProjectLabel, count: int, cap: int, base_url: str) -> Message:
     return Message(
-        id=new_id(),
+        **_about(label, "hourly cap", None),
         kind=MessageKind.SUPPRESSED,
         action=Action.TRIGGER,
-        organization=label.organization,
-        project=label.slug,
-        project_id=label.id,
-        project_name=label.name,
-        rule_name="hourly cap",
-        rule_id=None,
         title=f"{count} more alerts suppressed",
         reason=f"More than {cap} alerts in one hour; {count} more were not sent",
         url=f"{base_url.rstrip('/')}/p/{label.organization}/{label.slug}/issues/",
@@ -148,15 +137,9 @@ def suppressed_message(label: ProjectLabel, count: int, cap: int, base_url: str)
 
 def test_message(rule: Rule, label: ProjectLabel, base_url: str) -> Message:
     return Message(
-        id=new_id(),
+        **_about(label, rule.spec.name, rule.id),
         kind=MessageKind.TEST,
         action=Action.TRIGGER,
-        organization=label.organization,
-        project=label.slug,
-        project_id=label.id,
-        project_name=label.name,
-        rule_name=rule.spec.name,
-        rule_id=rule.id,
         title=f"Test notification from {rule.spec.name}",
         reason="Sent from Vedette to check this channel",
         url=f"{base_url.rstrip('/')}/p/{label.organization}/{label.slug}/alerts/{rule.id}/",

@@ -6,26 +6,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vedette.domain.events import IssueStatus
+from vedette.domain.short_ids import short_id
 from vedette.storage.accounts import Project, ProjectKeyRow
 from vedette.storage.queries import AttachmentRow, IssueRow, StoredEvent, TagSummary
-
-_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def short_id(project_slug: str, number: int) -> str:
-    digits = ""
-    while True:
-        number, rem = divmod(number, 36)
-        digits = _BASE36[rem] + digits
-        if number == 0:
-            break
-    return f"{project_slug.upper()}-{digits}"
 
 
 def project_json(project: Project) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from vedette.api import serialize
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import TagFilter, parse_search
+from vedette.domain.short_ids import short_id
 from vedette.storage import activity, queries
 from vedette.storage.accounts import Project
 from vedette.storage.snoozes import clear_snooze
@@ -93,7 +94,7 @@ async def issue_list(ui: WebCore, page: Page, project: Project) -> Response:
     lines = [
         IssueLine(
             issue=r,
-            short_id=serialize.short_id(project.slug, r.short_id),
+            short_id=short_id(project.slug, r.short_id),
             status=_status_label(r),
             sparkline=charts.sparkline(charts.series(counts.get(r.id, {}), hour - 23, 24), 80, 20),
         )
@@ -211,7 +212,7 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
         section="issues",
         base=base,
         issue=issue,
-        short_id=serialize.short_id(project.slug, issue.short_id),
+        short_id=short_id(project.slug, issue.short_id),
         status=_status_label(issue),
         period=period,
         chart=charts.time_bars(
