@@ -16,14 +16,16 @@ SRC = Path(__file__).parents[1] / "src" / "vedette"
 # package -> the vedette packages it may import (itself included).
 ALLOWED: dict[str, set[str]] = {
     "domain": {"domain"},
-    "processing": {"processing", "domain"},
+    # shared: stdlib-only code both the server and the kit run (the secret formats table).
+    "shared": {"shared"},
+    "processing": {"processing", "domain", "shared"},
     "storage": {"storage", "domain"},
     "ingest": {"ingest", "spool", "domain"},
     "spool": {"spool", "processing", "storage", "domain"},
     "api": {"api", "alerts", "storage", "domain"},
     "web": {"web", "api", "alerts", "storage", "domain"},
     "alerts": {"alerts", "storage", "domain"},
-    "kit": {"kit"},
+    "kit": {"kit", "shared"},
 }
 # Frameworks the pure layers must never touch.
 FORBIDDEN_THIRD_PARTY = {
@@ -77,8 +79,21 @@ def test_importing_the_kit_loads_nothing_of_the_server() -> None:
          "import sys, vedette.kit; print(' '.join(m for m in sys.modules if 'vedette' in m))"],
         check=True, capture_output=True, text=True,
     ).stdout.split()  # fmt: skip
-    assert sorted(m for m in loaded if m != "vedette" and not m.startswith("vedette.kit")) == []
+    assert sorted(m for m in loaded if m != "vedette" and not m.startswith("vedette.kit")) == [
+        "vedette.shared",
+        "vedette.shared.secret_patterns",
+    ]
     assert "vedette.kit" in loaded
+
+
+@pytest.mark.parametrize(
+    "path", sorted((SRC / "shared").rglob("*.py")), ids=lambda p: str(p.relative_to(SRC))
+)
+def test_shared_modules_import_the_standard_library_only(path: Path) -> None:
+    """Both the server and the kit import vedette.shared: it may depend on neither's packages."""
+    for name in imports_of(path):
+        root = name.split(".")[0]
+        assert root in sys.stdlib_module_names or root == "__future__", f"{path.name}: {name}"
 
 
 def _is_type_checking(test: ast.expr) -> bool:

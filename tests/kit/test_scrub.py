@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from tests.privacy.corpus import LOOKALIKES, SECRET_CORES, SECRETS, event_carrying
 
 from vedette.kit.scrub import FILTERED, Scrubber, luhn_valid
+from vedette.shared.secret_patterns import redact_secrets
 
 SCRUB = Scrubber(["tenant_secret_ref"])
 
@@ -126,3 +128,32 @@ def test_a_whole_event() -> None:
     assert event["event_id"] == "4242424242424242aaaaaaaaaaaaaaaa"  # ids are never rewritten
     assert event["contexts"]["trace"]["trace_id"] == "1234567890123456789012345678901a"
     assert event["tags"] == {"page": "2"}
+
+
+def test_the_kit_applies_the_servers_credential_table() -> None:
+    """Each credential under a harmless key everywhere: the kit sends none of them, so the
+    server's table, run on what the kit sends, finds nothing left to remove."""
+    event = Scrubber()(event_carrying(SECRETS))
+    sent = json.dumps(event)
+    assert [name for name, core in SECRET_CORES.items() if json.dumps(core)[1:-1] in sent] == []
+    leftovers = [redact_secrets(text)[1] for text in strings_in(event)]
+    assert [rules for rules in leftovers if rules] == []
+    assert event["extra"]["note_stripe-key"] == FILTERED
+    frame = event["exception"]["values"][0]["stacktrace"]["frames"][0]
+    assert frame["vars"]["local_jwt"] == FILTERED
+
+
+def test_the_kit_keeps_every_lookalike() -> None:
+    event = Scrubber()(event_carrying(LOOKALIKES))
+    assert event["extra"] == {f"note_{name}": value for name, value in LOOKALIKES.items()}
+    assert event["exception"]["values"][0]["value"] == " | ".join(LOOKALIKES.values())
+
+
+def strings_in(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [text for value in node.values() for text in strings_in(value)]
+    if isinstance(node, list):
+        return [text for value in node for text in strings_in(value)]
+    return []

@@ -10,6 +10,9 @@ of a list of known places:
 * every **string** is checked for card numbers (13-19 digits passing the Luhn check), bearer
   tokens and ``key=value`` / ``"key": "value"`` pairs with a sensitive key (URLs in breadcrumbs,
   raw bodies, log messages, repr()s of dicts in frame variables);
+* every **string** is checked against the credential formats of
+  ``vedette.shared.secret_patterns`` (Stripe, AWS, GitHub, Slack, JWT... by their shape), the
+  table the Vedette server applies too, so nothing leaves that the server would remove;
 * ``request.query_string`` is filtered pair by pair so harmless parameters (``page=2``) stay;
 * ``user`` keeps its ``id`` only, unless PII is allowed (then ``email`` and ``username`` too).
 """
@@ -22,7 +25,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote_plus
 
-FILTERED = "[Filtered]"
+from vedette.shared.secret_patterns import FILTERED, redact_secrets
+
+__all__ = ["DEFAULT_SENSITIVE_KEYS", "FILTERED", "Scrubber", "luhn_valid"]
 
 # Fragments, matched as substrings of the lower-cased key with '-' read as '_'. "key" alone is
 # not here on purpose: it would take "monkey" and every cache key; the dangerous ones are listed.
@@ -117,7 +122,7 @@ class Scrubber:
             + r""")[\w.\-]*)
             (?P<quote>["']?)
             (?P<sep>\s*[=:]\s*)
-            (?P<value>"[^"]*"|'[^']*'|[^\s&,;"'}\]\)]+)
+            (?P<value>\[Filtered\]|"[^"]*"|'[^']*'|[^\s&,;"'}\]\)]+)
             """
         )
         # Strings and keys recur across events (SQL, header names, span data, source lines):
@@ -157,6 +162,7 @@ class Scrubber:
     def _text(self, value: str) -> str:
         if len(value) < _SHORTEST:
             return value
+        value = redact_secrets(value)[0]
         if "earer" in value or "EARER" in value:
             value = _BEARER.sub(r"\1 " + FILTERED, value)
         if self._term.search(value) is not None and ("=" in value or ":" in value):

@@ -14,13 +14,16 @@ and the original never kept:
   and basic-auth credentials (``Bearer <token>``; prose like "basic information" stays),
   US SSNs, user home directories, and ``key=value`` pairs inside strings whose key is
   sensitive (a query string or Cookie header captured as a plain string, e.g. in frame vars):
-  only the matched part becomes ``[Filtered]``.
+  only the matched part becomes ``[Filtered]``. Plus every credential format of the table in
+  ``vedette.shared.secret_patterns`` (Stripe, AWS, GitHub, Slack... keys found by their
+  shape, wherever they sit); the rules live in ``processing.value_rules``.
 * **replace-only** for ``logentry.formatted`` (the message users read): emails ``[email]``,
   cards ``[creditcard]``, IBANs ``[iban]``, SSNs ``[us-ssn]``, bearer tokens ``[token]``, PEM
-  bodies ``[pemkey]``, URL passwords ``[auth]``.
+  bodies ``[pemkey]``, URL passwords ``[auth]``, credentials ``[<format>]``.
 
 Not scrubbed (Relay's DATASCRUBBER_IGNORE): ``debug_meta``, frame ``filename``/``abs_path``,
-``exception.value``, the ``User-Agent`` header, plus ids, timestamps and ``user.id``.
+``exception.value`` (but for the credential table), the ``User-Agent`` header, plus ids,
+timestamps and ``user.id``.
 Keys in ``ScrubConfig.safe_keys`` (exact, case-insensitive) keep their whole value unscrubbed.
 IP addresses are kept unless ``scrub_ip_addresses`` is on (Sentry's "Prevent storing IP
 addresses"): then ``user.ip_address``, ``request.env.REMOTE_ADDR``, ``sdk.client_ip`` and the
@@ -29,7 +32,6 @@ addresses"): then ``user.ip_address``, ``request.env.REMOTE_ADDR``, ``sdk.client
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,8 +42,15 @@ import orjson
 
 from vedette.domain.events import NormalizedEvent, as_plain_dict
 from vedette.processing.trim import Notes, Path, merge_meta
+from vedette.processing.value_rules import (
+    IP_RULES,
+    apply_value_rules,
+    is_card_number,
+    may_need_scrubbing,
+)
+from vedette.shared.secret_patterns import FILTERED, redact_secrets
 
-FILTERED = "[Filtered]"
+__all__ = ["FILTERED", "ScrubConfig", "is_card_number", "scrub_event"]
 
 # Deeper than any normalised event goes; past it a value is dropped, never kept unchecked.
 MAX_DEPTH = 64
@@ -71,76 +80,6 @@ _UNSCRUBBED_TOP = frozenset(
      "platform", "level"}
 )  # fmt: skip
 _FRAME_PATH_KEYS = frozenset({"filename", "abs_path"})
-
-# -- value patterns --------------------------------------------------------------------------
-
-_PEM = re.compile(
-    r"(-----BEGIN [A-Z0-9 ]{0,40}(?:PRIVATE|PUBLIC) KEY-----)(.+?)"
-    r"(-----END [A-Z0-9 ]{0,40}KEY-----)",
-    re.DOTALL,
-)
-_URL_AUTH = re.compile(
-    r"(\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://[^:/?#@\s]{0,256}:)([^@/?#\s]{1,256})(@)"
-)
-_BEARER = re.compile(r"(?i)\b((?:bearer|basic|token)\s+)([A-Za-z0-9\-._~+/]{6,}=*)")
-# HTTP auth schemes: after "Authorization:" the credential, not the scheme, is the secret.
-_AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "token", "negotiate"})
-# An opaque token has a digit, a symbol or mixed case; "bearer instruments" is prose.
-_TOKEN_LIKE = re.compile(r"[0-9\-._~+/=]|[a-z].*[A-Z]|[A-Z].*[a-z]")
-_EMBEDDED_KV = re.compile(
-    r"(?i)((?:^|(?<=[\s?&;,{(\"'/]))[\w.\-]{0,40}?"
-    r"(?:password|passwd|pwd|secret|token|api[-_]?key|apikey|session|sessid|csrf|xsrf"
-    r"|auth(?!or(?!iz))|credentials|private[-_]?key)"
-    r"[\w.\-]{0,40}[\"']?\s{0,3}[=:]\s{0,3}[\"']?)"
-    r"(?!\[Filtered\])([^\s&;,\"'}\])]+)"
-)
-_CARD = re.compile(r"(?<![\w.\-])(?:\d[ \-]?){12,18}\d(?![\w\-])")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
-_SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
-_HOME = re.compile(r"(?i)(/home/|/Users/|\b[a-z]:\\Users\\)(?!\[Filtered\])([^/\\\s'\"]+)")
-_EMAIL = re.compile(
-    r"(?<![\w.%+\-])[\w.%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}\b"
-)
-_IPV4 = re.compile(
-    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])"
-)
-_IPV6 = re.compile(
-    r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![\w:])|(?<![\w:])[0-9A-Fa-f:]*::[0-9A-Fa-f:]*(?![\w:])"
-)
-# Issuer prefixes: Visa, Mastercard (51-55, 2221-2720), Amex, Discover, Diners, JCB.
-_CARD_ISSUER = re.compile(r"4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9])|3(?:0[0-5]|[68])|35")
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-def is_card_number(text: str) -> bool:
-    """13-19 digits (spaces/dashes allowed) with a known issuer prefix and a valid Luhn sum."""
-    digits = text.replace(" ", "").replace("-", "")
-    return (
-        13 <= len(digits) <= 19
-        and digits.isdigit()
-        and _CARD_ISSUER.match(digits) is not None
-        and luhn_valid(digits)
-    )
-
-
-def _iban_valid(text: str) -> bool:
-    compact = text.replace(" ", "")
-    if not 15 <= len(compact) <= 34:
-        return False
-    rearranged = compact[4:] + compact[:4]
-    number = "".join(str(int(char, 36)) for char in rearranged)
-    return int(number) % 97 == 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,124 +111,6 @@ def scrub_event(
     return event
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    rule_id: str
-    pattern: re.Pattern[str]
-    replace: Callable[[re.Match[str]], str]
-    precheck: Callable[[str], bool]
-
-
-def _keep_groups(replacement: str) -> Callable[[re.Match[str]], str]:
-    """Replace group 2 and keep groups 1 and 3 around it."""
-
-    def replace(found: re.Match[str]) -> str:
-        tail = found.group(3) if found.re.groups >= 3 else ""
-        return f"{found.group(1)}{replacement}{tail}"
-
-    return replace
-
-
-def _embedded_value(found: re.Match[str]) -> str:
-    """``key=value`` with a sensitive key: the value goes (an auth scheme name stays)."""
-    if found.group(2).lower() in _AUTH_SCHEMES:
-        return found.group(0)
-    return f"{found.group(1)}{FILTERED}"
-
-
-def _bearer(replacement: str) -> Callable[[re.Match[str]], str]:
-    def replace(found: re.Match[str]) -> str:
-        token = found.group(2)
-        if _TOKEN_LIKE.search(token[1:]) is None:  # a capitalised word is still prose
-            return found.group(0)
-        return f"{found.group(1)}{replacement}"
-
-    return replace
-
-
-def _checked(check: Callable[[str], bool], replacement: str) -> Callable[[re.Match[str]], str]:
-    def replace(found: re.Match[str]) -> str:
-        return replacement if check(found.group(0)) else found.group(0)
-
-    return replace
-
-
-_FOUR_DIGITS = re.compile(r"\d{4}")
-
-
-def _has_digit_group(text: str) -> bool:
-    """Cards, IBANs and SSNs all contain a run of four digits: a cheap first filter."""
-    return _FOUR_DIGITS.search(text) is not None
-
-
-def _contains(*needles: str) -> Callable[[str], bool]:
-    return lambda text: any(needle in text for needle in needles)
-
-
-_SCHEME_HINT = re.compile(r"(?i)bearer|basic|token")
-
-
-def _bearer_check(text: str) -> bool:
-    return _SCHEME_HINT.search(text) is not None
-
-
-def _rules(replace_only: bool) -> tuple[_Rule, ...]:
-    def label(name: str, filtered: str = FILTERED) -> str:
-        return f"[{name}]" if replace_only else filtered
-
-    method = "replace" if replace_only else "filter"
-    rules = [
-        _Rule(f"@pemkey:{method}", _PEM, _keep_groups(label("pemkey")), _contains("-----BEGIN")),
-        _Rule(f"@urlauth:{method}", _URL_AUTH, _keep_groups(label("auth")), _contains("://")),
-        _Rule(f"@bearer:{method}", _BEARER, _bearer(label("token")), _bearer_check),
-        _Rule(
-            f"@creditcard:{method}",
-            _CARD,
-            _checked(is_card_number, label("creditcard")),
-            _has_digit_group,
-        ),
-        _Rule(f"@iban:{method}", _IBAN, _checked(_iban_valid, label("iban")), _has_digit_group),
-        _Rule(
-            f"@usssn:{method}",
-            _SSN,
-            _checked(lambda _: True, label("us-ssn")),
-            _has_digit_group,
-        ),
-    ]
-    if replace_only:
-        rules.append(
-            _Rule("@email:replace", _EMAIL, _checked(lambda _: True, "[email]"), _contains("@"))
-        )
-    else:
-        rules.append(_Rule("@password:filter", _EMBEDDED_KV, _embedded_value, _contains("=", ":")))
-        rules.append(
-            _Rule("@userpath:filter", _HOME, _keep_groups(FILTERED), _contains("/home/", "Users"))
-        )
-    return tuple(rules)
-
-
-_FILTER_RULES = _rules(replace_only=False)
-_REPLACE_RULES = _rules(replace_only=True)
-
-
-def _ip_rule() -> tuple[_Rule, ...]:
-    def ipv6(found: re.Match[str]) -> str:
-        text = found.group(0)
-        try:
-            ipaddress.IPv6Address(text)
-        except ValueError:
-            return text
-        return "[ip]" if any(char not in ":0" for char in text) else text
-
-    return (
-        _Rule("@ip:replace", _IPV4, lambda _: "[ip]", _contains(".")),
-        _Rule("@ip:replace", _IPV6, ipv6, _contains(":")),
-    )
-
-
-_IP_RULES = _ip_rule()
-
-
 def _is_pair(item: object) -> bool:
     return isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
 
@@ -309,86 +130,6 @@ def _default_key_rule(lowered: str) -> str | None:
     if _DEFAULT_KEYS.search(lowered) or lowered in _EXACT_SENSITIVE_KEYS:
         return "@password:filter"
     return None
-
-
-_RULE_SETS = (
-    _FILTER_RULES,
-    _FILTER_RULES + _IP_RULES,
-    _REPLACE_RULES,
-    _REPLACE_RULES + _IP_RULES,
-)
-
-
-@lru_cache(maxsize=4096)
-def _apply_value_rules(value: str, rule_set: int) -> tuple[str, tuple[str, ...]]:
-    """The text with every value rule of the set applied, and the ids of those that changed it.
-
-    Cached: the same strings recur in event after event (and frame after frame: the SDK repeats
-    a function's arguments in every frame they pass through).
-    """
-    result = value
-    applied: list[str] = []
-    for rule in _RULE_SETS[rule_set]:
-        if not rule.precheck(result):
-            continue
-        changed = rule.pattern.sub(rule.replace, result)
-        if changed != result:
-            applied.append(rule.rule_id)
-            result = changed
-    return result, tuple(applied)
-
-
-# What the rules above could act on, looked for in the JSON text of a whole container at C speed
-# (bytes.lower, bytes.translate and substring search; a regex alternation is 10x slower here).
-# Whatever a rule could match in one string or key is found this way in the JSON text holding
-# it: JSON escapes only quotes, backslashes and control characters, which none of these need.
-# Lower-cased needles: the sensitive-key pattern and exact keys (``^otp$`` as the quoted key),
-# the value rules' words and prechecks. Case-sensitive: the user-path precheck.
-_NEEDLES = (
-    b"pass", b"pwd", b"secret", b"api", b"auth", b"credentials", b"private", b"token",
-    b"sess", b"cookie", b"csrf", b"xsrf", b'"otp"', b"factor", b"connect.sid", b"symfony",
-    b"sentrysid", b"_vercel_jwt", b"bearer", b"basic", b"-----begin", b"://",
-)  # fmt: skip
-_CASED_NEEDLES = (b"/home/", b"Users")
-# Digit runs, the skeleton of the card, SSN and IBAN patterns: digits become 0, capitals A.
-_DIGITS = bytes(range(48, 58))
-_NO_SEPARATORS = bytes.maketrans(_DIGITS, b"0" * 10)
-_SKELETON = bytes.maketrans(_DIGITS + bytes(range(65, 91)), b"0" * 10 + b"A" * 26)
-_CARD_RUN = b"0" * 13  # 13 digits once spaces and dashes are gone
-_SSN_RUN = b"000-00-0000"
-_IBAN_HEAD = b"AA00"  # country code and check digits
-
-
-# Decisions are cached by JSON text: an error that repeats (the common case: that is what makes
-# an issue) repeats its frames, so most checks become one hash and one lookup. Only texts up
-# to this size are kept, which bounds the cache at 1,024 x 16 KB.
-_CACHED_TEXT_BYTES = 16 * 1024
-
-
-def _may_need_scrubbing(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
-    if len(encoded) <= _CACHED_TEXT_BYTES:
-        return _may_need_scrubbing_cached(encoded, extra)
-    return _scan(encoded, extra)
-
-
-@lru_cache(maxsize=1024)
-def _may_need_scrubbing_cached(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
-    return _scan(encoded, extra)
-
-
-def _scan(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
-    lowered = encoded.lower()
-    for needle in _NEEDLES + extra:
-        if needle in lowered:
-            return True
-    for needle in _CASED_NEEDLES:
-        if needle in encoded:
-            return True
-    digits = encoded.translate(_NO_SEPARATORS, b" -")
-    if _CARD_RUN in digits:
-        return True
-    skeleton = encoded.translate(_SKELETON)
-    return _SSN_RUN in skeleton or _IBAN_HEAD in skeleton
 
 
 def _scrubbed_part(frame: Any) -> Any:
@@ -433,7 +174,7 @@ class _Scrubber:
             return False
         if not encoded.isascii() or encoded.count(b"[") + encoded.count(b"{") >= MAX_DEPTH - depth:
             return False
-        return not _may_need_scrubbing(encoded, self.extra_needles)
+        return not may_need_scrubbing(encoded, self.extra_needles)
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -462,7 +203,16 @@ class _Scrubber:
         if len(value) < 5:  # shorter than anything a rule can match ("pwd=x")
             return value
         rule_set = (2 if replace_only else 0) + (1 if self.config.scrub_ip_addresses else 0)
-        result, applied = _apply_value_rules(value, rule_set)
+        result, applied = apply_value_rules(value, rule_set)
+        if applied:
+            self.notes.annotate(path, rem=[[rule_id, "s"] for rule_id in applied], len=len(value))
+        return result
+
+    def secrets_only(self, value: Any, path: Path) -> Any:
+        """Only the credential formats of the shared table, for text the other rules skip."""
+        if not isinstance(value, str):
+            return value
+        result, applied = redact_secrets(value)
         if applied:
             self.notes.annotate(path, rem=[[rule_id, "s"] for rule_id in applied], len=len(value))
         return result
@@ -563,7 +313,10 @@ class _Scrubber:
             return self.bag(exc, path)
         for key, value in list(exc.items()):
             if key == "value":
-                continue  # Relay's DATASCRUBBER_IGNORE: titles and grouping read it
+                # Relay's DATASCRUBBER_IGNORE (titles and grouping read it), but a credential
+                # in a message ("invalid key sk_live_...") still goes.
+                exc[key] = self.secrets_only(value, (*path, key))
+                continue
             if key in ("stacktrace", "raw_stacktrace") and isinstance(value, dict):
                 self.stacktrace(value, (*path, key))
             else:
@@ -731,7 +484,7 @@ class _Scrubber:
                 value[index] = self.ip_text(item, (*path, index), depth + 1)
         elif isinstance(value, str):
             result = value
-            for rule in _IP_RULES:
+            for rule in IP_RULES:
                 if rule.precheck(result):
                     result = rule.pattern.sub(rule.replace, result)
             if result != value:

@@ -1,0 +1,306 @@
+"""The value rules of server-side scrubbing: what a string's content alone gives away.
+
+Cards (Luhn- and issuer-checked), IBANs (mod-97), US SSNs, PEM bodies, URL passwords, bearer
+credentials, sensitive ``key=value`` pairs inside strings, home directories, and every
+credential format of ``vedette.shared.secret_patterns`` (the table the kit applies too). Also
+the pre-scan that tells, from a container's JSON text, that no rule could act inside it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from vedette.shared.secret_patterns import (
+    CASED_HINTS,
+    FILTERED,
+    LOWERED_HINTS,
+    SECRET_FORMATS,
+    SecretFormat,
+    replace_secret,
+)
+
+# -- value patterns --------------------------------------------------------------------------
+
+_PEM = re.compile(
+    r"(-----BEGIN [A-Z0-9 ]{0,40}(?:PRIVATE|PUBLIC) KEY-----)(.+?)"
+    r"(-----END [A-Z0-9 ]{0,40}KEY-----)",
+    re.DOTALL,
+)
+_URL_AUTH = re.compile(
+    r"(\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://[^:/?#@\s]{0,256}:)([^@/?#\s]{1,256})(@)"
+)
+_BEARER = re.compile(r"(?i)\b((?:bearer|basic|token)\s+)([A-Za-z0-9\-._~+/]{6,}=*)")
+# HTTP auth schemes: after "Authorization:" the credential, not the scheme, is the secret.
+_AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "token", "negotiate"})
+# An opaque token has a digit, a symbol or mixed case; "bearer instruments" is prose.
+_TOKEN_LIKE = re.compile(r"[0-9\-._~+/=]|[a-z].*[A-Z]|[A-Z].*[a-z]")
+_EMBEDDED_KV = re.compile(
+    r"(?i)((?:^|(?<=[\s?&;,{(\"'/]))[\w.\-]{0,40}?"
+    r"(?:password|passwd|pwd|secret|token|api[-_]?key|apikey|session|sessid|csrf|xsrf"
+    r"|auth(?!or(?!iz))|credentials|private[-_]?key)"
+    r"[\w.\-]{0,40}[\"']?\s{0,3}[=:]\s{0,3}[\"']?)"
+    r"(?!\[Filtered\])([^\s&;,\"'}\])]+)"
+)
+_CARD = re.compile(r"(?<![\w.\-])(?:\d[ \-]?){12,18}\d(?![\w\-])")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+_SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
+_HOME = re.compile(r"(?i)(/home/|/Users/|\b[a-z]:\\Users\\)(?!\[Filtered\])([^/\\\s'\"]+)")
+_EMAIL = re.compile(
+    r"(?<![\w.%+\-])[\w.%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}\b"
+)
+_IPV4 = re.compile(
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])"
+)
+_IPV6 = re.compile(
+    r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![\w:])|(?<![\w:])[0-9A-Fa-f:]*::[0-9A-Fa-f:]*(?![\w:])"
+)
+# Issuer prefixes: Visa, Mastercard (51-55, 2221-2720), Amex, Discover, Diners, JCB.
+_CARD_ISSUER = re.compile(r"4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9])|3(?:0[0-5]|[68])|35")
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def is_card_number(text: str) -> bool:
+    """13-19 digits (spaces/dashes allowed) with a known issuer prefix and a valid Luhn sum."""
+    digits = text.replace(" ", "").replace("-", "")
+    return (
+        13 <= len(digits) <= 19
+        and digits.isdigit()
+        and _CARD_ISSUER.match(digits) is not None
+        and luhn_valid(digits)
+    )
+
+
+def _iban_valid(text: str) -> bool:
+    compact = text.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(char, 36)) for char in rearranged)
+    return int(number) % 97 == 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    rule_id: str
+    pattern: re.Pattern[str]
+    replace: Callable[[re.Match[str]], str]
+    precheck: Callable[[str], bool]
+
+
+def _keep_groups(replacement: str) -> Callable[[re.Match[str]], str]:
+    """Replace group 2 and keep groups 1 and 3 around it."""
+
+    def replace(found: re.Match[str]) -> str:
+        tail = found.group(3) if found.re.groups >= 3 else ""
+        return f"{found.group(1)}{replacement}{tail}"
+
+    return replace
+
+
+def _embedded_value(found: re.Match[str]) -> str:
+    """``key=value`` with a sensitive key: the value goes (an auth scheme name stays)."""
+    if found.group(2).lower() in _AUTH_SCHEMES:
+        return found.group(0)
+    return f"{found.group(1)}{FILTERED}"
+
+
+def _bearer(replacement: str) -> Callable[[re.Match[str]], str]:
+    def replace(found: re.Match[str]) -> str:
+        token = found.group(2)
+        if _TOKEN_LIKE.search(token[1:]) is None:  # a capitalised word is still prose
+            return found.group(0)
+        return f"{found.group(1)}{replacement}"
+
+    return replace
+
+
+def _checked(check: Callable[[str], bool], replacement: str) -> Callable[[re.Match[str]], str]:
+    def replace(found: re.Match[str]) -> str:
+        return replacement if check(found.group(0)) else found.group(0)
+
+    return replace
+
+
+_FOUR_DIGITS = re.compile(r"\d{4}")
+
+
+def _has_digit_group(text: str) -> bool:
+    """Cards, IBANs and SSNs all contain a run of four digits: a cheap first filter."""
+    return _FOUR_DIGITS.search(text) is not None
+
+
+def _contains(*needles: str) -> Callable[[str], bool]:
+    return lambda text: any(needle in text for needle in needles)
+
+
+_SCHEME_HINT = re.compile(r"(?i)bearer|basic|token")
+
+
+def _bearer_check(text: str) -> bool:
+    return _SCHEME_HINT.search(text) is not None
+
+
+def _secret_rule(secret: SecretFormat, replace_only: bool) -> _Rule:
+    """A credential format of the shared table; after the rules above, which name what they
+    already cover (a PEM body, a URL's password) as they always did."""
+    replacement = f"[{secret.name}]" if replace_only else FILTERED
+    return _Rule(
+        f"@{secret.name}:{'replace' if replace_only else 'filter'}",
+        secret.pattern,
+        lambda found: replace_secret(found, replacement),
+        lambda text: secret.hinted(text, text.lower()),
+    )
+
+
+def _rules(replace_only: bool) -> tuple[_Rule, ...]:
+    def label(name: str, filtered: str = FILTERED) -> str:
+        return f"[{name}]" if replace_only else filtered
+
+    method = "replace" if replace_only else "filter"
+    rules = [
+        _Rule(f"@pemkey:{method}", _PEM, _keep_groups(label("pemkey")), _contains("-----BEGIN")),
+        _Rule(f"@urlauth:{method}", _URL_AUTH, _keep_groups(label("auth")), _contains("://")),
+        _Rule(f"@bearer:{method}", _BEARER, _bearer(label("token")), _bearer_check),
+        _Rule(
+            f"@creditcard:{method}",
+            _CARD,
+            _checked(is_card_number, label("creditcard")),
+            _has_digit_group,
+        ),
+        _Rule(f"@iban:{method}", _IBAN, _checked(_iban_valid, label("iban")), _has_digit_group),
+        _Rule(
+            f"@usssn:{method}",
+            _SSN,
+            _checked(lambda _: True, label("us-ssn")),
+            _has_digit_group,
+        ),
+    ]
+    rules.extend(_secret_rule(secret, replace_only) for secret in SECRET_FORMATS)
+    if replace_only:
+        rules.append(
+            _Rule("@email:replace", _EMAIL, _checked(lambda _: True, "[email]"), _contains("@"))
+        )
+    else:
+        rules.append(_Rule("@password:filter", _EMBEDDED_KV, _embedded_value, _contains("=", ":")))
+        rules.append(
+            _Rule("@userpath:filter", _HOME, _keep_groups(FILTERED), _contains("/home/", "Users"))
+        )
+    return tuple(rules)
+
+
+_FILTER_RULES = _rules(replace_only=False)
+_REPLACE_RULES = _rules(replace_only=True)
+
+
+def _ip_rule() -> tuple[_Rule, ...]:
+    def ipv6(found: re.Match[str]) -> str:
+        text = found.group(0)
+        try:
+            ipaddress.IPv6Address(text)
+        except ValueError:
+            return text
+        return "[ip]" if any(char not in ":0" for char in text) else text
+
+    return (
+        _Rule("@ip:replace", _IPV4, lambda _: "[ip]", _contains(".")),
+        _Rule("@ip:replace", _IPV6, ipv6, _contains(":")),
+    )
+
+
+IP_RULES = _ip_rule()
+
+
+_RULE_SETS = (
+    _FILTER_RULES,
+    _FILTER_RULES + IP_RULES,
+    _REPLACE_RULES,
+    _REPLACE_RULES + IP_RULES,
+)
+
+
+@lru_cache(maxsize=4096)
+def apply_value_rules(value: str, rule_set: int) -> tuple[str, tuple[str, ...]]:
+    """The text with every value rule of the set applied, and the ids of those that changed it.
+
+    Cached: the same strings recur in event after event (and frame after frame: the SDK repeats
+    a function's arguments in every frame they pass through).
+    """
+    result = value
+    applied: list[str] = []
+    for rule in _RULE_SETS[rule_set]:
+        if not rule.precheck(result):
+            continue
+        changed = rule.pattern.sub(rule.replace, result)
+        if changed != result:
+            applied.append(rule.rule_id)
+            result = changed
+    return result, tuple(applied)
+
+
+# What the rules above could act on, looked for in the JSON text of a whole container at C speed
+# (bytes.lower, bytes.translate and substring search; a regex alternation is 10x slower here).
+# Whatever a rule could match in one string or key is found this way in the JSON text holding
+# it: JSON escapes only quotes, backslashes and control characters, which none of these need.
+# Lower-cased needles: the sensitive-key pattern and exact keys (``^otp$`` as the quoted key),
+# the value rules' words and prechecks. Case-sensitive: the user-path precheck.
+_NEEDLES = (
+    b"pass", b"pwd", b"secret", b"api", b"auth", b"credentials", b"private", b"token",
+    b"sess", b"cookie", b"csrf", b"xsrf", b'"otp"', b"factor", b"connect.sid", b"symfony",
+    b"sentrysid", b"_vercel_jwt", b"bearer", b"basic", b"-----begin", b"://",
+    *(hint.encode() for hint in LOWERED_HINTS),
+)  # fmt: skip
+_CASED_NEEDLES = (b"/home/", b"Users", *(hint.encode() for hint in CASED_HINTS))
+# Digit runs, the skeleton of the card, SSN and IBAN patterns: digits become 0, capitals A.
+_DIGITS = bytes(range(48, 58))
+_NO_SEPARATORS = bytes.maketrans(_DIGITS, b"0" * 10)
+_SKELETON = bytes.maketrans(_DIGITS + bytes(range(65, 91)), b"0" * 10 + b"A" * 26)
+_CARD_RUN = b"0" * 13  # 13 digits once spaces and dashes are gone
+_SSN_RUN = b"000-00-0000"
+_IBAN_HEAD = b"AA00"  # country code and check digits
+
+
+# Decisions are cached by JSON text: an error that repeats (the common case: that is what makes
+# an issue) repeats its frames, so most checks become one hash and one lookup. Only texts up
+# to this size are kept, which bounds the cache at 1,024 x 16 KB.
+_CACHED_TEXT_BYTES = 16 * 1024
+
+
+def may_need_scrubbing(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
+    if len(encoded) <= _CACHED_TEXT_BYTES:
+        return _may_need_scrubbing_cached(encoded, extra)
+    return _scan(encoded, extra)
+
+
+@lru_cache(maxsize=1024)
+def _may_need_scrubbing_cached(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
+    return _scan(encoded, extra)
+
+
+def _scan(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
+    lowered = encoded.lower()
+    for needle in _NEEDLES + extra:
+        if needle in lowered:
+            return True
+    for needle in _CASED_NEEDLES:
+        if needle in encoded:
+            return True
+    digits = encoded.translate(_NO_SEPARATORS, b" -")
+    if _CARD_RUN in digits:
+        return True
+    skeleton = encoded.translate(_SKELETON)
+    return _SSN_RUN in skeleton or _IBAN_HEAD in skeleton
