@@ -10,9 +10,9 @@ from tests.alerts.bench import T0, AlertBench, error_event
 from tests.performance.traffic import transaction
 
 from vedette.domain.events import IssueStatus
-from vedette.storage import queries
+from vedette.storage import alert_outbox, queries
 from vedette.storage.database import Database
-from vedette.storage.schema import events, groups
+from vedette.storage.schema import events, groups, notification_attempts
 
 MINUTE = 60.0
 
@@ -183,3 +183,20 @@ def test_rules_of_other_projects_stay_silent(db: Database) -> None:
     assert first.messages() == second.messages() == []
     with db.read() as conn:
         assert conn.execute(select(events.c.id)).all()
+
+
+def test_alert_history_follows_event_retention(db: Database) -> None:
+    bench = AlertBench(db)
+    bench.rule("new_issue")
+    bench.send([error_event("old", T0)], T0)
+    with db.write() as conn:  # delivered long ago
+        [row] = alert_outbox.claim(conn, "node", T0, 60.0, 10)
+        attempt = alert_outbox.Attempt(T0, 200, None, 0.1)
+        assert alert_outbox.record_attempt(conn, row.id, "node", attempt, status="sent")
+    later = T0 + 91 * 86400
+    bench.send([error_event("new", later - 60)], later - 60)  # still to be sent
+    bench.tick(later)
+    assert [m["title"] for m in bench.messages()] == ["KeyError: 'new'"]
+    assert [group for group, _ in bench.firings()] == bench.issue_ids()[-1:]
+    with db.read() as conn:
+        assert conn.execute(select(notification_attempts)).all() == []

@@ -19,6 +19,7 @@ from vedette.domain.retention import RetentionPolicy, positions_to_keep
 from vedette.storage.database import Database
 from vedette.storage.health import prune_session_states
 from vedette.storage.schema import (
+    alert_firings,
     attachments,
     events,
     group_hashes,
@@ -27,6 +28,8 @@ from vedette.storage.schema import (
     groups,
     monitor_checkins,
     monitors,
+    notification_attempts,
+    notifications,
     projects,
     spans,
 )
@@ -42,6 +45,8 @@ class CleanupReport:
     spans: int = 0
     check_ins: int = 0
     session_states: int = 0
+    notifications: int = 0
+    alert_firings: int = 0
 
     def total(self) -> int:
         return sum(getattr(self, f.name) for f in fields(self))
@@ -68,6 +73,7 @@ def cleanup(
             batch=batch,
         )
     _expire_check_ins(db, cutoff, batch, report)
+    _expire_alert_history(db, cutoff, batch, report)
     with db.write() as conn:
         # Sessions can receive no more updates five days after they started (Relay's rule).
         report.session_states = prune_session_states(conn, now)
@@ -208,6 +214,37 @@ def _expire_check_ins(db: Database, cutoff: float, batch: int, report: CleanupRe
             monitor_checkins.c.date_added < cutoff,
             batch=batch,
         )
+
+
+def _expire_alert_history(db: Database, cutoff: float, batch: int, report: CleanupReport) -> None:
+    """Delivered or failed notifications (with their attempts) and firings as old as events
+    that are deleted; nothing still to send, and no firing still waiting for its digest."""
+    finished = select(notifications.c.id).where(
+        notifications.c.status != "pending", notifications.c.created_at < cutoff
+    )
+    _delete_in_batches(
+        db,
+        notification_attempts,
+        (notification_attempts.c.id,),
+        notification_attempts.c.notification_id.in_(finished),
+        batch=batch,
+    )
+    report.notifications += _delete_in_batches(
+        db,
+        notifications,
+        (notifications.c.id,),
+        notifications.c.status != "pending",
+        notifications.c.created_at < cutoff,
+        batch=batch,
+    )
+    report.alert_firings += _delete_in_batches(
+        db,
+        alert_firings,
+        (alert_firings.c.id,),
+        alert_firings.c.fired_at < cutoff,
+        alert_firings.c.delivery != "digest",
+        batch=batch,
+    )
 
 
 def _delete_in_batches(
