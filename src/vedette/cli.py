@@ -13,7 +13,6 @@ from pathlib import Path
 
 from vedette.alerts.rule_input import build_spec
 from vedette.api.serialize import dsn
-from vedette.app import backup_sqlite, open_storage
 from vedette.cli_alerts import add_alert_commands
 from vedette.settings import Settings
 from vedette.storage import accounts, alert_rules, retention, users
@@ -264,6 +263,11 @@ def demo_project_dsn(settings: Settings) -> str:
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    from vedette.app import (
+        backup_sqlite,
+        open_storage,
+    )  # the server's modules: not for every command
+
     storage = open_storage(settings)
     try:
         if not storage.db.is_sqlite:

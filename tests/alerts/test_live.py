@@ -208,34 +208,23 @@ def test_rules_api_and_a_receiver_that_fails_twice(alert_server: LiveVedette) ->
         assert server.api_get(rules_path(project)) == []
 
 
-def test_send_a_test_notification(alert_server: LiveVedette) -> None:
+def test_send_a_test_notification_then_list_and_delete_with_the_cli(
+    alert_server: LiveVedette,
+) -> None:
     server = alert_server
     project = server.create_project()
+    auth = {"Authorization": f"Bearer {server.token}"}
     with HttpReceiver() as hooks:
-        out = vedette_cli(
-            server,
-            "alert",
-            "create",
-            f"{project.org}/{project.slug}",
-            "--name",
-            "Ping",
-            "--when",
-            "regression",
-            "--notify",
-            f"discord:{hooks.url}/d",
-        )
-        rule_id = out.split()[-1]
-        answer = server.http.post(
-            f"{rules_path(project)}{rule_id}/test/",
-            headers={"Authorization": f"Bearer {server.token}"},
-        )
+        rule = {"name": "Ping", "trigger": "regression", "actions": [f"discord:{hooks.url}/d"]}
+        rule_id = server.http.post(rules_path(project), json=rule, headers=auth).json()["id"]
+        answer = server.http.post(f"{rules_path(project)}{rule_id}/test/", headers=auth)
         assert answer.status_code == 202
         [request] = wait_for(lambda: hooks.requests)
         assert "Test notification" in orjson.loads(request.body)["embeds"][0]["title"]
     listed = vedette_cli(server, "alert", "list", f"{project.org}/{project.slug}")
     assert listed.split("\t")[:3] == [rule_id, "regression", "Ping"]
     vedette_cli(server, "alert", "delete", rule_id)
-    assert vedette_cli(server, "alert", "list", f"{project.org}/{project.slug}") == ""
+    assert server.api_get(rules_path(project)) == []
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
