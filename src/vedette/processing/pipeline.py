@@ -6,12 +6,13 @@ poisons the rest of its envelope.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from vedette.domain.envelope import (
     INTERNAL_OUTCOMES,
+    ITEM_CATEGORIES,
     JSON_ITEMS,
     Envelope,
     Item,
@@ -25,7 +26,7 @@ from vedette.domain.processed import (
     ProcessedEvent,
     StoredAttachment,
 )
-from vedette.processing import performance_issues, spans
+from vedette.processing import feedback, logs, performance_issues, spans
 from vedette.processing.checkins import InvalidCheckIn, parse_check_in
 from vedette.processing.grouping import compute_grouping
 from vedette.processing.normalize import NormalizeContext, normalize_event, validate_transaction
@@ -103,6 +104,26 @@ def _item_quantity(item: Item, payload: Mapping[str, Any] | None) -> int:
     return 1
 
 
+@dataclass(slots=True)
+class _ItemInput:
+    """What an item handler sees: the item, its JSON payload and the envelope's results."""
+
+    item: Item
+    index: int
+    payload: Mapping[str, Any]
+    envelope: Envelope
+    ctx: NormalizeContext
+    config: ProcessingConfig
+    result: ProcessedEnvelope
+    kept_event_id: str | None = None  # the event the envelope's attachments belong to
+    accepted: int | None = None  # how many of its records were accepted, when not all
+
+
+# An item handler stores what it keeps in ``result``; it returns why the item is invalid, or
+# None once the item is accepted.
+ItemHandler = Callable[[_ItemInput], str | None]
+
+
 def process_envelope(
     envelope: Envelope,
     received: float,
@@ -112,7 +133,7 @@ def process_envelope(
     result = ProcessedEnvelope()
     ctx = _context(envelope, received, client_ip)
     kept_event_id: str | None = None
-    for item in envelope.items:
+    for index, item in enumerate(envelope.items):
         category = item_category(item.type)
         payload = decode_json_object(item.payload) if item.type in JSON_ITEMS else None
         if item.type in JSON_ITEMS and payload is None:
@@ -121,38 +142,90 @@ def process_envelope(
         if item.type == INTERNAL_OUTCOMES:
             result.outcomes.extend(_internal_outcomes(item))
             continue
-        if item.type == "event" and payload is not None:
-            processed = _process_event(payload, ctx, config)
-            result.errors.append(processed)
-            kept_event_id = processed.event["event_id"]
-        elif item.type == "transaction" and payload is not None:
-            # The item type is authoritative; the payload's own "type" may be missing.
-            transaction = scrub_event(
-                normalize_event({**payload, "type": "transaction"}, ctx), config.scrub
-            )
-            problem = validate_transaction(transaction)
+        handler = ITEM_HANDLERS.get(item.type)
+        quantity = _item_quantity(item, payload)
+        if handler is not None and payload is not None:
+            work = _ItemInput(item, index, payload, envelope, ctx, config, result)
+            problem = handler(work)
             if problem is not None:
                 result.outcomes.append(Outcome(category, "invalid", problem[:64], 1))
                 continue
-            result.transactions.append(as_plain_dict(transaction))
-            kept_event_id = transaction["event_id"]
-            _transaction_performance(result, transaction, config)
-        elif item.type == "client_report" and payload is not None:
-            result.outcomes.extend(_client_report_outcomes(payload))
-        elif item.type == "span" and payload is not None:
-            _span_item(result, item, payload, envelope, received, config)
-        elif item.type in ("session", "sessions", "check_in") and payload is not None:
-            problem = _health_item(result, item.type, payload, received)
-            if problem is not None:
-                result.outcomes.append(Outcome(category, "invalid", problem[:64], 1))
-                continue
-        result.outcomes.append(Outcome(category, "accepted", "", _item_quantity(item, payload)))
+            kept_event_id = work.kept_event_id or kept_event_id
+            quantity = quantity if work.accepted is None else work.accepted
+        elif item.type != "attachment":
+            reason = not_kept_reason(item.type)
+            result.outcomes.append(Outcome(category, "filtered", reason, quantity))
+            continue
+        if quantity:
+            result.outcomes.append(Outcome(category, "accepted", "", quantity))
     for item in envelope.items:
         if item.type == "attachment":
             event_id = kept_event_id or envelope.event_id
             if event_id is not None:
                 result.attachments.append(_attachment(item, event_id))
     return result
+
+
+def not_kept_reason(item_type: str) -> str:
+    """The reason of the ``filtered`` outcome of an item type Vedette does not keep
+    (docs/protocol.md, "Item types not kept"); unknown types share one reason."""
+    return f"{item_type}_not_kept" if item_type in ITEM_CATEGORIES else "unknown_item_type"
+
+
+def _event_item(work: _ItemInput) -> str | None:
+    processed = _process_event(work.payload, work.ctx, work.config)
+    work.result.errors.append(processed)
+    work.kept_event_id = processed.event["event_id"]
+    return None
+
+
+def _transaction_item(work: _ItemInput) -> str | None:
+    # The item type is authoritative; the payload's own "type" may be missing.
+    transaction = scrub_event(
+        normalize_event({**work.payload, "type": "transaction"}, work.ctx), work.config.scrub
+    )
+    problem = validate_transaction(transaction)
+    if problem is not None:
+        return problem
+    work.result.transactions.append(as_plain_dict(transaction))
+    work.kept_event_id = transaction["event_id"]
+    _transaction_performance(work.result, transaction, work.config)
+    return None
+
+
+def _client_report_item(work: _ItemInput) -> str | None:
+    work.result.outcomes.extend(_client_report_outcomes(work.payload))
+    return None
+
+
+def _log_item(work: _ItemInput) -> str | None:
+    """A log container (docs/logs.md); records without a body are invalid one by one."""
+    key = f"{work.ctx.received!r}:{work.index}"
+    batch = logs.container_logs(work.payload, work.ctx.received, key)
+    if batch.invalid:
+        work.result.outcomes.append(Outcome("log_item", "invalid", "invalid_log", batch.invalid))
+    work.result.logs.extend(batch.records)
+    work.accepted = len(batch.records)
+    return None
+
+
+def _feedback_item(work: _ItemInput) -> str | None:
+    try:
+        found = feedback.feedback_event(work.payload, work.envelope.event_id, work.ctx.received)
+    except feedback.InvalidFeedback as problem:
+        return str(problem)
+    work.result.feedback.append(found)
+    work.kept_event_id = found.feedback_id  # its screenshots are attachments of the feedback
+    return None
+
+
+def _user_report_item(work: _ItemInput) -> str | None:
+    try:
+        found = feedback.user_report(work.payload, work.ctx.received, "user_report")
+    except feedback.InvalidFeedback as problem:
+        return str(problem)
+    work.result.feedback.append(found)
+    return None
 
 
 def _transaction_performance(
@@ -166,18 +239,14 @@ def _transaction_performance(
     )
 
 
-def _span_item(
-    result: ProcessedEnvelope,
-    item: Item,
-    payload: Mapping[str, Any],
-    envelope: Envelope,
-    received: float,
-    config: ProcessingConfig,
-) -> None:
+def _span_item(work: _ItemInput) -> str | None:
     """A span container (content type v2) or a legacy single span (no content type).
 
     See docs/protocol.md, "Span items".
     """
+    result, item, payload, envelope, config = (
+        work.result, work.item, work.payload, work.envelope, work.config
+    )  # fmt: skip
     legacy = item.headers.get("content_type") != spans.SPAN_V2_CONTENT_TYPE and not isinstance(
         payload.get("items"), list
     )
@@ -185,7 +254,7 @@ def _span_item(
     batch = spans.container_rows(
         payload,
         trace if isinstance(trace, Mapping) else {},
-        received,
+        work.ctx.received,
         parse_timestamp(envelope.headers.get("sent_at")),
         legacy=legacy,
     )
@@ -200,12 +269,14 @@ def _span_item(
         result.errors.extend(
             performance_issues.detect(fact, members, None, config.performance_issues)
         )
+    return None
 
 
-def _health_item(
-    result: ProcessedEnvelope, item_type: str, payload: Mapping[str, Any], received: float
-) -> str | None:
+def _health_item(work: _ItemInput) -> str | None:
     """Sessions and check-ins; returns why the item is invalid, or None."""
+    result, item_type, payload, received = (
+        work.result, work.item.type, work.payload, work.ctx.received
+    )  # fmt: skip
     try:
         if item_type == "session":
             update = parse_session(payload, received)
@@ -218,6 +289,20 @@ def _health_item(
     except (InvalidSession, InvalidCheckIn) as problem:
         return str(problem)
     return None
+
+
+ITEM_HANDLERS: dict[str, ItemHandler] = {
+    "event": _event_item,
+    "transaction": _transaction_item,
+    "client_report": _client_report_item,
+    "span": _span_item,
+    "session": _health_item,
+    "sessions": _health_item,
+    "check_in": _health_item,
+    "log": _log_item,
+    "feedback": _feedback_item,
+    "user_report": _user_report_item,
+}
 
 
 def _attachment(item: Item, event_id: str) -> StoredAttachment:
