@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -58,7 +59,7 @@ def issues_stored(
         return
     last = alert_outbox.last_firings(conn, [(r.id, o.group_id) for r, o in candidates])
     labels = alert_facts.project_labels(conn, {o.project_id for _, o in candidates})
-    budget = HourlyBudget(settings.hourly_cap, now)
+    budget, out = HourlyBudget(settings.hourly_cap, now), Outgoing(now)
     for rule, outcome in candidates:
         fired_before = last.get((rule.id, outcome.group_id))
         if fired_before is not None and now - fired_before < rule.spec.interval_seconds:
@@ -70,8 +71,9 @@ def issues_stored(
         message = compose.issue_message(
             rule, labels[outcome.project_id], issue, outcome.latest, reason, settings.base_url
         )
-        fire(conn, rule, message, now, budget, outcome.group_id, outcome.latest.get("event_id"))
+        fire(conn, rule, message, budget, out, outcome.group_id, outcome.latest.get("event_id"))
         last[(rule.id, outcome.group_id)] = now
+    out.write(conn)
 
 
 def could_fire(rule: Rule, outcome: IssueOutcome, issue: IssueFacts) -> bool:
@@ -113,12 +115,28 @@ class HourlyBudget:
         return True
 
 
+@dataclass(slots=True)
+class Outgoing:
+    """What one pass of the rules fired and queued, written with one statement per table
+    (``write``) instead of one per alert: a burst of new issues fires hundreds at once."""
+
+    now: float
+    firings: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[NewNotification] = field(default_factory=list)
+    incidents: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def write(self, conn: Connection) -> None:
+        alert_outbox.record_firings(conn, self.firings)
+        alert_outbox.enqueue(conn, self.notifications, self.now)
+        alert_outbox.open_incidents(conn, self.incidents)
+
+
 def fire(
     conn: Connection,
     rule: Rule,
     message: Message,
-    now: float,
     budget: HourlyBudget,
+    out: Outgoing,
     group_id: int | None = None,
     event_id: str | None = None,
 ) -> None:
@@ -130,36 +148,33 @@ def fire(
         delivery = "digest"
     else:
         delivery = "sent"
-        send_to_actions(conn, rule, message, now, group_id)
-    alert_outbox.record_firing(
-        conn,
-        rule_id=rule.id,
-        project_id=rule.project_id,
-        group_id=group_id,
-        event_id=event_id,
-        fired_at=now,
-        delivery=delivery,
-        message=message.to_json(),
+        send_to_actions(rule, message, out, group_id)
+    out.firings.append(
+        {
+            "rule_id": rule.id,
+            "project_id": rule.project_id,
+            "group_id": group_id,
+            "event_id": event_id,
+            "fired_at": out.now,
+            "delivery": delivery,
+            "message": message.to_json(),
+        }
     )
 
 
 def send_to_actions(
-    conn: Connection,
     rule: Rule,
     message: Message,
-    now: float,
+    out: Outgoing,
     group_id: int | None = None,
     action_ids: set[int] | None = None,
 ) -> None:
     """One outbox row per action of the rule, each with its own stable id."""
-    items: list[NewNotification] = []
-    incidents: list[tuple[int, int, int]] = []
     for action_id, action in zip(rule.action_ids, rule.spec.actions, strict=True):
         if action_ids is not None and action_id not in action_ids:
             continue
-        kind = action.target.partition(":")[0]
         uid = compose.new_id()
-        items.append(
+        out.notifications.append(
             NewNotification(
                 uid,
                 rule.project_id,
@@ -171,10 +186,17 @@ def send_to_actions(
                 replace(message, id=uid).to_json(),
             )
         )
-        if kind == "pagerduty" and group_id is not None and message.action == Action.TRIGGER:
-            incidents.append((action_id, group_id, rule.id))
-    alert_outbox.enqueue(conn, items, now)
-    alert_outbox.open_incidents(conn, incidents)
+        is_pagerduty = action.target.partition(":")[0] == "pagerduty"
+        if is_pagerduty and group_id is not None and message.action == Action.TRIGGER:
+            out.incidents.append((action_id, group_id, rule.id))
+
+
+def queue_test_notification(conn: Connection, rule: Rule, base_url: str, now: float) -> None:
+    """A test message to every target of the rule ("send test notification")."""
+    label = alert_facts.project_labels(conn, [rule.project_id])[rule.project_id]
+    out = Outgoing(now)
+    send_to_actions(rule, compose.test_message(rule, label, base_url), out)
+    out.write(conn)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -7,26 +7,30 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from vedette.alerts import compose
-from vedette.alerts.evaluate import AlertSettings, HourlyBudget, fire, send_to_actions
+from vedette.alerts.evaluate import AlertSettings, HourlyBudget, Outgoing, fire, send_to_actions
 from vedette.alerts.message import Action, Message
 from vedette.domain.alert_rules import Trigger, metric_state
 from vedette.storage import alert_facts, alert_outbox, alert_rules
 
 
 def tick(conn: Connection, now: float, settings: AlertSettings) -> None:
-    evaluate_metric_rules(conn, now, settings)
-    send_digests(conn, now, settings)
-    send_suppression_summaries(conn, now, settings)
-    resolve_incidents(conn, now, settings)
+    out = Outgoing(now)
+    evaluate_metric_rules(conn, settings, out)
+    send_digests(conn, settings, out)
+    send_suppression_summaries(conn, settings, out)
+    resolve_incidents(conn, settings, out)
+    out.write(conn)
 
 
-def evaluate_metric_rules(conn: Connection, now: float, settings: AlertSettings) -> None:
+def evaluate_metric_rules(conn: Connection, settings: AlertSettings, out: Outgoing) -> None:
     """A notification when a rule's state changes: ok -> warning/critical fires, back to ok
     resolves. Steady states send nothing."""
+    now = out.now
     rules = alert_rules.rules_with_trigger(conn, Trigger.METRIC)
     if not rules:
         return
     labels = alert_facts.project_labels(conn, {r.project_id for r in rules})
+    budget = HourlyBudget(settings.hourly_cap, now)
     for rule in rules:
         spec = rule.spec
         assert spec.metric is not None
@@ -40,11 +44,12 @@ def evaluate_metric_rules(conn: Connection, now: float, settings: AlertSettings)
             message = compose.metric_message(
                 rule, labels[rule.project_id], state, value, settings.base_url
             )
-            fire(conn, rule, message, now, HourlyBudget(settings.hourly_cap, now))
+            fire(conn, rule, message, budget, out)
 
 
-def send_digests(conn: Connection, now: float, settings: AlertSettings) -> None:
+def send_digests(conn: Connection, settings: AlertSettings, out: Outgoing) -> None:
     """At most one message per rule per digest period, listing what fired meanwhile."""
+    now = out.now
     rules = alert_rules.rules_with_digest(conn)
     due = [
         r
@@ -58,14 +63,15 @@ def send_digests(conn: Connection, now: float, settings: AlertSettings) -> None:
             continue
         items = [Message.from_json(m) for _, m in waiting]
         message = compose.digest_message(rule, labels[rule.project_id], items, settings.base_url)
-        send_to_actions(conn, rule, message, now)
+        send_to_actions(rule, message, out)
         alert_outbox.mark_digested(conn, [firing_id for firing_id, _ in waiting])
         alert_rules.set_last_digest(conn, rule.id, now)
 
 
-def send_suppression_summaries(conn: Connection, now: float, settings: AlertSettings) -> None:
+def send_suppression_summaries(conn: Connection, settings: AlertSettings, out: Outgoing) -> None:
     """Once an hour with suppressed alerts is over: one "N more suppressed" message to each
     target of the rules that were held back."""
+    now = out.now
     hour_start = now - now % 3600
     for project_id, hour, count, rule_ids in alert_outbox.suppressed_hours(conn, hour_start):
         if not alert_outbox.claim_summary(conn, project_id, hour):
@@ -83,10 +89,10 @@ def send_suppression_summaries(conn: Connection, now: float, settings: AlertSett
                 if a.target not in sent_to
             }
             sent_to.update(a.target for a in rule.spec.actions)
-            send_to_actions(conn, rule, message, now, action_ids=fresh)
+            send_to_actions(rule, message, out, action_ids=fresh)
 
 
-def resolve_incidents(conn: Connection, now: float, settings: AlertSettings) -> None:
+def resolve_incidents(conn: Connection, settings: AlertSettings, out: Outgoing) -> None:
     """PagerDuty incidents opened for issues that are resolved now get their resolve event."""
     taken = alert_outbox.take_resolved_incidents(conn)
     if not taken:
@@ -107,4 +113,4 @@ def resolve_incidents(conn: Connection, now: float, settings: AlertSettings) -> 
             settings.base_url,
             action=Action.RESOLVE,
         )
-        send_to_actions(conn, rule, message, now, group_id, action_ids={action_id})
+        send_to_actions(rule, message, out, group_id, action_ids={action_id})

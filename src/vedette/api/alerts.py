@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from vedette.alerts import compose
-from vedette.alerts.evaluate import send_to_actions
+from vedette.alerts.evaluate import queue_test_notification
 from vedette.alerts.rule_input import rule_json, spec_from_json
 from vedette.api.access import ApiAccess
 from vedette.api.http import ApiError, json_object, json_response
@@ -117,15 +116,9 @@ class AlertEndpoints:
 
     async def test(self, request: Request, grant: TokenGrant) -> Response:
         """Queue a test notification to every target of the rule (see ``deliveries``)."""
-        project, rule = await self._rule(request, grant)
-
-        def queue(conn: Connection) -> None:
-            label = alert_facts.project_labels(conn, [project.id])[project.id]
-            send_to_actions(
-                conn, rule, compose.test_message(rule, label, self._base_url), time.time()
-            )
-
-        await self._access.write(queue)
+        _, rule = await self._rule(request, grant)
+        now = time.time()
+        await self._access.write(lambda c: queue_test_notification(c, rule, self._base_url, now))
         return json_response({"queued": len(rule.spec.actions)}, 202)
 
     async def _rule(self, request: Request, grant: TokenGrant) -> tuple[Project, Rule]:

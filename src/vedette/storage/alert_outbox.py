@@ -235,28 +235,11 @@ def deliveries(conn: Connection, rule_id: int, limit: int = 50) -> list[Delivery
 # -- firings -----------------------------------------------------------------------------------
 
 
-def record_firing(
-    conn: Connection,
-    *,
-    rule_id: int,
-    project_id: int,
-    group_id: int | None,
-    event_id: str | None,
-    fired_at: float,
-    delivery: str,
-    message: dict[str, Any],
-) -> None:
-    conn.execute(
-        insert(alert_firings).values(
-            rule_id=rule_id,
-            project_id=project_id,
-            group_id=group_id,
-            event_id=event_id,
-            fired_at=fired_at,
-            delivery=delivery,
-            message=message,
-        )
-    )
+def record_firings(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Firings as ``alert_firings`` rows (rule_id, project_id, group_id, event_id, fired_at,
+    delivery, message)."""
+    if rows:
+        conn.execute(insert(alert_firings), rows)
 
 
 def last_firings(

@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 
-from vedette.alerts import compose
-from vedette.alerts.evaluate import send_to_actions
+from vedette.alerts.evaluate import queue_test_notification
 from vedette.alerts.rule_input import build_spec
 from vedette.domain.alert_rules import Metric, Rule, RuleError, RuleSpec, Trigger
 from vedette.domain.short_ids import short_id
@@ -244,12 +243,8 @@ async def delete_rule(ui: WebCore, page: Page, project: Project) -> Response:
 async def test_rule(ui: WebCore, page: Page, project: Project) -> Response:
     rule = await _rule(ui, page, project)
 
-    def queue(conn: Connection) -> None:
-        label = alert_facts.project_labels(conn, [project.id])[project.id]
-        message = compose.test_message(rule, label, ui.config.base_url)
-        send_to_actions(conn, rule, message, time.time())
-
-    await ui.write(queue)
+    now = time.time()
+    await ui.write(lambda c: queue_test_notification(c, rule, ui.config.base_url, now))
     return RedirectResponse(f"{_rules_url(project)}{rule.id}/#deliveries", 303)
 
 
