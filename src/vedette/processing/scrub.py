@@ -41,11 +41,14 @@ from typing import Any
 import orjson
 
 from vedette.domain.events import NormalizedEvent, as_plain_dict
+from vedette.processing.advanced_scrub import UNSCRUBBED_TOP, AdvancedScrubber
+from vedette.processing.pii_config import PiiConfig
 from vedette.processing.trim import Notes, Path, merge_meta
 from vedette.processing.value_rules import (
     IP_RULES,
     apply_value_rules,
     is_card_number,
+    is_sensitive_key,
     may_need_scrubbing,
 )
 from vedette.shared.secret_patterns import FILTERED, redact_secrets
@@ -55,15 +58,6 @@ __all__ = ["FILTERED", "ScrubConfig", "is_card_number", "scrub_event"]
 # Deeper than any normalised event goes; past it a value is dropped, never kept unchecked.
 MAX_DEPTH = 64
 
-# Sentry's server-side key pattern plus the names the Python SDK's EventScrubber filters
-# (session, cookie, csrf...).
-_KEY_TERMS = (
-    r"password|passwd|secret|api[-_]?key|auth|credentials|mysql_pwd|private[-_]?key"
-    r"|token|session|cookie|csrf|xsrf|^otp$|^two[-_]factor$"
-)
-_EXACT_SENSITIVE_KEYS = frozenset(
-    {"phpsessid", "connect.sid", "symfony", "sentrysid", "_vercel_jwt"}
-)
 SENSITIVE_COOKIES = frozenset(
     {"sentrysid", "sudo", "su", "session", "__session", "sessionid", "user_session", "symfony",
      "phpsessid", "fasthttpsessionid", "mysession", "irissessionid", "_vercel_jwt", "csrf",
@@ -75,19 +69,22 @@ _COUNTER_KEY = re.compile(r"(?i)(tokens|_count|count_|usage)")
 
 # Keys never touched, wherever they sit in their structure.
 _ID_KEYS = frozenset({"event_id", "trace_id", "span_id", "parent_span_id", "segment_id"})
-_UNSCRUBBED_TOP = frozenset(
-    {"debug_meta", "_meta", "event_id", "timestamp", "start_timestamp", "received", "type",
-     "platform", "level"}
-)  # fmt: skip
 _FRAME_PATH_KEYS = frozenset({"filename", "abs_path"})
 
 
 @dataclass(frozen=True, slots=True)
 class ScrubConfig:
+    """Sentry's data scrubbing settings of one project, its organization's merged in
+    (processing.privacy_settings): ``enabled`` is dataScrubber, ``defaults``
+    dataScrubberDefaults (the built-in key names and value rules; off, only the additional
+    sensitive fields apply), ``advanced`` the relayPiiConfig rules."""
+
     enabled: bool = True
     extra_sensitive_keys: tuple[str, ...] = ()
     safe_keys: tuple[str, ...] = ()
     scrub_ip_addresses: bool = False
+    defaults: bool = True
+    advanced: tuple[PiiConfig, ...] = ()
 
 
 def scrub_event(
@@ -99,6 +96,8 @@ def scrub_event(
     result, tests compare it with the walk of every node).
     """
     scrubber = _Scrubber(config, quick)
+    if config.advanced:
+        AdvancedScrubber(config.advanced, scrubber.notes).event(as_plain_dict(event))
     if config.enabled:
         scrubber.event(as_plain_dict(event))
     if config.scrub_ip_addresses:
@@ -122,14 +121,9 @@ def _is_pair_list(value: list[Any]) -> bool:
     )
 
 
-_DEFAULT_KEYS = re.compile(f"(?i)(?:{_KEY_TERMS})")
-
-
 @lru_cache(maxsize=8192)
 def _default_key_rule(lowered: str) -> str | None:
-    if _DEFAULT_KEYS.search(lowered) or lowered in _EXACT_SENSITIVE_KEYS:
-        return "@password:filter"
-    return None
+    return "@password:filter" if is_sensitive_key(lowered) else None
 
 
 def _scrubbed_part(frame: Any) -> Any:
@@ -185,7 +179,7 @@ class _Scrubber:
             return None
         if self.extra_keys is not None and self.extra_keys.search(lowered):
             return "strip-fields"
-        return _default_key_rule(lowered)
+        return _default_key_rule(lowered) if self.config.defaults else None
 
     def filter_value(self, key: str, value: Any, path: Path, rule: str) -> Any:
         """``[Filtered]`` for a sensitive key's value (nothing to hide in null/bool/counters)."""
@@ -200,7 +194,11 @@ class _Scrubber:
     # -- generic values ----------------------------------------------------------------------
 
     def text(self, value: str, path: Path, *, replace_only: bool = False) -> str:
-        if len(value) < 5:  # shorter than anything a rule can match ("pwd=x")
+        if self.extra_keys is not None and self.extra_keys.search(value):
+            # Sentry: a value that contains an additional sensitive field goes whole.
+            self.notes.annotate(path, rem=[["strip-fields", "s"]], len=len(value))
+            return FILTERED
+        if len(value) < 5 or not self.config.defaults:  # "pwd=x" is the shortest match
             return value
         rule_set = (2 if replace_only else 0) + (1 if self.config.scrub_ip_addresses else 0)
         result, applied = apply_value_rules(value, rule_set)
@@ -210,7 +208,7 @@ class _Scrubber:
 
     def secrets_only(self, value: Any, path: Path) -> Any:
         """Only the credential formats of the shared table, for text the other rules skip."""
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not self.config.defaults:
             return value
         result, applied = redact_secrets(value)
         if applied:
@@ -224,7 +222,7 @@ class _Scrubber:
         if isinstance(value, bool) or value is None or isinstance(value, float):
             return value
         if isinstance(value, int):
-            if len(str(value)) >= 13 and is_card_number(str(value)):
+            if self.config.defaults and len(str(value)) >= 13 and is_card_number(str(value)):
                 self.notes.annotate(path, rem=[["@creditcard:filter", "s"]])
                 return FILTERED
             return value
@@ -271,7 +269,7 @@ class _Scrubber:
 
     def event(self, event: dict[str, Any]) -> None:
         for key in list(event):
-            if key in _UNSCRUBBED_TOP:
+            if key in UNSCRUBBED_TOP:
                 continue
             value = event[key]
             path: Path = (key,)
@@ -410,7 +408,9 @@ class _Scrubber:
         lowered = name.lower()
         if lowered in self.safe:
             return False
-        return lowered in SENSITIVE_COOKIES or self.key_rule(name) is not None
+        if self.config.defaults and lowered in SENSITIVE_COOKIES:
+            return True
+        return self.key_rule(name) is not None
 
     def contexts(self, contexts: dict[str, Any], path: Path) -> None:
         for alias, context in list(contexts.items()):
@@ -469,7 +469,7 @@ class _Scrubber:
                     and tag[1].startswith("ip:")
                 )
             ]
-        if not self.config.enabled:  # the text rules already ran when scrubbing is on
+        if not (self.config.enabled and self.config.defaults):  # else the text rules ran
             self.ip_text(event, (), 0)
 
     def ip_text(self, value: Any, path: Path, depth: int) -> Any:

@@ -304,3 +304,73 @@ def _scan(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
         return True
     skeleton = encoded.translate(_SKELETON)
     return _SSN_RUN in skeleton or _IBAN_HEAD in skeleton
+
+
+# Sentry's server-side key pattern plus the names the Python SDK's EventScrubber filters
+# (session, cookie, csrf...).
+_KEY_TERMS = (
+    r"password|passwd|secret|api[-_]?key|auth|credentials|mysql_pwd|private[-_]?key"
+    r"|token|session|cookie|csrf|xsrf|^otp$|^two[-_]factor$"
+)
+_EXACT_SENSITIVE_KEYS = frozenset(
+    {"phpsessid", "connect.sid", "symfony", "sentrysid", "_vercel_jwt"}
+)
+_SENSITIVE_KEY = re.compile(f"(?i)(?:{_KEY_TERMS})")
+
+
+@lru_cache(maxsize=8192)
+def is_sensitive_key(lowered: str) -> bool:
+    """Whether a (lower-cased) key names a secret: Sentry's ``@password`` rule."""
+    return _SENSITIVE_KEY.search(lowered) is not None or lowered in _EXACT_SENSITIVE_KEYS
+
+
+# -- the data types of advanced rules (``@creditcard``, ``@ip``...: processing.pii_config) -----
+
+
+@dataclass(frozen=True, slots=True)
+class DataType:
+    """What a built-in advanced rule finds in a string. ``part``: the group redacted (0: the
+    whole match; a PEM keeps its BEGIN/END lines, a URL its user and host). ``check``: a match
+    must pass it (Luhn for cards, mod-97 for IBANs). ``keep_last``: what ``mask`` leaves."""
+
+    pattern: re.Pattern[str]
+    part: int | str = 0
+    check: Callable[[str], bool] | None = None
+    keep_last: int = 0
+
+
+def _valid_ip(text: str) -> bool:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return not (address.version == 6 and address.is_unspecified)
+
+
+def _valid_imei(text: str) -> bool:
+    digits = text.replace("-", "")
+    return len(digits) == 15 and luhn_valid(digits)
+
+
+DATA_TYPES: dict[str, DataType] = {
+    "creditcard": DataType(_CARD, check=is_card_number, keep_last=4),
+    "iban": DataType(_IBAN, check=_iban_valid),
+    "usssn": DataType(_SSN),
+    "email": DataType(_EMAIL),
+    "ip": DataType(re.compile(f"{_IPV4.pattern}|{_IPV6.pattern}"), check=_valid_ip),
+    "mac": DataType(re.compile(r"(?i)(?<![\w:\-])(?:[0-9a-f]{2}[:\-]){5}[0-9a-f]{2}(?![\w:\-])")),
+    "uuid": DataType(
+        re.compile(r"(?i)(?<![\w\-])[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}(?![\w\-])")
+    ),
+    "imei": DataType(
+        re.compile(r"(?<![\w\-])\d{2}-?\d{6}-?\d{6}-?\d(?![\w\-])"), check=_valid_imei
+    ),
+    "pemkey": DataType(_PEM, part=2),
+    "urlauth": DataType(_URL_AUTH, part=2),
+    "userpath": DataType(_HOME, part=2),
+    "bearer": DataType(_BEARER, part=2),
+    **{
+        secret.name: DataType(secret.pattern, "secret" if secret.pattern.groupindex else 0)
+        for secret in SECRET_FORMATS
+    },
+}
