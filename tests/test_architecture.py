@@ -22,9 +22,10 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"storage", "domain"},
     "ingest": {"ingest", "spool", "domain"},
     "spool": {"spool", "processing", "storage", "domain"},
-    "api": {"api", "alerts", "storage", "domain"},
-    "web": {"web", "api", "alerts", "storage", "domain"},
+    "api": {"api", "alerts", "uptime", "storage", "domain"},
+    "web": {"web", "api", "alerts", "uptime", "storage", "domain"},
     "alerts": {"alerts", "storage", "domain"},
+    "uptime": {"uptime", "alerts", "storage", "domain"},
     "kit": {"kit", "shared"},
 }
 # Frameworks the pure layers must never touch.

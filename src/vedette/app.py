@@ -48,6 +48,9 @@ from vedette.storage import accounts, retention
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 from vedette.storage.schema import spool_file_metadata
+from vedette.uptime.checker import Checker, CheckerSettings
+from vedette.uptime.probe import ProbeSettings
+from vedette.uptime.spec import MAX_TIMEOUT_MS
 from vedette.web.core import UIConfig
 from vedette.web.ui import WebUI
 
@@ -185,8 +188,14 @@ def run_worker_process(
     # If the server dies (even by kill -9), its worker follows instead of lingering.
     with sole_worker(storage):
         dispatcher = Dispatcher(storage.db, delivery_settings(settings)).start(should_stop)
+        uptime = CheckerSettings(
+            ProbeSettings(allow_private=settings.uptime_allow_private_targets),
+            alerts=AlertSettings(settings.base_url, settings.alert_hourly_cap),
+        )
+        checker = Checker(storage.db, uptime).start(should_stop)
         worker.run(should_stop=should_stop, wait=wait)
         dispatcher.join(timeout=settings.notification_timeout_seconds + 5)
+        checker.join(timeout=MAX_TIMEOUT_MS / 1000 + 5)
     storage.dispose()
 
 

@@ -15,9 +15,10 @@ from vedette.alerts.rule_input import build_spec
 from vedette.api.serialize import dsn
 from vedette.cli_alerts import add_alert_commands
 from vedette.settings import Settings
-from vedette.storage import accounts, alert_rules, retention, users
+from vedette.storage import accounts, alert_rules, retention, uptime, users
 from vedette.storage.database import Database
 from vedette.storage.migrate import current_revision, head_revision, upgrade
+from vedette.uptime.spec import MonitorSpec, config_values
 
 # Young-generation collection threshold of the server process (CPython's default: 700).
 SERVER_GC_THRESHOLD = 50_000
@@ -179,7 +180,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     settings = settings.model_copy(update={"base_url": f"http://{args.host}:{args.port}"})
     if args.mail_port and not settings.smtp_url:
         settings = settings.model_copy(update={"smtp_url": f"smtp://{args.host}:{args.mail_port}"})
-    project_dsn = demo_project_dsn(settings)
+    shop_url = f"http://{args.host}:{args.shop_port}" if args.shop_port else None
+    if shop_url:  # the demo's uptime monitor checks the shop, on this machine
+        settings = settings.model_copy(update={"uptime_allow_private_targets": True})
+    project_dsn = demo_project_dsn(settings, shop_url)
     token = create_api_token(settings, "demo")
     print(f"Vedette is starting on {settings.base_url}")
     print(f"  database:  {settings.resolved_database_url()}")
@@ -245,9 +249,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 DEMO_ALERT_ADDRESS = "oncall@shop.example"
 
 
-def demo_project_dsn(settings: Settings) -> str:
+def demo_project_dsn(settings: Settings, shop_url: str | None = None) -> str:
     """The DSN of the demo/shop project, created on first use with an alert rule that mails
-    every new issue (to the demo's mail sink)."""
+    every new issue (to the demo's mail sink) and an uptime monitor of the shop's /health,
+    shown on the demo organisation's public status page."""
     with migrated_database(settings) as db, db.write() as conn:
         project = accounts.find_project(conn, "demo", "shop")
         if project is None:
@@ -258,6 +263,10 @@ def demo_project_dsn(settings: Settings) -> str:
                 notify=[f"email:{DEMO_ALERT_ADDRESS}"],
             )
             alert_rules.create_rule(conn, project.id, rule)
+            if shop_url:
+                health = MonitorSpec("Shop", f"{shop_url}/health", interval_seconds=30, public=True)
+                uptime.create_monitor(conn, project.id, config_values(health), time.time())
+                uptime.set_status_page(conn, project.organization_id, True, "Demo shop status")
         key = accounts.keys_of_project(conn, project.id)[0]
     return dsn(settings.base_url, key.public_key, project.id)
 

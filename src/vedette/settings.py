@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         " (webhooks on the same network). Off: such targets are refused, so alert rules"
         " cannot probe internal services.",
     )
+    uptime_allow_private_targets: bool = Field(
+        default=False,
+        description="Let uptime monitors check loopback, private and link-local addresses"
+        " (services on the same network). Off: such URLs fail as refused, so monitors cannot"
+        " probe internal services.",
+    )
     alert_hourly_cap: int = Field(
         default=100,
         description="Alerts a project may send per hour; past it, alerts are counted and one"

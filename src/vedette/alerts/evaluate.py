@@ -93,6 +93,8 @@ def could_fire(rule: Rule, outcome: IssueOutcome, issue: IssueFacts) -> bool:
             return issue.times_seen >= (spec.min_count or 1)
         case Trigger.CRON:
             return outcome.monitor_failure is not None
+        case Trigger.UPTIME:
+            return outcome.latest.get("logger") == "uptime"
     return False
 
 
@@ -272,6 +274,17 @@ def _cron(_c: Connection, _r: Rule, outcome: IssueOutcome, _i: IssueFacts, _n: f
     return str(entry.get("formatted") or f"Cron monitor {outcome.monitor_failure}")
 
 
+def _uptime(
+    _c: Connection, _r: Rule, outcome: IssueOutcome, _i: IssueFacts, _n: float
+) -> str | None:
+    """The event that opened an outage or a certificate warning (uptime tags it so)."""
+    tags = dict(tuple(t) for t in outcome.latest.get("tags") or [])
+    if tags.get("uptime.transition") not in ("down", "certificate"):
+        return None
+    entry = outcome.latest.get("logentry") or {}
+    return str(entry.get("formatted") or "Uptime monitor is down")
+
+
 def _duration(seconds: int) -> str:
     if seconds % 86400 == 0:
         return f"{seconds // 86400} d"
@@ -289,4 +302,5 @@ _REASONS: dict[Trigger, Reason] = {
     Trigger.USERS: _users,
     Trigger.SPIKE: _spike,
     Trigger.CRON: _cron,
+    Trigger.UPTIME: _uptime,
 }

@@ -18,6 +18,7 @@ from vedette.api.alerts import AlertEndpoints
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.performance import PerformanceEndpoints
 from vedette.api.snooze_input import snooze_from_details
+from vedette.api.uptime import UptimeEndpoints
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import parse_search
@@ -77,6 +78,7 @@ class Api:
             Route("/api/0/internal/spool/", wrap(self.spool_stats)),
             *PerformanceEndpoints(self._access).routes(),
             *AlertEndpoints(self._access, self._base_url).routes(),
+            *UptimeEndpoints(self._access).routes(),
         ]
 
     async def _issue(self, request: Request, grant: TokenGrant) -> tuple[int, Project]:

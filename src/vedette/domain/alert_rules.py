@@ -15,6 +15,7 @@ class Trigger(StrEnum):
     SPIKE = "spike"  # the last hour's events exceed `threshold` x the hourly baseline
     CRON = "cron"  # a cron monitor failed, missed a check-in or timed out
     METRIC = "metric"  # a transaction metric crosses `warning_threshold` / `threshold`
+    UPTIME = "uptime"  # an uptime monitor goes down (resolve message when it recovers)
 
 
 class Metric(StrEnum):
@@ -138,6 +139,7 @@ _DEFAULTS = {
     Trigger.USERS: _counting,
     Trigger.SPIKE: _spike,
     Trigger.METRIC: _metric,
+    Trigger.UPTIME: _plain,
 }
 
 

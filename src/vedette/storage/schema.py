@@ -667,3 +667,71 @@ project_privacy = Table(
     Column("options", JSON, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# --- Uptime monitors (docs/uptime.md) -----------------------------------------------------------
+
+# An HTTP(S) check of a project, with the scheduler's and the down / up state machine's state.
+uptime_monitors = Table(
+    "uptime_monitors",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("headers", JSON, nullable=False),  # [[name, value], ...]
+    Column("body", Text, nullable=True),
+    Column("status_min", Integer, nullable=False),
+    Column("status_max", Integer, nullable=False),
+    Column("body_contains", Text, nullable=True),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("timeout_ms", Integer, nullable=False),
+    Column("follow_redirects", Boolean, nullable=False),
+    Column("environment", String(64), nullable=True),
+    Column("failure_threshold", Integer, nullable=False),
+    Column("public", Boolean, nullable=False),  # on the organisation's status page
+    Column("created_at", Float, nullable=False),
+    Column("next_check_at", Float, nullable=False, index=True),
+    Column("state", String(8), nullable=False),  # pending | up | down
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("last_checked_at", Float, nullable=True),
+    Column("issue_id", BigInteger, nullable=True),  # the open "is down" issue
+    Column("tls_issue_id", BigInteger, nullable=True),  # the open certificate warning
+)
+
+# One row per check run; kept as long as spans, the roll-ups below longer.
+uptime_checks = Table(
+    "uptime_checks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("monitor_id", BigInteger, nullable=False),
+    Column("checked_at", Float, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Float, nullable=False),
+    Column("error_class", String(16), nullable=True),  # dns | connect | tls | timeout | ...
+    Column("error", Text, nullable=True),
+    Column("certificate_expires_at", Float, nullable=True),
+    Index("ix_uptime_checks_monitor_checked", "monitor_id", "checked_at"),
+)
+
+# Checks per monitor and hour (period 3600) or day (86400): uptime percentages and bars.
+uptime_rollups = Table(
+    "uptime_rollups",
+    metadata,
+    Column("monitor_id", BigInteger, primary_key=True),
+    Column("period", Integer, primary_key=True),
+    Column("start", BigInteger, primary_key=True),
+    Column("checks", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("latency_ms_sum", Float, nullable=False),
+)
+
+# An organisation's public status page (opt-in): its public monitors, without login.
+status_pages = Table(
+    "status_pages",
+    metadata,
+    Column("organization_id", BigInteger, primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("title", String(200), nullable=False),
+)

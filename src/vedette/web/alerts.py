@@ -30,6 +30,7 @@ TRIGGER_LABELS = {
     Trigger.SPIKE: "An issue's events spike against its own baseline",
     Trigger.CRON: "A cron monitor fails, misses a check-in or times out",
     Trigger.METRIC: "A transaction metric crosses a threshold",
+    Trigger.UPTIME: "An uptime monitor goes down (and when it recovers)",
 }
 
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from vedette.web import admin, alerts, issues, performance
+from vedette.web import admin, alerts, issues, performance, uptime
 from vedette.web.core import HERE, MAX_FORM_BYTES, WebCore
 from vedette.web.security import SecurityHeaders
 
@@ -38,6 +38,26 @@ class WebUI(WebCore):
         return [
             route(path, proj(functools.partial(handler, self)), name, post=post)
             for path, handler, name, post in pages
+        ]
+
+    def _uptime_routes(self, route: Callable[..., Route]) -> list[Route]:
+        """Uptime monitors, and the organisation's public status page (no login)."""
+        p = "/p/{org}/{project}/uptime"
+        monitor = f"{p}/{{monitor_id:int}}"
+        pages = [
+            (f"{p}/", uptime.monitor_list, "uptime", False),
+            (f"{p}/create/", uptime.create_monitor, "uptime-create", True),
+            (f"{p}/status-page/", uptime.set_status_page, "status-page-settings", True),
+            (f"{monitor}/", uptime.monitor_detail, "uptime-monitor", False),
+            (f"{monitor}/update/", uptime.update_monitor, "uptime-update", True),
+            (f"{monitor}/delete/", uptime.delete_monitor, "uptime-delete", True),
+        ]
+        return [
+            *(
+                route(path, self.in_project(functools.partial(handler, self)), name, post=post)
+                for path, handler, name, post in pages
+            ),
+            route("/status/{org}/", functools.partial(uptime.public_status, self), "status-page"),
         ]
 
     def routes(self) -> list[BaseRoute]:
@@ -137,6 +157,7 @@ class WebUI(WebCore):
             ),
             route(f"{p}/crons/", proj(lambda pg, pr: performance.crons(self, pg, pr)), "crons"),
             *self._alert_routes(route),
+            *self._uptime_routes(route),
             route(
                 f"{p}/settings/",
                 proj(lambda pg, pr: admin.project_settings(self, pg, pr)),
