@@ -22,8 +22,10 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"storage", "domain"},
     "ingest": {"ingest", "spool", "domain"},
     "spool": {"spool", "processing", "storage", "domain"},
-    "api": {"api", "alerts", "uptime", "storage", "domain"},
-    "web": {"web", "api", "alerts", "uptime", "storage", "domain"},
+    # api and web read privacy settings, check advanced rules and preview them with the pure
+    # functions of processing (processing.privacy_settings, processing.scrub).
+    "api": {"api", "alerts", "uptime", "storage", "domain", "processing"},
+    "web": {"web", "api", "alerts", "uptime", "storage", "domain", "processing"},
     "alerts": {"alerts", "storage", "domain"},
     "uptime": {"uptime", "alerts", "storage", "domain"},
     "kit": {"kit", "shared"},

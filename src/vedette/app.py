@@ -15,7 +15,7 @@ import os
 import signal
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from multiprocessing.context import SpawnContext
@@ -40,11 +40,13 @@ from vedette.ingest.auth import KeyInfo, KeyRegistry
 from vedette.ingest.metrics import IngestMetrics
 from vedette.ingest.ratelimit import ProjectQuota, RefusedOutcomes, SpoolGauge
 from vedette.ingest.routes import IngestConfig, IngestEndpoints
+from vedette.processing.pipeline import ProcessingConfig
+from vedette.processing.privacy_settings import processing_config
 from vedette.settings import Settings
 from vedette.spool.spools import FileSpool, Spool, TableSpool
 from vedette.spool.worker import Worker, WorkerConfig
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
-from vedette.storage import accounts, retention
+from vedette.storage import accounts, privacy, retention
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 from vedette.storage.schema import spool_file_metadata
@@ -149,6 +151,16 @@ class WorkerCounters:
         ]
 
 
+def project_processing(db: Database) -> Callable[[int], ProcessingConfig]:
+    """Each project's data scrubbing settings, read again every few seconds (on every node)."""
+    read = privacy.project_options_reader(db)
+
+    def load(project_id: int) -> ProcessingConfig:
+        return processing_config(*read(project_id))
+
+    return privacy.ShortCache(load, privacy.SETTINGS_CACHE_SECONDS)
+
+
 def run_worker_process(
     settings: Settings, wakeup: ProcessEvent, parent_pid: int, counters: WorkerCounters
 ) -> None:
@@ -174,6 +186,7 @@ def run_worker_process(
             retention=settings.retention_policy(),
             cleanup_seconds=settings.cleanup_interval_seconds,
         ),
+        processing=project_processing(storage.db),
         on_batch=counters.add,
         consumer=Alerts(AlertSettings(settings.base_url, settings.alert_hourly_cap)),
     )

@@ -17,6 +17,7 @@ from vedette.api.access import ApiAccess
 from vedette.api.alerts import AlertEndpoints
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.performance import PerformanceEndpoints
+from vedette.api.project_settings import ProjectSettingsEndpoints
 from vedette.api.snooze_input import snooze_from_details
 from vedette.api.uptime import UptimeEndpoints
 from vedette.domain.envelope import normalize_event_id
@@ -78,6 +79,7 @@ class Api:
             Route("/api/0/internal/spool/", wrap(self.spool_stats)),
             *PerformanceEndpoints(self._access).routes(),
             *AlertEndpoints(self._access, self._base_url).routes(),
+            *ProjectSettingsEndpoints(self._access).routes(),
             *UptimeEndpoints(self._access).routes(),
         ]
 

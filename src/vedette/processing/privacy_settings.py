@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from vedette.processing.pii_config import PiiConfigError, parse_pii_config
+from vedette.processing.pipeline import ProcessingConfig
 from vedette.processing.scrub import ScrubConfig
 
 BOOLEAN_FIELDS = {
@@ -141,4 +142,15 @@ def scrub_config(organization: PrivacySettings, project: PrivacySettings) -> Scr
         scrub_ip_addresses=merged.scrub_ip_addresses,
         defaults=merged.data_scrubber_defaults,
         advanced=tuple(config for config in advanced if config.applications),
+    )
+
+
+def processing_config(
+    organization: Mapping[str, Any] | None, project: Mapping[str, Any] | None
+) -> ProcessingConfig:
+    """The worker's configuration for a project, from both levels' stored settings."""
+    return ProcessingConfig(
+        scrub=scrub_config(
+            from_stored(organization, ORGANIZATION_DEFAULTS), from_stored(project, PROJECT_DEFAULTS)
+        )
     )

@@ -1,0 +1,110 @@
+"""Project and organization details with their data scrubbing settings, in Sentry's shape.
+
+``GET|PUT /api/0/projects/{org}/{project}/`` and ``GET|PUT /api/0/organizations/{org}/`` carry
+``dataScrubber``, ``dataScrubberDefaults``, ``scrubIPAddresses``, ``sensitiveFields``,
+``safeFields`` and ``relayPiiConfig`` (JSON text, as Sentry sends it). A PUT changes the fields
+it sends; a refused field answers 400 naming it. Each level shows its own settings; the worker
+applies both (a project cannot loosen its organization's: processing.privacy_settings).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from vedette.api.access import ApiAccess
+from vedette.api.http import ApiError, json_object, json_response
+from vedette.processing.privacy_settings import (
+    ORGANIZATION_DEFAULTS,
+    PROJECT_DEFAULTS,
+    PrivacySettings,
+    SettingsError,
+    from_stored,
+    updated,
+)
+from vedette.storage import privacy
+from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.privacy import Organization
+
+NOT_FOUND = "The requested resource does not exist"
+
+
+def _changed(current: PrivacySettings, body: dict[str, Any]) -> PrivacySettings:
+    try:
+        return updated(current, body)
+    except SettingsError as error:
+        raise ApiError(400, f"{error.field}: {error}") from None
+
+
+def organization_json(organization: Organization) -> dict[str, Any]:
+    return {"id": str(organization.id), "slug": organization.slug, "name": organization.name}
+
+
+def project_json(project: Project, settings: PrivacySettings) -> dict[str, Any]:
+    return {
+        "id": str(project.id),
+        "slug": project.slug,
+        "name": project.name,
+        "organization": {"id": str(project.organization_id), "slug": project.organization_slug},
+        **settings.to_api(),
+    }
+
+
+class ProjectSettingsEndpoints:
+    def __init__(self, access: ApiAccess) -> None:
+        self._access = access
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(
+                "/api/0/projects/{org}/{project}/",
+                self._access.wrap(self.project),
+                methods=["GET", "PUT"],
+            ),
+            Route(
+                "/api/0/organizations/{org}/",
+                self._access.wrap(self.organization),
+                methods=["GET", "PUT"],
+            ),
+        ]
+
+    async def project(self, request: Request, grant: TokenGrant) -> Response:
+        project = await self._access.project(request, grant)
+        body = await json_object(request) if request.method == "PUT" else None
+
+        def apply(conn: Connection) -> PrivacySettings:
+            current = from_stored(privacy.project_options(conn, project.id), PROJECT_DEFAULTS)
+            if body is None:
+                return current
+            changed = _changed(current, body)
+            privacy.save_project_options(conn, project.id, changed.to_api(), time.time())
+            return changed
+
+        run = self._access.read if body is None else self._access.write
+        return json_response(project_json(project, await run(apply)))
+
+    async def organization(self, request: Request, grant: TokenGrant) -> Response:
+        slug = request.path_params["org"]
+        organization = await self._access.read(lambda c: privacy.find_organization(c, slug))
+        if organization is None or not grant.may_read(organization.id):
+            raise ApiError(404, NOT_FOUND)
+        body = await json_object(request) if request.method == "PUT" else None
+        org_id = organization.id
+
+        def apply(conn: Connection) -> PrivacySettings:
+            stored = privacy.organization_options(conn, org_id)
+            current = from_stored(stored, ORGANIZATION_DEFAULTS)
+            if body is None:
+                return current
+            changed = _changed(current, body)
+            privacy.save_organization_options(conn, org_id, changed.to_api(), time.time())
+            return changed
+
+        run = self._access.read if body is None else self._access.write
+        settings = await run(apply)
+        return json_response({**organization_json(organization), **settings.to_api()})
