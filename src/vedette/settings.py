@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         description="Span detail (waterfalls, slow-query examples) is kept this long; the"
         " per-minute, hour and day aggregates behind the performance tables stay.",
     )
+    log_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Structured logs older than this are deleted (bounded batches, hourly).",
+    )
     max_events_per_issue: int = Field(
         default=10_000,
         ge=3,
@@ -168,6 +173,7 @@ class Settings(BaseSettings):
             max_age_seconds=self.retention_days * 86400,
             max_events_per_issue=self.max_events_per_issue,
             span_max_age_seconds=self.span_retention_days * 86400,
+            log_max_age_seconds=self.log_retention_days * 86400,
         )
 
     def resolved_database_url(self) -> str:

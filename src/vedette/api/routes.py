@@ -15,7 +15,9 @@ from starlette.routing import Route
 from vedette.api import serialize
 from vedette.api.access import ApiAccess
 from vedette.api.alerts import AlertEndpoints
+from vedette.api.feedback import FeedbackEndpoints
 from vedette.api.http import ApiError, json_object, json_response
+from vedette.api.logs import LogEndpoints
 from vedette.api.performance import PerformanceEndpoints
 from vedette.api.project_settings import ProjectSettingsEndpoints
 from vedette.api.snooze_input import snooze_from_details
@@ -79,8 +81,10 @@ class Api:
             Route("/api/0/internal/spool/", wrap(self.spool_stats)),
             *PerformanceEndpoints(self._access).routes(),
             *AlertEndpoints(self._access, self._base_url).routes(),
-            *ProjectSettingsEndpoints(self._access).routes(),
             *UptimeEndpoints(self._access).routes(),
+            *LogEndpoints(self._access).routes(),
+            *FeedbackEndpoints(self._access).routes(),
+            *ProjectSettingsEndpoints(self._access).routes(),
         ]
 
     async def _issue(self, request: Request, grant: TokenGrant) -> tuple[int, Project]:

@@ -20,6 +20,7 @@ from vedette.domain.envelope import (
     item_category,
 )
 from vedette.domain.events import NormalizedEvent, as_plain_dict
+from vedette.domain.feedback import InvalidFeedback, user_report
 from vedette.domain.processed import (
     Outcome,
     ProcessedEnvelope,
@@ -212,7 +213,7 @@ def _log_item(work: _ItemInput) -> str | None:
 def _feedback_item(work: _ItemInput) -> str | None:
     try:
         found = feedback.feedback_event(work.payload, work.envelope.event_id, work.ctx.received)
-    except feedback.InvalidFeedback as problem:
+    except InvalidFeedback as problem:
         return str(problem)
     work.result.feedback.append(found)
     work.kept_event_id = found.feedback_id  # its screenshots are attachments of the feedback
@@ -221,8 +222,8 @@ def _feedback_item(work: _ItemInput) -> str | None:
 
 def _user_report_item(work: _ItemInput) -> str | None:
     try:
-        found = feedback.user_report(work.payload, work.ctx.received, "user_report")
-    except feedback.InvalidFeedback as problem:
+        found = user_report(work.payload, work.ctx.received, "user_report")
+    except InvalidFeedback as problem:
         return str(problem)
     work.result.feedback.append(found)
     return None

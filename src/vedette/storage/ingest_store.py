@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, select, tuple_, update
 from vedette.domain.events import Event, Grouping, IssueStatus, IssueSummary
 from vedette.domain.processed import ProcessedEnvelope, ProcessedEvent
 from vedette.domain.regressions import IssueState, regresses
-from vedette.storage import health, monitors, performance
+from vedette.storage import feedback, health, logs, monitors, performance
 from vedette.storage.codec import pack
 from vedette.storage.dialect import greatest, insert_ignore, least, upsert_add
 from vedette.storage.schema import (
@@ -93,6 +93,8 @@ def store_processed(
     _add_outcomes(conn, batch, now)
     # Performance, release health and cron monitors (each deduplicates on its own keys).
     performance.store_performance(conn, batch)
+    logs.store_logs(conn, batch)
+    feedback.store_feedback(conn, batch)
     health.store_sessions(conn, batch, now)
     failures = monitors.store_check_ins(conn, batch)
     return outcomes + store_monitor_failures(conn, failures, now)

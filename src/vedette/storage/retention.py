@@ -27,6 +27,7 @@ from vedette.storage.schema import (
     group_tag_values,
     group_users,
     groups,
+    log_records,
     monitor_checkins,
     monitors,
     notification_attempts,
@@ -48,6 +49,7 @@ class CleanupReport:
     session_states: int = 0
     notifications: int = 0
     alert_firings: int = 0
+    logs: int = 0
 
     def total(self) -> int:
         return sum(getattr(self, f.name) for f in fields(self))
@@ -71,6 +73,14 @@ def cleanup(
             (spans.c.project_id, spans.c.trace_id, spans.c.span_id),
             spans.c.project_id == project_id,
             spans.c.start_timestamp < now - policy.span_max_age_seconds,
+            batch=batch,
+        )
+        report.logs += _delete_in_batches(
+            db,
+            log_records,
+            (log_records.c.id,),
+            log_records.c.project_id == project_id,
+            log_records.c.timestamp < now - policy.log_max_age_seconds,
             batch=batch,
         )
     _expire_check_ins(db, cutoff, batch, report)

@@ -668,6 +668,54 @@ project_privacy = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+# -- structured logs and user feedback (docs/logs.md) ------------------------------------------
+# One row per log record; ``log_id`` is stable across re-deliveries of its envelope. Attributes
+# are kept typed as the SDK sent them ({key: {"type": ..., "value": ...}}).
+log_records = Table(
+    "log_records",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", BigInteger, nullable=False),
+    Column("log_id", String(32), nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("severity_number", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("template", Text, nullable=True),
+    Column("parameters", JSON, nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("trace_id", String(32), nullable=True),
+    Column("span_id", String(16), nullable=True),
+    Column("release", String(200), nullable=True),
+    Column("environment", String(64), nullable=True),
+    Column("sdk", String(100), nullable=True),
+    UniqueConstraint("project_id", "log_id"),
+    Index("ix_log_records_project_timestamp", "project_id", "timestamp", "id"),
+    Index("ix_log_records_project_trace", "project_id", "trace_id"),
+)
+
+# User feedback from every source (feedback and user_report items, the REST endpoint, the
+# error page), linked to the event it is about by ``event_id`` (the event may come later).
+user_feedback = Table(
+    "user_feedback",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", BigInteger, nullable=False),
+    Column("feedback_id", String(32), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("event_id", String(32), nullable=True),
+    Column("name", String(128), nullable=False),
+    Column("email", String(75), nullable=False),
+    Column("comments", Text, nullable=False),
+    Column("url", Text, nullable=True),
+    Column("release", String(200), nullable=True),
+    Column("environment", String(64), nullable=True),
+    Column("timestamp", Float, nullable=False),
+    UniqueConstraint("project_id", "feedback_id"),
+    Index("ix_user_feedback_project_timestamp", "project_id", "timestamp"),
+    Index("ix_user_feedback_project_event", "project_id", "event_id"),
+)
+
 # --- Uptime monitors (docs/uptime.md) -----------------------------------------------------------
 
 # An HTTP(S) check of a project, with the scheduler's and the down / up state machine's state.

@@ -16,7 +16,7 @@ from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import TagFilter, parse_search
 from vedette.domain.short_ids import short_id
-from vedette.storage import activity, queries
+from vedette.storage import activity, feedback, queries
 from vedette.storage.accounts import Project
 from vedette.storage.snoozes import clear_snooze
 from vedette.web import charts
@@ -195,6 +195,7 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
                 queries.event_neighbours(conn, issue.id, event.event_id) if event else None
             ),
             "tags": queries.issue_tags(conn, issue.id, top=5),
+            "feedback": feedback.issue_feedback(conn, issue.id),
             "counts": activity.issues_event_counts(
                 conn, [issue.id], first_bucket * bucket_seconds, bucket_seconds
             ).get(issue.id, {}),
@@ -222,6 +223,7 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
         tags=found["tags"],
         event=None if event is None else event_view(event.data),
         neighbours=found["neighbours"],
+        feedback=found["feedback"],
         issue_url=f"{base}/issues/{issue.id}/",
         snooze_options=[(value, label) for value, label, _ in SNOOZES],
     )

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from vedette.web import admin, alerts, issues, performance, uptime
+from vedette.web import admin, alerts, feedback, issues, logs, performance, uptime
 from vedette.web.core import HERE, MAX_FORM_BYTES, WebCore
 from vedette.web.security import SecurityHeaders
 
@@ -156,6 +156,12 @@ class WebUI(WebCore):
                 "releases",
             ),
             route(f"{p}/crons/", proj(lambda pg, pr: performance.crons(self, pg, pr)), "crons"),
+            route(f"{p}/logs/", proj(lambda pg, pr: logs.log_list(self, pg, pr)), "logs"),
+            route(
+                f"{p}/feedback/",
+                proj(lambda pg, pr: feedback.feedback_list(self, pg, pr)),
+                "feedback",
+            ),
             *self._alert_routes(route),
             *self._uptime_routes(route),
             route(

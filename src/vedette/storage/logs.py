@@ -1,0 +1,203 @@
+"""Structured logs: stored with each batch, searched newest first (docs/logs.md).
+
+The search language: ``level:error`` (several levels: any of them), ``trace:TRACE_ID``,
+``release:`` and ``environment:``, any other ``KEY:VALUE`` on an attribute (``!KEY:VALUE``
+excludes), and free text in the body. Pages follow a keyset cursor ``timestamp:id`` so that a
+page costs the same however deep it is.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from vedette.domain.envelope import normalize_event_id
+from vedette.domain.processed import LogRecord, ProcessedEnvelope
+from vedette.storage.dialect import insert_ignore
+from vedette.storage.schema import log_records
+
+LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
+_LEVEL_ALIASES = {"warning": "warn", "critical": "fatal"}
+_COLUMNS = {"release": log_records.c.release, "environment": log_records.c.environment}
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeFilter:
+    key: str
+    value: str
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    levels: tuple[str, ...] = ()
+    trace_id: str | None = None
+    attributes: tuple[AttributeFilter, ...] = ()
+    text: str = ""
+    problems: tuple[str, ...] = field(default=())
+
+
+def parse_log_query(query: str) -> LogQuery:
+    try:
+        tokens = shlex.split(query)
+    except ValueError:  # an unbalanced quote: whitespace it is
+        tokens = query.split()
+    levels: list[str] = []
+    trace_id: str | None = None
+    attributes: list[AttributeFilter] = []
+    words: list[str] = []
+    problems: list[str] = []
+    for token in tokens:
+        negated = token.startswith("!")
+        key, sep, value = token.removeprefix("!").partition(":")
+        if not sep or not key or not value:
+            words.append(token)
+        elif key in ("level", "severity") and not negated:
+            level = _LEVEL_ALIASES.get(value.lower(), value.lower())
+            if level in LEVELS:
+                levels.append(level)
+            else:
+                problems.append(f"unknown level {value!r}")
+        elif key in ("trace", "trace_id") and not negated:
+            trace_id = normalize_event_id(value)
+            if trace_id is None:
+                problems.append(f"not a trace id: {value!r}")
+        else:
+            attributes.append(AttributeFilter(key, value, negated))
+    return LogQuery(tuple(levels), trace_id, tuple(attributes), " ".join(words), tuple(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLog:
+    id: int
+    log_id: str
+    project_id: int
+    timestamp: float
+    level: str
+    severity_number: int
+    body: str
+    template: str | None
+    parameters: dict[str, Any]
+    attributes: dict[str, dict[str, Any]]
+    trace_id: str | None
+    span_id: str | None
+    release: str | None
+    environment: str | None
+    sdk: str | None
+
+    @property
+    def cursor(self) -> str:
+        return f"{self.timestamp!r}:{self.id}"
+
+
+def store_logs(conn: Connection, batch: Sequence[tuple[int, ProcessedEnvelope]]) -> None:
+    """Insert the batch's records; a record stored before (same project and id) is skipped."""
+    rows = [_row(pid, record) for pid, env in batch for record in env.logs]
+    if rows:
+        conn.execute(insert_ignore(conn, log_records), rows)
+
+
+def _row(project_id: int, record: LogRecord) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "log_id": record.log_id,
+        "timestamp": record.timestamp,
+        "level": record.level,
+        "severity_number": record.severity_number,
+        "body": record.body,
+        "template": record.template,
+        "parameters": record.parameters,
+        "attributes": record.attributes,
+        "trace_id": record.trace_id,
+        "span_id": record.span_id,
+        "release": record.release,
+        "environment": record.environment,
+        "sdk": record.sdk,
+    }
+
+
+def _attribute_condition(found: AttributeFilter) -> ColumnElement[bool]:
+    column = _COLUMNS.get(found.key)
+    if column is None:
+        column = log_records.c.attributes[(found.key, "value")].as_string()
+    matches = column == found.value
+    return or_(column.is_(None), column != found.value) if found.negated else matches
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(query: LogQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if query.levels:
+        where.append(log_records.c.level.in_(query.levels))
+    if query.trace_id is not None:
+        where.append(log_records.c.trace_id == query.trace_id)
+    where.extend(_attribute_condition(a) for a in query.attributes)
+    if query.text:
+        pattern = f"%{_escape_like(query.text)}%"
+        where.append(log_records.c.body.ilike(pattern, escape="\\"))
+    return where
+
+
+def parse_cursor(raw: str) -> tuple[float, int] | None:
+    timestamp, sep, row_id = raw.partition(":")
+    try:
+        return (float(timestamp), int(row_id)) if sep else None
+    except ValueError:
+        return None
+
+
+def search_logs(
+    conn: Connection,
+    project_id: int,
+    query: LogQuery,
+    start: float,
+    end: float,
+    limit: int,
+    cursor: tuple[float, int] | None = None,
+) -> list[StoredLog]:
+    """Newest first; ``cursor`` is the (timestamp, id) of the last row of the previous page."""
+    where = [
+        log_records.c.project_id == project_id,
+        log_records.c.timestamp >= start,
+        log_records.c.timestamp <= end,
+        *_conditions(query),
+    ]
+    if cursor is not None:
+        where.append(
+            or_(
+                log_records.c.timestamp < cursor[0],
+                and_(log_records.c.timestamp == cursor[0], log_records.c.id < cursor[1]),
+            )
+        )
+    rows = conn.execute(
+        select(log_records)
+        .where(*where)
+        .order_by(log_records.c.timestamp.desc(), log_records.c.id.desc())
+        .limit(limit)
+    )
+    return [_stored(r._mapping) for r in rows]
+
+
+def trace_logs(
+    conn: Connection, project_ids: Sequence[int], trace_id: str, limit: int = 500
+) -> list[StoredLog]:
+    """The logs of one trace across projects, oldest first."""
+    rows = conn.execute(
+        select(log_records)
+        .where(log_records.c.project_id.in_(project_ids), log_records.c.trace_id == trace_id)
+        .order_by(log_records.c.timestamp, log_records.c.id)
+        .limit(limit)
+    )
+    return [_stored(r._mapping) for r in rows]
+
+
+def _stored(row: Any) -> StoredLog:
+    return StoredLog(**{name: row[name] for name in StoredLog.__dataclass_fields__})
