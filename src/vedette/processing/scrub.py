@@ -26,8 +26,10 @@ Not scrubbed (Relay's DATASCRUBBER_IGNORE): ``debug_meta``, frame ``filename``/`
 timestamps and ``user.id``.
 Keys in ``ScrubConfig.safe_keys`` (exact, case-insensitive) keep their whole value unscrubbed.
 IP addresses are kept unless ``scrub_ip_addresses`` is on (Sentry's "Prevent storing IP
-addresses"): then ``user.ip_address``, ``request.env.REMOTE_ADDR``, ``sdk.client_ip`` and the
-``user: ip:...`` tag go, and IP-looking substrings become ``[ip]``.
+addresses"): then ``user.ip_address`` (also the one Vedette fills in for ``{{auto}}``),
+``request.env.REMOTE_ADDR``, forwarding headers (``X-Forwarded-For``, ``Forwarded``,
+``X-Real-IP``...), ``sdk.client_ip`` and the ``user: ip:...`` tag go, and IP-looking
+substrings become ``[ip]``.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ SENSITIVE_COOKIES = frozenset(
      "phpsessid", "fasthttpsessionid", "mysession", "irissessionid", "_vercel_jwt", "csrf",
      "xsrf", "_xsrf", "_csrf", "csrf-token", "csrf_token", "xsrf-token", "xsrf_token",
      "fastcsrf", "_iris_csrf"}
+)  # fmt: skip
+# Headers that carry the client's address through proxies (removed with IP scrubbing on).
+_FORWARDING_HEADERS = frozenset(
+    {"x-forwarded-for", "x-real-ip", "forwarded", "cf-connecting-ip", "true-client-ip",
+     "x-client-ip", "x-cluster-client-ip", "fastly-client-ip", "x-original-forwarded-for"}
 )  # fmt: skip
 # Numbers under these keys are usage counters (gen-AI token counts), not secrets.
 _COUNTER_KEY = re.compile(r"(?i)(tokens|_count|count_|usage)")
@@ -453,6 +460,8 @@ class _Scrubber:
         env = request.get("env") if isinstance(request, dict) else None
         if isinstance(env, dict) and env.pop("REMOTE_ADDR", None) is not None:
             self.notes.annotate(("request", "env", "REMOTE_ADDR"), rem=[["@ip:remove", "x"]])
+        if isinstance(request, dict):
+            self.strip_forwarding_headers(request.get("headers"))
         sdk = event.get("sdk")
         if isinstance(sdk, dict):
             sdk.pop("client_ip", None)
@@ -471,6 +480,20 @@ class _Scrubber:
             ]
         if not (self.config.enabled and self.config.defaults):  # else the text rules ran
             self.ip_text(event, (), 0)
+
+    def strip_forwarding_headers(self, headers: Any) -> None:
+        """The client's address as proxies pass it on (``X-Forwarded-For``...): emptied."""
+        if isinstance(headers, dict):
+            found = [(name, (name,)) for name in headers if name.lower() in _FORWARDING_HEADERS]
+            for name, where in found:
+                headers[name] = None
+                self.notes.annotate(("request", "headers", *where), rem=[["@ip:remove", "x"]])
+        elif isinstance(headers, list):
+            for index, item in enumerate(headers):
+                if _is_pair(item) and item[0].lower() in _FORWARDING_HEADERS:
+                    item[1] = None
+                    here = ("request", "headers", index, 1)
+                    self.notes.annotate(here, rem=[["@ip:remove", "x"]])
 
     def ip_text(self, value: Any, path: Path, depth: int) -> Any:
         if depth >= MAX_DEPTH:
