@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from vedette.storage.database import Database
 from vedette.storage.dialect import insert_for, upsert_add
@@ -123,6 +123,12 @@ def monitors_by_ids(conn: Connection, ids: Sequence[int]) -> list[UptimeMonitor]
         select(*_COLUMNS).where(uptime_monitors.c.id.in_(ids)).order_by(uptime_monitors.c.name)
     )
     return [_monitor(r) for r in rows]
+
+
+def soonest_check(conn: Connection) -> float | None:
+    """When the next check of any monitor is due (None: no monitors)."""
+    soonest = conn.scalar(select(func.min(uptime_monitors.c.next_check_at)))
+    return None if soonest is None else float(soonest)
 
 
 def claim_due(

@@ -86,10 +86,14 @@ class Checker:
     def run_due(self, *, wait_for_results: bool = True) -> int:
         """Claim the monitors due now (as many as there are free threads), check them, and
         (by default) wait until every result is recorded; returns how many were claimed."""
+        now = self._clock()
+        with self._db.read() as conn:  # most polls find nothing due: no write lock for them
+            soonest = storage.soonest_check(conn)
+        if soonest is None or soonest > now:
+            return 0
         free = 0
         while self._slots.acquire(blocking=False):
             free += 1
-        now = self._clock()
         claimed: list[UptimeMonitor] = []
         try:
             if free:
