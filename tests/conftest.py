@@ -6,6 +6,7 @@ reached the tests fail (set VEDETTE_TEST_DATABASES=sqlite to run SQLite alone, k
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -15,10 +16,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import httpx
 import psycopg
@@ -39,6 +40,7 @@ BACKENDS = [
     b for b in os.environ.get("VEDETTE_TEST_DATABASES", "sqlite,postgresql").split(",") if b
 ]
 FIXTURES = Path(__file__).parent / "fixtures"
+T = TypeVar("T")
 
 
 def postgres_admin() -> psycopg.Connection[Any]:
@@ -273,6 +275,15 @@ class LiveVedette:
                 env=self.env(extra), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
+        try:
+            self._wait_healthy()
+        except BaseException:
+            if self.process.poll() is None:  # never leave a half-started server behind
+                self.kill()
+            raise
+
+    def _wait_healthy(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -354,19 +365,54 @@ class LiveVedette:
         self.db.dispose()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def live_vedette(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveVedette]:
-    data_dir = tmp_path_factory.mktemp(f"live-{request.param}")
-    for url in fresh_database_url(request.param, data_dir, migrated=True):
-        server = LiveVedette(url, data_dir, request.param)
+class SessionShelf:
+    """What a session builds once per engine and keeps to its end: the live servers, the UI's
+    seeded world, the SDK corpus runs. pytest tears a parametrized session fixture down each
+    time it switches to the other parameter and builds it anew on the way back; fixtures that
+    fetch from here come back to the same server and data instead."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._stack = contextlib.ExitStack()
+        self._kept: dict[tuple[str, str], Any] = {}
+
+    def keep(self, key: tuple[str, str], build: Callable[[], T]) -> T:
+        if key not in self._kept:
+            self._kept[key] = build()
+        return cast(T, self._kept[key])
+
+    def server(self, backend: str) -> LiveVedette:
+        return self.keep(("server", backend), lambda: self._start(backend))
+
+    def _start(self, backend: str) -> LiveVedette:
+        data_dir = self._tmp.mktemp(f"live-{backend}")
+        url = self._stack.enter_context(
+            contextlib.contextmanager(fresh_database_url)(backend, data_dir, migrated=True)
+        )
+        server = LiveVedette(url, data_dir, backend)
+        self._stack.callback(server.close)
         # Alert receivers in tests listen on loopback, which a server refuses by default.
         server.start(alerts_allow_private_targets="true", notification_retry_seconds="0.2")
-        try:
-            yield server
-        finally:
-            server.close()
+        return server
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture(scope="session")
+def shelf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SessionShelf]:
+    kept = SessionShelf(tmp_path_factory)
+    try:
+        yield kept
+    finally:
+        kept.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def live_vedette(request: pytest.FixtureRequest, shelf: SessionShelf) -> LiveVedette:
+    """The session's server of this engine (started once, shared by the tests that only add
+    projects of their own)."""
+    return shelf.server(request.param)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -9,10 +9,10 @@ from tests.e2e.test_durability import send_errors
 
 
 def test_health_fails_when_the_spool_is_stuck(own_server: LiveVedette) -> None:
-    own_server.start(worker_enabled="false", health_max_spool_age_seconds="1")
+    own_server.start(worker_enabled="false", health_max_spool_age_seconds="0.2")
     assert own_server.http.get("/_health/").status_code == 200
     send_errors(own_server, own_server.create_project(), 1)
-    time.sleep(1.5)  # the spool's age, not a timing assertion
+    time.sleep(0.4)  # the spool's age past 0.2 s, not a timing assertion
     response = own_server.http.get("/_health/")
     assert response.status_code == 503
     assert "oldest spooled envelope" in response.json()["reason"]

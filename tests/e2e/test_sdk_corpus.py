@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+from tests.conftest import LiveVedette, SessionShelf
 
 pytestmark = pytest.mark.e2e
 
@@ -445,13 +446,24 @@ def node_command() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def python_corpus(live_vedette: LiveServer) -> CorpusRunner:
-    return CorpusRunner(live_vedette, PYTHON, [sys.executable, str(PYTHON_DRIVER)], SCENARIO_DIR)
+def python_corpus(live_vedette: LiveVedette, shelf: SessionShelf) -> CorpusRunner:
+    """One runner per server and session (kept on the shelf): each scenario runs once."""
+    return shelf.keep(
+        ("python_corpus", live_vedette.backend),
+        lambda: CorpusRunner(
+            live_vedette, PYTHON, [sys.executable, str(PYTHON_DRIVER)], SCENARIO_DIR
+        ),
+    )
 
 
 @pytest.fixture(scope="session")
-def node_corpus(live_vedette: LiveServer, node_command: list[str]) -> CorpusRunner:
-    return CorpusRunner(live_vedette, NODE, node_command, NODE_DIR)
+def node_corpus(
+    live_vedette: LiveVedette, shelf: SessionShelf, node_command: list[str]
+) -> CorpusRunner:
+    return shelf.keep(
+        ("node_corpus", live_vedette.backend),
+        lambda: CorpusRunner(live_vedette, NODE, node_command, NODE_DIR),
+    )
 
 
 # ---------------------------------------------------------------------------

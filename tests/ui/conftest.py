@@ -7,6 +7,8 @@ operator makes them: projects through the accounts module, users with ``vedette 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -19,8 +21,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, sync_playwright
 from playwright.sync_api import Page as PwPage
-from tests.conftest import LiveVedette, ProjectHandle
+from tests.conftest import LiveVedette, ProjectHandle, SessionShelf
 from tests.ui import pages, xss
+
+from vedette import cli
 
 SEED = Path(__file__).with_name("sdk_seed.py")
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
@@ -41,10 +45,35 @@ PASSWORD = "correct horse battery"
 
 
 def vedette_cli(server: LiveVedette, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vedette", *args],
-        env=server.env(), capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+    """``vedette ARGS`` against the server's database, run in this process (the command line's
+    own ``main``, its settings from the environment; no interpreter start per command)."""
+    settings = {
+        "VEDETTE_DATABASE_URL": server.database_url,
+        "VEDETTE_BASE_URL": server.base_url,
+        "VEDETTE_DATA_DIR": str(server.data_dir),
+    }
+    saved = {name: os.environ.get(name) for name in settings}
+    out, err = io.StringIO(), io.StringIO()
+    returncode = 0
+    os.environ.update(settings)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            cli.main(list(args))
+    except SystemExit as stop:
+        if isinstance(stop.code, str):
+            err.write(f"{stop.code}\n")
+            returncode = 1
+        else:
+            returncode = int(stop.code or 0)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return subprocess.CompletedProcess(
+        ["vedette", *args], returncode, out.getvalue(), err.getvalue()
+    )
 
 
 @dataclass(frozen=True)
@@ -96,7 +125,12 @@ def send_envelope(server: LiveVedette, project: ProjectHandle, body: bytes) -> N
 
 
 @pytest.fixture(scope="session")
-def world(live_vedette: LiveVedette) -> World:
+def world(live_vedette: LiveVedette, shelf: SessionShelf) -> World:
+    """Built once per engine and session (kept on the shelf)."""
+    return shelf.keep(("world", live_vedette.backend), lambda: build_world(live_vedette))
+
+
+def build_world(live_vedette: LiveVedette) -> World:
     ours, theirs = make_account(live_vedette, "ours"), make_account(live_vedette, "theirs")
     for account in (ours, theirs):
         run = subprocess.run(

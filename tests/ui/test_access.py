@@ -27,15 +27,19 @@ OPEN_TO_EVERY_USER = {"/", "/settings/tokens/", "/settings/tokens/create/", "/lo
 PUBLIC = {"/status/{org}/"}  # an organisation's status page: anyone's once enabled, tested apart
 
 
+_ROUTES: list[tuple[str, str]] = []
+
+
 def ui_routes(tmp_path: Path) -> list[tuple[str, str]]:
-    """(method, path template) of every UI route, from the application itself."""
-    app = create_app(Settings(data_dir=tmp_path, worker_enabled=False))
-    found = []
-    for route in app.routes:
-        if isinstance(route, Route) and (route.name or "").startswith(ROUTE_PREFIX):
-            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
-                found.append((method, route.path))
-    return found
+    """(method, path template) of every UI route, from the application itself (built once per
+    session: the routes do not depend on the data)."""
+    if not _ROUTES:
+        app = create_app(Settings(data_dir=tmp_path, worker_enabled=False))
+        for route in app.routes:
+            if isinstance(route, Route) and (route.name or "").startswith(ROUTE_PREFIX):
+                for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                    _ROUTES.append((method, route.path))
+    return list(_ROUTES)
 
 
 def test_the_walk_covers_every_page(tmp_path: Path) -> None:
