@@ -109,6 +109,16 @@ class MonitoringSettings(BaseSettings):
     sentry_event_level: LogLevel = Field(
         default="ERROR", description="Log records at this level or above become events."
     )
+    sentry_enable_logs: bool = Field(
+        default=False,
+        description="Send structured logs: `sentry_sdk.logger.*` calls and Python logging"
+        " records at SENTRY_LOGS_LEVEL or above, scrubbed like events.",
+    )
+    sentry_logs_level: LogLevel = Field(
+        default="INFO",
+        description="Python logging records at this level or above become Sentry logs (with"
+        " SENTRY_ENABLE_LOGS).",
+    )
     log_level: LogLevel | None = Field(
         default=None,
         description="If set, the root logger's level. Python's default (WARNING) drops INFO"

@@ -27,7 +27,7 @@ from vedette.kit.scrub import Scrubber
 from vedette.kit.settings import MonitoringSettings
 
 if TYPE_CHECKING:
-    from sentry_sdk._types import Event, Hint
+    from sentry_sdk._types import Event, Hint, Log
 
 log = logging.getLogger("vedette.kit")
 # The kit's own complaints must never turn into events (or loop through before_send).
@@ -57,6 +57,7 @@ def _integrations(settings: MonitoringSettings) -> list[Integration]:
         LoggingIntegration(
             level=_level(settings.sentry_breadcrumb_level),
             event_level=_level(settings.sentry_event_level),
+            sentry_logs_level=_level(settings.sentry_logs_level),
         ),
     ]
     if has_fastapi:
@@ -129,6 +130,22 @@ def _before_send_transaction(event: Event, hint: Hint) -> Event | None:
         return None
 
 
+def _before_send_log(record: Log, hint: Hint) -> Log | None:
+    """A structured log goes out scrubbed like an event: its body by value, its attributes by
+    key and value (a ``password=`` parameter is filtered). Without SENTRY_ENABLE_LOGS nothing
+    goes: sentry-sdk 2.x sends ``sentry_sdk.logger`` records whatever ``enable_logs`` says."""
+    try:
+        settings, scrubber = active_settings(), active_scrubber()
+        if settings is None or scrubber is None or not settings.sentry_enable_logs:
+            return None
+        record["body"] = scrubber.text(record["body"])
+        scrubber.value(record["attributes"])
+        return record
+    except Exception:
+        log.exception("vedette.kit: dropped a log that could not be scrubbed")
+        return None
+
+
 def sdk_options(settings: MonitoringSettings) -> dict[str, Any]:
     """The ``sentry_sdk.init`` keyword arguments the settings stand for."""
     options: dict[str, Any] = {
@@ -146,6 +163,8 @@ def sdk_options(settings: MonitoringSettings) -> dict[str, Any]:
         "max_request_body_size": settings.sentry_max_request_body_size,
         "data_collection": _data_collection(settings),
         "shutdown_timeout": settings.sentry_shutdown_timeout,
+        "enable_logs": settings.sentry_enable_logs,
+        "before_send_log": _before_send_log,
     }
     if settings.sentry_profiles_sample_rate > 0:
         # Continuous profiling: transaction profiling (profiles_sample_rate) warns on 2.75.
