@@ -376,9 +376,14 @@ class SessionShelf:
         self._stack = contextlib.ExitStack()
         self._kept: dict[tuple[str, str], Any] = {}
 
-    def keep(self, key: tuple[str, str], build: Callable[[], T]) -> T:
+    def keep(
+        self, key: tuple[str, str], build: Callable[[], T], close: Callable[[T], None] | None = None
+    ) -> T:
+        """``build()`` once per key and session; ``close(it)`` when the session ends."""
         if key not in self._kept:
-            self._kept[key] = build()
+            self._kept[key] = built = build()
+            if close is not None:
+                self._stack.callback(close, built)
         return cast(T, self._kept[key])
 
     def server(self, backend: str) -> LiveVedette:

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -238,6 +241,46 @@ class ScenarioRun:
         )
 
 
+class ForkServer:
+    """``python_scenarios.py --serve``: one driver process per SDK and server, which forks a
+    process per scenario (the SDK and FastAPI are imported once, not once per scenario)."""
+
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.outputs = Path(tempfile.mkdtemp(prefix="sdk-scenarios-"))
+        self.process = subprocess.Popen(
+            [*command, "--serve"], cwd=cwd, env=env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+
+    def run(self, dsn: str, name: str) -> tuple[int, str]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        output = self.outputs / f"{name}.log"
+        request = {"dsn": dsn, "scenario": name, "output": str(output)}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], SCENARIO_TIMEOUT)
+        if not ready:
+            raise subprocess.TimeoutExpired(name, SCENARIO_TIMEOUT)
+        answer = self.process.stdout.readline()
+        text = output.read_text(errors="replace") if output.exists() else ""
+        if not answer.strip():
+            return -1, f"{text}\nthe fork server exited ({self.process.poll()})"
+        return int(answer), text
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        shutil.rmtree(self.outputs, ignore_errors=True)
+
+
 class CorpusRunner:
     def __init__(self, server: LiveServer, sdk: Sdk, command: list[str], cwd: Path) -> None:
         self.server = server
@@ -248,6 +291,7 @@ class CorpusRunner:
         self.known_events: set[str] = set()
         self.known_transactions: set[str] = set()
         self.runs: dict[str, ScenarioRun] = {}
+        self.forks: ForkServer | None = None
 
     # -- API helpers ---------------------------------------------------------
 
@@ -300,21 +344,32 @@ class CorpusRunner:
             self.run(spec["name"])
         return self.runs
 
+    def close(self) -> None:
+        if self.forks is not None:
+            self.forks.close()
+            self.forks = None
+
     def _run(self, name: str) -> ScenarioRun:
         accepted_before, dropped_before = self.stats()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
         started = time.monotonic()
         try:
-            proc = subprocess.run(
-                [*self.command_for(name)],
-                cwd=self.cwd,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=SCENARIO_TIMEOUT,
-            )
-            returncode, output = proc.returncode, proc.stdout + proc.stderr
+            if self.sdk is PYTHON:
+                if self.forks is None:
+                    self.forks = ForkServer(self.command, self.cwd, env)
+                returncode, output = self.forks.run(self.project.dsn, name)
+            else:
+                proc = subprocess.run(
+                    [*self.command_for(name)],
+                    cwd=self.cwd,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=SCENARIO_TIMEOUT,
+                )
+                returncode, output = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired as exc:
+            self.close()
             returncode = -1
             partial = [
                 x.decode(errors="replace") if isinstance(x, bytes) else x or ""
@@ -453,6 +508,7 @@ def python_corpus(live_vedette: LiveVedette, shelf: SessionShelf) -> CorpusRunne
         lambda: CorpusRunner(
             live_vedette, PYTHON, [sys.executable, str(PYTHON_DRIVER)], SCENARIO_DIR
         ),
+        CorpusRunner.close,
     )
 
 

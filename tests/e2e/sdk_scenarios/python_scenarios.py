@@ -4,6 +4,7 @@ Usage::
 
     python python_scenarios.py --list
     python python_scenarios.py --dsn DSN --scenario NAME
+    python python_scenarios.py --serve   # a fork server, one process per scenario (tests)
 
 One scenario per process: the SDK is initialised inside the scenario with the DSN given,
 the real ``HttpTransport`` sends every envelope over HTTP, and ``sentry_sdk.flush()`` runs
@@ -20,11 +21,14 @@ stack frames and transaction names carry that module name rather than ``__main__
 """
 
 import argparse
+import atexit
 import contextlib
+import json
 import logging
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -677,15 +681,61 @@ def run(dsn: str, name: str) -> None:
         sentry_sdk.flush(timeout=10)
 
 
+def serve() -> int:
+    """A fork server: one interpreter with the SDK (and FastAPI) imported, one forked process
+    per scenario, so each scenario still runs in a process of its own, from an SDK that was
+    never initialised, and exits through the interpreter's exit handlers as a script would.
+
+    Reads ``{"dsn": ..., "scenario": ..., "output": PATH}`` lines on stdin; the scenario's
+    stdout and stderr go to PATH; answers each with the scenario's exit code on a line."""
+    with contextlib.suppress(ImportError):  # what the FastAPI scenarios import, once
+        import fastapi.testclient  # noqa: F401
+        import sqlalchemy  # noqa: F401
+    for line in sys.stdin:
+        request = json.loads(line)
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            _scenario_child(request["dsn"], request["scenario"], request["output"])
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status), flush=True)
+    return 0
+
+
+def _scenario_child(dsn: str, name: str, output: str) -> None:
+    """In the forked process: run one scenario as ``--dsn DSN --scenario NAME`` would."""
+    code = 1
+    try:
+        target = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(target, 1)
+        os.dup2(target, 2)
+        os.close(target)
+        sys.argv = [sys.argv[0], "--dsn", dsn, "--scenario", name]
+        run(dsn, name)
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        atexit._run_exitfuncs()  # the SDK's own exit handling (flush, sessions), as at exit
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--dsn", help="DSN to send to (http://KEY@HOST:PORT/PROJECT_ID)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="scenario to run")
     parser.add_argument("--list", action="store_true", help="print the scenario names and exit")
+    parser.add_argument("--serve", action="store_true", help="fork server (see serve())")
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(SCENARIOS))
         return 0
+    if args.serve:
+        return serve()
     if not args.dsn or not args.scenario:
         parser.error("--dsn and --scenario are required (or --list)")
     run(args.dsn, args.scenario)
