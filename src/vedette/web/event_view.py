@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from vedette.web.remarks import child, filtered_by, meta_at
+
 MAX_PRETTY_CHARS = 20_000
 
 
@@ -173,6 +175,7 @@ def stacktrace(raw: object) -> Stacktrace | None:
 class ExceptionView:
     type: str
     value: str
+    value_filtered_by: str | None
     module: str
     mechanism: str
     handled: bool | None
@@ -183,7 +186,9 @@ def exceptions(event: Mapping[str, Any]) -> list[ExceptionView]:
     """Chained exceptions as stored: the cause first, the exception raised last at the end
     (Sentry's order, newest last)."""
     found = []
-    for raw in _values(event.get("exception")):
+    container = event.get("exception")
+    base = ("exception", "values") if isinstance(container, Mapping) else ("exception",)
+    for index, raw in enumerate(_values(container)):
         e = _dict(raw)
         mechanism = _dict(e.get("mechanism"))
         handled = mechanism.get("handled")
@@ -191,6 +196,7 @@ def exceptions(event: Mapping[str, Any]) -> list[ExceptionView]:
             ExceptionView(
                 type=_text(e.get("type")),
                 value=_text(e.get("value")),
+                value_filtered_by=filtered_by(meta_at(event, *base, index, "value")),
                 module=_text(e.get("module")),
                 mechanism=_text(mechanism.get("type")),
                 handled=handled if isinstance(handled, bool) else None,
@@ -261,16 +267,21 @@ class Pair:
     key: str
     value: str
     link: str | None = None
+    filtered_by: str | None = None  # the scrubbing rules that removed or replaced the value
 
 
-def _pairs(value: object) -> list[Pair]:
+def _pairs(value: object, meta: Mapping[str, Any]) -> list[Pair]:
     """Headers, cookies, env: a mapping or a list of [key, value] pairs."""
     if isinstance(value, Mapping):
-        return [Pair(str(k), _text(v)) for k, v in value.items()]
+        return [
+            Pair(str(k), _text(v), filtered_by=filtered_by(child(meta, str(k))))
+            for k, v in value.items()
+        ] + _removed(meta, value)
     pairs = []
-    for item in _list(value):
+    for index, item in enumerate(_list(value)):
         if isinstance(item, list | tuple) and len(item) == 2:
-            pairs.append(Pair(_text(item[0]), _text(item[1])))
+            remark = filtered_by(child(meta, index, 1))
+            pairs.append(Pair(_text(item[0]), _text(item[1]), filtered_by=remark))
     return pairs
 
 
@@ -292,7 +303,7 @@ def request(event: Mapping[str, Any]) -> RequestView | None:
         return None
     query = r.get("query_string")
     query_text = (
-        "&".join(f"{p.key}={p.value}" for p in _pairs(query))
+        "&".join(f"{p.key}={p.value}" for p in _pairs(query, {}))
         if isinstance(query, list | Mapping)
         else _text(query)
     )
@@ -303,18 +314,33 @@ def request(event: Mapping[str, Any]) -> RequestView | None:
         url=_text(r.get("url")),
         link=safe_link(r.get("url")),
         query=query_text,
-        headers=_pairs(r.get("headers")),
-        cookies=_pairs(cookies) if not isinstance(cookies, str) else [Pair("", cookies)],
+        headers=_pairs(r.get("headers"), meta_at(event, "request", "headers")),
+        cookies=(
+            _pairs(cookies, meta_at(event, "request", "cookies"))
+            if not isinstance(cookies, str)
+            else [Pair("", cookies)]
+        ),
         data=None if data is None or data == "" else pretty(data),
-        env=_pairs(r.get("env")),
+        env=_pairs(r.get("env"), meta_at(event, "request", "env")),
     )
 
 
 def user(event: Mapping[str, Any]) -> list[Pair]:
+    meta = meta_at(event, "user")
+    fields = _dict(event.get("user"))
     return [
-        Pair(str(k), _text(v))
-        for k, v in _dict(event.get("user")).items()
-        if v is not None and v != ""
+        Pair(str(k), _text(v), filtered_by=filtered_by(child(meta, str(k))))
+        for k, v in fields.items()
+        if (v is not None and v != "") or filtered_by(child(meta, str(k)))
+    ] + _removed(meta, fields)
+
+
+def _removed(meta: Mapping[str, Any], present: Mapping[str, Any]) -> list[Pair]:
+    """Fields scrubbing took away altogether (``user.ip_address``), named by their rule."""
+    return [
+        Pair(key, "", filtered_by=rules)
+        for key in meta
+        if key and key not in present and (rules := filtered_by(child(meta, key)))
     ]
 
 
@@ -342,7 +368,12 @@ def contexts(event: Mapping[str, Any]) -> list[ContextView]:
     found = []
     for name, raw in sorted(_dict(event.get("contexts")).items(), key=lambda kv: str(kv[0])):
         ctx = _dict(raw)
-        fields = [Pair(str(k), _text(v), safe_link(v)) for k, v in ctx.items() if k != "type"]
+        meta = meta_at(event, "contexts", str(name))
+        fields = [
+            Pair(str(k), _text(v), safe_link(v), filtered_by(child(meta, str(k))))
+            for k, v in ctx.items()
+            if k != "type"
+        ]
         found.append(
             ContextView(
                 name=str(name),
@@ -467,7 +498,10 @@ def event_view(event: Mapping[str, Any]) -> EventView:
         trace_id=trace_id(event),
         sdk=sdk(event),
         tags=tags(event),
-        extra=[Pair(str(k), pretty(v)) for k, v in _dict(event.get("extra")).items()],
+        extra=[
+            Pair(str(k), pretty(v), filtered_by=filtered_by(meta_at(event, "extra", str(k))))
+            for k, v in _dict(event.get("extra")).items()
+        ],
         fingerprint=[_text(f) for f in _list(event.get("fingerprint"))],
         performance=performance_evidence(event),
     )
