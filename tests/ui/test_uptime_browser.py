@@ -38,8 +38,9 @@ def test_create_a_monitor_and_see_it_on_the_public_status_page(
     expect(first).to_contain_text("refused")
 
     page.goto(f"{world.ours.base}/uptime/")
-    expect(page.locator("section.monitor h2", has_text="Shop <i>health</i>")).to_have_count(1)
-    expect(page.locator("svg.uptime-bars rect")).to_have_count(90)
+    ours = page.locator("section.monitor", has_text="Shop <i>health</i>")
+    expect(ours).to_have_count(1)  # other tests of the session may add monitors of their own
+    expect(ours.locator("svg.uptime-bars rect")).to_have_count(90)
     settings = page.locator("form", has=page.get_by_label("Published"))
     settings.get_by_label("Published").check()
     settings.get_by_label("Title").fill("Acme <b>status</b>")
