@@ -12,6 +12,9 @@ from tests.uptime.servers import Reply, Site
 
 from vedette.storage import uptime_queries
 from vedette.storage.database import Database
+from vedette.uptime.judge import ErrorClass
+from vedette.uptime.probe import ProbeSettings, probe
+from vedette.uptime.spec import MonitorSpec
 
 
 @pytest.fixture
@@ -78,6 +81,8 @@ def test_a_second_outage_reopens_the_issue_as_a_regression(bench: UptimeBench) -
         (Reply(200, b"maintenance"), {"body_contains": "ok"}, "body"),
         (Reply(302, headers={"Location": "/elsewhere"}), {"follow_redirects": False}, "status"),
         (Reply(200, hang=30), {"timeout_ms": 200}, "timeout"),
+        # Only the first 64 KiB of an answer are read: text past them is not found.
+        (Reply(200, b"x" * 100_000 + b"ok"), {"body_contains": "ok"}, "body"),
     ],
 )
 def test_wrong_answers_and_slow_ones_are_failures_of_their_class(
@@ -128,3 +133,10 @@ def test_results_roll_up_per_hour_and_day(bench: UptimeBench) -> None:
         with bench.db.read() as conn:
             [day] = uptime_queries.daily(conn, [monitor], bench.clock.now - 86400)[monitor]
         assert (day.checks, day.failures) == (2, 1)
+
+
+def test_a_name_that_does_not_resolve_is_a_dns_failure() -> None:
+    spec = MonitorSpec(name="nowhere", url="http://uptime-check.invalid/health")  # RFC 6761
+    response = probe(spec, ProbeSettings())
+    assert (response.error_class, response.status_code) == (ErrorClass.DNS, None)
+    assert response.error is not None and "uptime-check.invalid" in response.error
