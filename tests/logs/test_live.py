@@ -18,7 +18,8 @@ pytestmark = pytest.mark.e2e
 
 
 def send_logs(dsn: str, marker: str) -> str:
-    """Two records from sentry_sdk.logger and one from logging, in one trace; the trace id."""
+    """Two records from sentry_sdk.logger, one from logging and an error, in one trace; the
+    trace id."""
     client = sentry_sdk.Client(
         dsn=dsn,
         default_integrations=False,
@@ -38,6 +39,10 @@ def send_logs(dsn: str, marker: str) -> str:
             shipping = logging.getLogger("shop.shipping")
             shipping.setLevel(logging.INFO)
             shipping.warning("Carrier %s is slow %s", "DHL", marker)
+            try:
+                raise ValueError(f"payment failed {marker}")
+            except ValueError as error:
+                sentry_sdk.capture_exception(error)  # an issue in the same trace
         return str(trace_id)
     finally:
         client.close(timeout=10)
@@ -112,6 +117,8 @@ def test_the_logs_page(live_vedette: LiveVedette, sent: Sent) -> None:
     assert f"Card declined {marker}" in page.text
     assert f"Carrier DHL is slow {marker}" not in page.text
     assert f"{base}/traces/{trace_id}/" in page.links
+    [issue] = live_vedette.issues(account.project)
+    assert f"{base}/issues/{issue['id']}/" in page.links  # the issue of the same trace
     trace = visitor.page(f"{base}/logs/", query=f"trace:{trace_id}")
     assert f"Carrier DHL is slow {marker}" in trace.text
     visitor.close()

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.processed import LogRecord, ProcessedEnvelope
 from vedette.storage.dialect import insert_ignore
-from vedette.storage.schema import log_records
+from vedette.storage.schema import events, log_records
 
 LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
 _LEVEL_ALIASES = {"warning": "warn", "critical": "fatal"}
@@ -197,6 +197,22 @@ def trace_logs(
         .limit(limit)
     )
     return [_stored(r._mapping) for r in rows]
+
+
+def issues_of_traces(conn: Connection, project_id: int, trace_ids: set[str]) -> dict[str, int]:
+    """The issue of an error event in each trace (the latest one when there are several)."""
+    if not trace_ids:
+        return {}
+    rows = conn.execute(
+        select(events.c.trace_id, events.c.group_id)
+        .where(
+            events.c.project_id == project_id,
+            events.c.trace_id.in_(sorted(trace_ids)),
+            events.c.group_id.is_not(None),
+        )
+        .order_by(events.c.timestamp)
+    )
+    return {r.trace_id: r.group_id for r in rows}
 
 
 def _stored(row: Any) -> StoredLog:

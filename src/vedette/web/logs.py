@@ -1,10 +1,12 @@
 """The Logs page: the API's log search in a search box, a level and a period filter, newest
-first with a "next page" cursor; each row links to its trace (docs/logs.md)."""
+first with a "next page" cursor; each row links to its trace and to the issue of an error in
+the same trace (docs/logs.md)."""
 
 from __future__ import annotations
 
 import time
 
+from sqlalchemy import Connection
 from starlette.responses import Response
 
 from vedette.api.logs import log_json
@@ -27,15 +29,15 @@ async def log_list(ui: WebCore, page: Page, project: Project) -> Response:
     query = logs.parse_log_query(f"{text} level:{level}" if level else text)
     cursor = logs.parse_cursor(params.get("cursor", ""))
     end = time.time()
-    rows = (
-        []
-        if query.problems
-        else await ui.read(
-            lambda c: logs.search_logs(
-                c, project.id, query, end - PERIODS[period], end, PAGE_SIZE, cursor
-            )
+
+    def load(conn: Connection) -> tuple[list[logs.StoredLog], dict[str, int]]:
+        found = logs.search_logs(
+            conn, project.id, query, end - PERIODS[period], end, PAGE_SIZE, cursor
         )
-    )
+        traces = {r.trace_id for r in found if r.trace_id}
+        return found, logs.issues_of_traces(conn, project.id, traces)
+
+    rows, issues = ([], {}) if query.problems else await ui.read(load)
     return ui.page(
         page,
         "logs.html",
@@ -46,6 +48,9 @@ async def log_list(ui: WebCore, page: Page, project: Project) -> Response:
         levels=logs.LEVELS,
         periods=list(PERIODS),
         problems=query.problems,
-        rows=[{**log_json(r), "unix": r.timestamp} for r in rows],
+        rows=[
+            {**log_json(r), "unix": r.timestamp, "issue": issues.get(r.trace_id or "")}
+            for r in rows
+        ],
         next_cursor=rows[-1].cursor if len(rows) == PAGE_SIZE else None,
     )
