@@ -1,4 +1,5 @@
-"""Projects overview, project settings (DSN keys, Apdex threshold) and API tokens."""
+"""Projects overview, project settings (DSN keys, Apdex threshold, data scrubbing:
+web.privacy_page) and API tokens."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from vedette.web import charts
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.format import path_part
 from vedette.web.issues import project_base
+from vedette.web.privacy_page import PrivacyForm, load_privacy, preview
 
 MAX_LABEL = 200
 
@@ -73,12 +75,17 @@ class KeyLine:
     dsn: str
 
 
-async def project_settings(ui: WebCore, page: Page, project: Project) -> Response:
-    def load(conn: Connection) -> tuple[list[accounts.ProjectKeyRow], float]:
-        threshold = performance.apdex_thresholds(conn, [project.id])[project.id]
-        return accounts.keys_of_project(conn, project.id), threshold
+async def project_settings(
+    ui: WebCore, page: Page, project: Project, pasted: str | None = None
+) -> Response:
+    """Keys, Apdex and data scrubbing; with ``pasted`` (an event's JSON), the preview of what
+    the scrubbing rules in force would remove from it."""
 
-    keys, threshold = await ui.read(load)
+    def load(conn: Connection) -> tuple[list[accounts.ProjectKeyRow], float, PrivacyForm]:
+        threshold = performance.apdex_thresholds(conn, [project.id])[project.id]
+        return accounts.keys_of_project(conn, project.id), threshold, load_privacy(conn, project)
+
+    keys, threshold, privacy_form = await ui.read(load)
     return ui.page(
         page,
         "project_settings.html",
@@ -87,7 +94,14 @@ async def project_settings(ui: WebCore, page: Page, project: Project) -> Respons
         base=project_base(project),
         keys=[KeyLine(k, dsn(ui.config.base_url, k.public_key, project.id)) for k in keys],
         apdex_threshold=threshold,
+        privacy=privacy_form,
+        pasted=pasted or "",
+        preview=None if pasted is None else preview(privacy_form, pasted),
     )
+
+
+async def preview_privacy(ui: WebCore, page: Page, project: Project) -> Response:
+    return await project_settings(ui, page, project, page.form.get("event"))
 
 
 def _label(page: Page, default: str) -> str:

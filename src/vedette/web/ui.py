@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from vedette.web import admin, alerts, feedback, issues, logs, performance, uptime
+from vedette.web import admin, alerts, feedback, issues, logs, performance, privacy_page, uptime
 from vedette.web.core import HERE, MAX_FORM_BYTES, WebCore
 from vedette.web.security import SecurityHeaders
 
@@ -197,6 +197,18 @@ class WebUI(WebCore):
                 f"{p}/settings/apdex/",
                 proj(lambda pg, pr: admin.set_apdex(self, pg, pr)),
                 "apdex",
+                post=True,
+            ),
+            route(
+                f"{p}/settings/privacy/",
+                proj(lambda pg, pr: privacy_page.save_privacy(self, pg, pr)),
+                "privacy",
+                post=True,
+            ),
+            route(
+                f"{p}/settings/privacy/preview/",
+                proj(lambda pg, pr: admin.preview_privacy(self, pg, pr)),
+                "privacy-preview",
                 post=True,
             ),
             Mount(
