@@ -12,6 +12,7 @@ from tests.uptime.servers import Reply, Site
 
 from vedette.storage import uptime_queries
 from vedette.storage.database import Database
+from vedette.uptime import issues
 from vedette.uptime.judge import ErrorClass
 from vedette.uptime.probe import ProbeSettings, probe
 from vedette.uptime.spec import MonitorSpec
@@ -72,6 +73,9 @@ def test_a_second_outage_reopens_the_issue_as_a_regression(bench: UptimeBench) -
         assert [(i["id"], i["status"]) for i in bench.issues()] == [(first["id"], "unresolved")]
         assert [m["reason"] for m in bench.messages()][-1].startswith("Regressed")
         assert bench.state(monitor).issue_id == first["id"]
+    with bench.db.write() as conn:  # a deleted monitor leaves no outage open for ever
+        issues.delete_monitor(conn, bench.state(monitor), bench.clock.now)
+    assert bench.issues()[0]["status"] == "resolved" and bench.checks(monitor) == []
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from vedette.api.serialize import iso
 from vedette.storage import uptime as storage
 from vedette.storage.accounts import Project, TokenGrant
 from vedette.storage.uptime import CheckRow, UptimeMonitor
+from vedette.uptime import issues
 from vedette.uptime.spec import (
     MonitorSpec,
     SpecError,
@@ -83,7 +84,7 @@ class UptimeEndpoints:
     async def monitor(self, request: Request, grant: TokenGrant) -> Response:
         project, monitor = await self._monitor(request, grant)
         if request.method == "DELETE":
-            await self._access.write(lambda c: storage.delete_monitor(c, monitor.id))
+            await self._access.write(lambda c: issues.delete_monitor(c, monitor, time.time()))
             return Response(status_code=204)
         if request.method == "PUT":
             values = config_values(_spec(await json_object(request), spec_of(monitor)))

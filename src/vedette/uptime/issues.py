@@ -19,6 +19,7 @@ from vedette.domain.alert_rules import Trigger
 from vedette.domain.events import Event, Grouping, IssueStatus, IssueSummary
 from vedette.domain.processed import ProcessedEnvelope, ProcessedEvent
 from vedette.storage import alert_facts, alert_rules, queries
+from vedette.storage import uptime as storage
 from vedette.storage.ingest_store import IssueOutcome, store_processed
 from vedette.storage.uptime import CheckRow, UptimeMonitor
 
@@ -119,3 +120,11 @@ def resolve(
         )
         fire(conn, rule, message, budget, out, issue_id)
     out.write(conn)
+
+
+def delete_monitor(conn: Connection, monitor: UptimeMonitor, now: float) -> None:
+    """Delete the monitor with its results; its open issues are resolved (nothing would)."""
+    for issue_id in (monitor.issue_id, monitor.tls_issue_id):
+        if issue_id is not None:
+            resolve(conn, issue_id, "Monitor deleted", now, None)
+    storage.delete_monitor(conn, monitor.id)

@@ -15,6 +15,7 @@ from vedette.storage import uptime as storage
 from vedette.storage import uptime_queries
 from vedette.storage.accounts import Project
 from vedette.storage.uptime import CheckRow, StatusPage, UptimeMonitor
+from vedette.uptime import issues
 from vedette.uptime.history import (
     BAR_SLOT,
     DAY,
@@ -155,7 +156,7 @@ async def update_monitor(ui: WebCore, page: Page, project: Project) -> Response:
 
 async def delete_monitor(ui: WebCore, page: Page, project: Project) -> Response:
     monitor = await _monitor(ui, page, project)
-    await ui.write(lambda c: storage.delete_monitor(c, monitor.id))
+    await ui.write(lambda c: issues.delete_monitor(c, monitor, time.time()))
     return RedirectResponse(f"{project_base(project)}/uptime/", 303)
 
 
