@@ -783,3 +783,76 @@ status_pages = Table(
     Column("enabled", Boolean, nullable=False),
     Column("title", String(200), nullable=False),
 )
+
+# --- Releases as sentry-cli manages them (docs/releases.md) -------------------------------------
+
+# A release of an organisation (Sentry's release object); ``releases`` above keeps, per project,
+# when its events were first and last seen.
+release_meta = Table(
+    "release_meta",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False),
+    Column("version", String(200), nullable=False),
+    Column("ref", String(200), nullable=True),
+    Column("url", Text, nullable=True),
+    Column("date_created", Float, nullable=False),
+    Column("date_started", Float, nullable=True),
+    Column("date_released", Float, nullable=True),
+    UniqueConstraint("organization_id", "version"),
+)
+
+release_projects = Table(
+    "release_projects",
+    metadata,
+    Column("release_id", BigInteger, primary_key=True),
+    Column("project_id", BigInteger, primary_key=True),
+)
+
+# Source repositories of an organisation, named as ``--commit REPO@SHA`` names them.
+repositories = Table(
+    "repositories",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("provider", String(64), nullable=True),
+    Column("url", Text, nullable=True),
+    Column("date_created", Float, nullable=False),
+    UniqueConstraint("organization_id", "name"),
+)
+
+commit_authors = Table(
+    "commit_authors",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("organization_id", BigInteger, nullable=False),
+    Column("email", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    UniqueConstraint("organization_id", "email"),
+)
+
+# The commits of a release, newest first (position 0), as set-commits sent them.
+release_commits = Table(
+    "release_commits",
+    metadata,
+    Column("release_id", BigInteger, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("repository_id", BigInteger, nullable=True),
+    Column("sha", String(64), nullable=False),
+    Column("message", Text, nullable=True),
+    Column("author_id", BigInteger, nullable=True),
+    Column("date_created", Float, nullable=True),
+)
+
+release_deploys = Table(
+    "release_deploys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("release_id", BigInteger, nullable=False, index=True),
+    Column("environment", String(64), nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("url", Text, nullable=True),
+    Column("date_started", Float, nullable=True),
+    Column("date_finished", Float, nullable=False),
+)
