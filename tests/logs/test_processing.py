@@ -12,6 +12,7 @@ from vedette.domain.envelope import parse_envelope
 from vedette.domain.processed import LogRecord, Outcome
 from vedette.processing import logs
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
+from vedette.processing.scrub import ScrubConfig
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 RECEIVED = 1_795_885_560.0  # just after the corpora's capture
@@ -168,3 +169,24 @@ def test_unknown_item_types_share_one_reason() -> None:
         Outcome("default", "accepted", "", 1),
     ]
     assert result.outcomes == once * 2
+
+
+def test_records_are_scrubbed_as_events_are() -> None:
+    raw = {
+        "body": "charged card 4111 1111 1111 1111 for bob",
+        "attributes": {
+            "sentry.message.parameter.password": {"type": "string", "value": "hunter2"},
+            "db.url": {"type": "string", "value": "postgres://app:s3cret@db/shop"},
+            "tenant_code": {"type": "integer", "value": 7},
+            "sku": {"type": "string", "value": "SKU-7"},
+        },
+    }
+    record = logs.parse_record(raw, RECEIVED, "k", ScrubConfig(extra_sensitive_keys=("tenant",)))
+    assert record is not None
+    assert "4111" not in record.body
+    assert record.parameters == {"password": "[Filtered]"}
+    assert "s3cret" not in record.attributes["db.url"]["value"]
+    assert record.attributes["tenant_code"]["value"] == "[Filtered]"
+    assert record.attributes["sku"] == {"type": "string", "value": "SKU-7"}
+    off = logs.parse_record(raw, RECEIVED, "k", ScrubConfig(enabled=False))
+    assert off is not None and off.parameters == {"password": "hunter2"}

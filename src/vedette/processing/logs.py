@@ -2,6 +2,8 @@
 
 See docs/logs.md. A record without a body is counted invalid; everything else is kept with
 what could be read of it (a bad attribute is dropped, a bad timestamp becomes the receive time).
+The project's data scrubbing applies as to events: an attribute whose key is sensitive is
+filtered, the value rules filter secrets in string attributes and label them in the body.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.processed import LogRecord
+from vedette.processing.scrub import ScrubConfig
+from vedette.processing.value_rules import apply_value_rules, is_sensitive_key
 
 MAX_RECORDS = 1000
 MAX_ATTRIBUTES = 200
@@ -30,6 +34,9 @@ TEMPLATE = "sentry.message.template"
 PARAMETER_PREFIX = "sentry.message.parameter."
 
 _SCALAR_TYPES = {"string": str, "integer": int, "double": float, "boolean": bool}
+FILTERED = "[Filtered]"
+# value_rules' rule sets: filter (0) or replace by a label (2), each with the IP rules (+1).
+_FILTER_RULES, _REPLACE_RULES = 0, 2
 
 
 @dataclass(slots=True)
@@ -92,6 +99,40 @@ def typed_attributes(raw: object) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _key_is_sensitive(key: str, config: ScrubConfig) -> bool:
+    lowered = key.lower()
+    if lowered in (k.lower() for k in config.safe_keys):
+        return False
+    if any(k and k.lower() in lowered for k in config.extra_sensitive_keys):
+        return True
+    return config.defaults and is_sensitive_key(lowered)
+
+
+def _scrub_text(text: str, rule_set: int, config: ScrubConfig) -> str:
+    """The built-in value rules (dataScrubberDefaults), with the IP rule when asked."""
+    if not config.defaults:
+        return text
+    return apply_value_rules(text, rule_set + (1 if config.scrub_ip_addresses else 0))[0]
+
+
+def scrub_attributes(
+    attributes: dict[str, dict[str, Any]], config: ScrubConfig
+) -> dict[str, dict[str, Any]]:
+    """Sensitive keys filtered, secrets in string values filtered (sentry.* keys as well: a
+    message parameter is named after the argument it holds)."""
+    if not config.enabled:
+        return attributes
+    scrubbed: dict[str, dict[str, Any]] = {}
+    for key, typed in attributes.items():
+        if _key_is_sensitive(key.removeprefix(PARAMETER_PREFIX), config):
+            scrubbed[key] = {"type": "string", "value": FILTERED}
+        elif typed["type"] == "string" and key != TEMPLATE:
+            scrubbed[key] = {**typed, "value": _scrub_text(typed["value"], _FILTER_RULES, config)}
+        else:
+            scrubbed[key] = typed
+    return scrubbed
+
+
 def _string_attribute(attributes: Mapping[str, dict[str, Any]], key: str, cap: int) -> str | None:
     found = attributes.get(key)
     if found is None or found["type"] != "string" or not found["value"].strip():
@@ -127,13 +168,18 @@ def _severity(raw: Mapping[str, Any], attributes: Mapping[str, dict[str, Any]]) 
     return None
 
 
-def parse_record(raw: Mapping[str, Any], received: float, key: str) -> LogRecord | None:
+def parse_record(
+    raw: Mapping[str, Any], received: float, key: str, scrub: ScrubConfig | None = None
+) -> LogRecord | None:
     """One log record, or None when it has no body. ``key`` makes its id: the same record
     of the same spooled envelope always gets the same id."""
     body = raw.get("body")
     if not isinstance(body, str):
         return None
-    attributes = typed_attributes(raw.get("attributes"))
+    config = ScrubConfig() if scrub is None else scrub
+    attributes = scrub_attributes(typed_attributes(raw.get("attributes")), config)
+    if config.enabled:
+        body = _scrub_text(body, _REPLACE_RULES, config)
     severity = _severity(raw, attributes)
     level = normalize_level(raw.get("level")) or (
         level_of_severity(severity) if severity is not None else "info"
@@ -169,7 +215,9 @@ def parse_record(raw: Mapping[str, Any], received: float, key: str) -> LogRecord
     )
 
 
-def container_logs(payload: Mapping[str, Any], received: float, item_key: str) -> LogBatch:
+def container_logs(
+    payload: Mapping[str, Any], received: float, item_key: str, scrub: ScrubConfig | None = None
+) -> LogBatch:
     """The records of a ``log`` container (``{"items": [...]}``); a payload without ``items``
     is read as one record."""
     entries = payload.get("items")
@@ -177,7 +225,9 @@ def container_logs(payload: Mapping[str, Any], received: float, item_key: str) -
     batch = LogBatch()
     for index, raw in enumerate(raw_records[:MAX_RECORDS]):
         record = (
-            parse_record(raw, received, f"{item_key}:{index}") if isinstance(raw, Mapping) else None
+            parse_record(raw, received, f"{item_key}:{index}", scrub)
+            if isinstance(raw, Mapping)
+            else None
         )
         if record is None:
             batch.invalid += 1

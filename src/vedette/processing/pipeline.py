@@ -203,7 +203,7 @@ def _client_report_item(work: _ItemInput) -> str | None:
 def _log_item(work: _ItemInput) -> str | None:
     """A log container (docs/logs.md); records without a body are invalid one by one."""
     key = f"{work.ctx.received!r}:{work.index}"
-    batch = logs.container_logs(work.payload, work.ctx.received, key)
+    batch = logs.container_logs(work.payload, work.ctx.received, key, work.config.scrub)
     if batch.invalid:
         work.result.outcomes.append(Outcome("log_item", "invalid", "invalid_log", batch.invalid))
     work.result.logs.extend(batch.records)
