@@ -119,6 +119,8 @@ def test_the_logs_page(live_vedette: LiveVedette, sent: Sent) -> None:
     assert f"{base}/traces/{trace_id}/" in page.links
     [issue] = live_vedette.issues(account.project)
     assert f"{base}/issues/{issue['id']}/" in page.links  # the issue of the same trace
+    issue_page = visitor.page(f"{base}/issues/{issue['id']}/")
+    assert f"Carrier DHL is slow {marker}" in issue_page.text  # the logs of the event's trace
     trace = visitor.page(f"{base}/logs/", query=f"trace:{trace_id}")
     assert f"Carrier DHL is slow {marker}" in trace.text
     visitor.close()

@@ -16,7 +16,7 @@ from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import TagFilter, parse_search
 from vedette.domain.short_ids import short_id
-from vedette.storage import activity, feedback, queries
+from vedette.storage import activity, feedback, logs, queries
 from vedette.storage.accounts import Project
 from vedette.storage.snoozes import clear_snooze
 from vedette.web import charts
@@ -196,6 +196,7 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
             ),
             "tags": queries.issue_tags(conn, issue.id, top=5),
             "feedback": feedback.issue_feedback(conn, issue.id),
+            "trace_logs": _trace_logs(conn, project.id, event),
             "counts": activity.issues_event_counts(
                 conn, [issue.id], first_bucket * bucket_seconds, bucket_seconds
             ).get(issue.id, {}),
@@ -224,9 +225,21 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
         event=None if event is None else event_view(event.data),
         neighbours=found["neighbours"],
         feedback=found["feedback"],
+        trace_logs=found["trace_logs"],
         issue_url=f"{base}/issues/{issue.id}/",
         snooze_options=[(value, label) for value, label, _ in SNOOZES],
     )
+
+
+def _trace_logs(
+    conn: Connection, project_id: int, event: queries.StoredEvent | None
+) -> tuple[str, list[logs.StoredLog]] | None:
+    """The trace of the event shown and the first of its logs (docs/logs.md)."""
+    trace = ((event.data.get("contexts") or {}).get("trace") or {}) if event else {}
+    trace_id = trace.get("trace_id") if isinstance(trace, dict) else None
+    if not isinstance(trace_id, str):
+        return None
+    return trace_id, logs.trace_logs(conn, [project_id], trace_id, limit=20)
 
 
 async def raw_event(ui: WebCore, page: Page, project: Project) -> Response:
