@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from vedette.processing.pii_config import PiiConfig, Redaction, Rule
+from vedette.processing.pii_config import Application, PiiConfig, Redaction, Rule
 from vedette.processing.pii_selectors import Node
 from vedette.processing.trim import Notes, Path
 from vedette.processing.value_rules import is_sensitive_key
@@ -41,7 +44,8 @@ _STACK = frozenset({"$stack", "$stacktrace"})
 _FRAME = frozenset({"$frame"})
 _SPAN = frozenset({"$span"})
 _MAX_DEPTH = 64
-_CACHED_PATHS = 4096
+_CACHED_PATHS = 20_000
+_CACHED_TEXTS = 20_000
 
 
 def _value_type(value: Any) -> str | None:
@@ -105,67 +109,118 @@ def _spans(rule: Rule, found: re.Match[str]) -> Iterable[tuple[int, int]]:
     return [found.span(part)]
 
 
+@dataclass(slots=True)
+class _Place:
+    """A path the walk has met: the rules in force there (those selected at it and those its
+    containers pass on) and what it passes on to what it holds."""
+
+    path: tuple[Node, ...]
+    rules: tuple[Rule, ...]
+    passed_on: tuple[Rule, ...]
+    whole: tuple[Rule, ...]  # those that act on a value whatever its type
+
+
+class _PathIndex:
+    """Places by (parent, key, types), kept across events: the same structure recurs event
+    after event, so selectors are matched once per path, not once per value. Strings are
+    scrubbed once per place and text for the same reason. Both are bounded."""
+
+    def __init__(self, applications: tuple[Application, ...]) -> None:
+        self.applications = applications
+        self.lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        self.places: list[_Place] = [_Place((), (), (), ())]
+        self.children: dict[tuple[int, str, str | None], int] = {}
+        self.texts: dict[tuple[int, str], tuple[Any, tuple[list[Any], ...]]] = {}
+
+    def child(self, parent: int, key: str, value_type: str | None, location: Path) -> int:
+        """The place of a value under ``parent``; its part of the event (``$frame``...)
+        follows from where it is, so only a new place computes it."""
+        found = self.children.get((parent, key, value_type))
+        if found is not None:
+            return found
+        parts = _part_types(location, key)
+        types = parts | {value_type} if value_type else parts
+        above = self.places[parent]
+        path = (*above.path, Node(key, types))
+        own = tuple(
+            rule for app in self.applications if app.selector.matches(path) for rule in app.rules
+        )
+        rules = above.passed_on + tuple(rule for rule in own if rule not in above.passed_on)
+        passed_on = tuple(rule for rule in rules if rule.kind != "anything")
+        with self.lock:  # the web preview scrubs from several threads
+            whole = tuple(rule for rule in rules if rule.whole_value)
+            self.places.append(_Place(path, rules, passed_on, whole))
+            found = len(self.places) - 1
+            self.children[(parent, key, value_type)] = found
+        return found
+
+
+@lru_cache(maxsize=64)
+def _index(configs: tuple[PiiConfig, ...]) -> _PathIndex:
+    return _PathIndex(tuple(app for config in configs for app in config.applications))
+
+
 class AdvancedScrubber:
     """One event's pass over the rules of its organization and project."""
 
     def __init__(self, configs: tuple[PiiConfig, ...], notes: Notes) -> None:
-        self.applications = tuple(app for config in configs for app in config.applications)
+        self.index = _index(configs)
         self.notes = notes
-        self._rules_at: dict[tuple[Node, ...], tuple[Rule, ...]] = {}
-
-    def rules_at(self, path: tuple[Node, ...]) -> tuple[Rule, ...]:
-        """The rules whose selectors match ``path``; paths repeat, so decisions are kept."""
-        found = self._rules_at.get(path)
-        if found is None:
-            found = tuple(
-                rule for app in self.applications if app.selector.matches(path)
-                for rule in app.rules
-            )  # fmt: skip
-            if len(self._rules_at) < _CACHED_PATHS:
-                self._rules_at[path] = found
-        return found
 
     def event(self, event: dict[str, Any]) -> None:
-        if not self.applications:
+        if not self.index.applications:
             return
+        if len(self.index.places) > _CACHED_PATHS or len(self.index.texts) > _CACHED_TEXTS:
+            self.index.clear()
         for key in list(event):
             if key not in UNSCRUBBED_TOP:
-                event[key] = self.visit(event[key], key, (key,), (), ())
+                event[key] = self.visit(event[key], key, (key,), 0)
 
-    def visit(
-        self,
-        value: Any,
-        key: str,
-        location: Path,
-        parents: tuple[Node, ...],
-        inherited: tuple[Rule, ...],
-    ) -> Any:
+    def visit(self, value: Any, key: str, location: Path, parent: int) -> Any:
         """Rules selected at a container reach everything inside it (``$frame.vars`` masks
         cards in every variable); ``anything`` takes the container itself."""
-        value_type = _value_type(value)
-        types = _part_types(location, key)
-        node = Node(key.lower(), types | {value_type} if value_type else types)
-        path = (*parents, node)
-        rules = inherited + tuple(r for r in self.rules_at(path) if r not in inherited)
-        for rule in rules:
+        here = self.index.child(parent, key.lower(), _value_type(value), location)
+        place = self.index.places[here]
+        if isinstance(value, str):
+            return self.text(value, key, location, here, place.rules) if place.rules else value
+        for rule in place.whole:
             value = self.apply(rule, value, key, location)
             if value is None:
                 return None
         if len(location) >= _MAX_DEPTH or not isinstance(value, dict | list):
             return value
-        passed_on = tuple(rule for rule in rules if rule.kind != "anything")
         if isinstance(value, dict):
             for child_key, child in list(value.items()):
                 name = str(child_key)
-                value[child_key] = self.visit(child, name, (*location, name), path, passed_on)
+                value[child_key] = self.visit(child, name, (*location, name), here)
         elif _is_pair_list(value):
             for index, item in enumerate(value):
-                item[1] = self.visit(item[1], item[0], (*location, index, 1), path, passed_on)
+                item[1] = self.visit(item[1], item[0], (*location, index, 1), here)
         else:
             for index, item in enumerate(value):
-                here = (*location, index)
-                value[index] = self.visit(item, str(index), here, path, passed_on)
+                value[index] = self.visit(item, str(index), (*location, index), here)
         return value
+
+    def text(self, value: str, key: str, location: Path, here: int, rules: tuple[Rule, ...]) -> Any:
+        cached = self.index.texts.get((here, value))
+        if cached is None:
+            self.notes, outer = Notes(), self.notes
+            result: Any = value
+            for rule in rules:
+                result = self.apply(rule, result, key, ())
+                if result is None:
+                    break
+            remarks = self.notes.meta.get("", {}).get("rem", [])
+            self.notes = outer
+            cached = (result, tuple(remarks))
+            self.index.texts[(here, value)] = cached
+        result, remarks = cached
+        if remarks:
+            self.notes.annotate(location, rem=[list(r) for r in remarks], len=len(value))
+        return result
 
     def apply(self, rule: Rule, value: Any, key: str, location: Path) -> Any:
         if rule.whole_value:
