@@ -105,9 +105,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     defaults = processing_config(None, None)
-    with_rules = processing_config(
-        None, PrivacySettings(relay_pii_config=fifty_rules()).to_api()
-    )
+    with_rules = processing_config(None, PrivacySettings(relay_pii_config=fifty_rules()).to_api())
     assert len(with_rules.scrub.advanced[0].applications) > 5
     print("| payload | defaults | 50 advanced rules | cost of the rules |")
     print("| --- | ---: | ---: | ---: |")
