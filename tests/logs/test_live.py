@@ -116,7 +116,8 @@ def test_the_logs_page(live_vedette: LiveVedette, sent: Sent) -> None:
     page = visitor.page(f"{base}/logs/", query=f"level:error {marker}")
     assert f"Card declined {marker}" in page.text
     assert f"Carrier DHL is slow {marker}" not in page.text
-    assert f"{base}/traces/{trace_id}/" in page.links
+    assert f"{base}/traces/{trace_id}/" in page.links  # its error is stored: a trace page
+    assert "logs of this trace" in visitor.page(f"{base}/traces/{trace_id}/").text
     [issue] = live_vedette.issues(account.project)
     assert f"{base}/issues/{issue['id']}/" in page.links  # the issue of the same trace
     issue_page = visitor.page(f"{base}/issues/{issue['id']}/")

@@ -100,3 +100,10 @@ def test_retention_deletes_old_logs_in_batches(db: Database, project_id: int) ->
     removed = retention.cleanup(db, policy, RECEIVED + 7200, batch=2)
     assert removed.logs == 6
     assert bodies(db, project_id, "") == []
+
+
+def test_a_trace_of_logs_alone_has_no_trace_page(db: Database, project_id: int) -> None:
+    trace_id = "d32cbc878f9f4e7fb433c97abafe2d72"
+    with db.read() as conn:
+        assert logs.traces_stored(conn, project_id, {trace_id}) == set()
+        assert logs.issues_of_traces(conn, project_id, {trace_id}) == {}

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.processed import LogRecord, ProcessedEnvelope
 from vedette.storage.dialect import insert_ignore
-from vedette.storage.schema import events, log_records
+from vedette.storage.schema import events, log_records, spans
 
 LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
 _LEVEL_ALIASES = {"warning": "warn", "critical": "fatal"}
@@ -213,6 +213,28 @@ def issues_of_traces(conn: Connection, project_id: int, trace_ids: set[str]) -> 
         .order_by(events.c.timestamp)
     )
     return {r.trace_id: r.group_id for r in rows}
+
+
+def traces_stored(conn: Connection, project_id: int, trace_ids: set[str]) -> set[str]:
+    """Which of the traces have spans or events stored (a trace page to link to)."""
+    if not trace_ids:
+        return set()
+    wanted = sorted(trace_ids)
+    found = set(
+        conn.scalars(
+            select(spans.c.trace_id)
+            .distinct()
+            .where(spans.c.project_id == project_id, spans.c.trace_id.in_(wanted))
+        )
+    )
+    found.update(
+        conn.scalars(
+            select(events.c.trace_id)
+            .distinct()
+            .where(events.c.project_id == project_id, events.c.trace_id.in_(wanted))
+        )
+    )
+    return {str(t) for t in found}
 
 
 def _stored(row: Any) -> StoredLog:

@@ -1,6 +1,6 @@
 """The Logs page: the API's log search in a search box, a level and a period filter, newest
-first with a "next page" cursor; each row links to its trace and to the issue of an error in
-the same trace (docs/logs.md)."""
+first with a "next page" cursor; each row links to its trace (its page when spans or events of
+it are stored, else its logs) and to the issue of an error in the same trace (docs/logs.md)."""
 
 from __future__ import annotations
 
@@ -30,14 +30,18 @@ async def log_list(ui: WebCore, page: Page, project: Project) -> Response:
     cursor = logs.parse_cursor(params.get("cursor", ""))
     end = time.time()
 
-    def load(conn: Connection) -> tuple[list[logs.StoredLog], dict[str, int]]:
+    def load(conn: Connection) -> tuple[list[logs.StoredLog], dict[str, int], set[str]]:
         found = logs.search_logs(
             conn, project.id, query, end - PERIODS[period], end, PAGE_SIZE, cursor
         )
         traces = {r.trace_id for r in found if r.trace_id}
-        return found, logs.issues_of_traces(conn, project.id, traces)
+        return (
+            found,
+            logs.issues_of_traces(conn, project.id, traces),
+            logs.traces_stored(conn, project.id, traces),
+        )
 
-    rows, issues = ([], {}) if query.problems else await ui.read(load)
+    rows, issues, traces = ([], {}, set()) if query.problems else await ui.read(load)
     return ui.page(
         page,
         "logs.html",
@@ -49,7 +53,12 @@ async def log_list(ui: WebCore, page: Page, project: Project) -> Response:
         periods=list(PERIODS),
         problems=query.problems,
         rows=[
-            {**log_json(r), "unix": r.timestamp, "issue": issues.get(r.trace_id or "")}
+            {
+                **log_json(r),
+                "unix": r.timestamp,
+                "issue": issues.get(r.trace_id or ""),
+                "trace_page": r.trace_id in traces,
+            }
             for r in rows
         ],
         next_cursor=rows[-1].cursor if len(rows) == PAGE_SIZE else None,
