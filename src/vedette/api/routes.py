@@ -18,8 +18,10 @@ from vedette.api.alerts import AlertEndpoints
 from vedette.api.feedback import FeedbackEndpoints
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.logs import LogEndpoints
+from vedette.api.organizations import OrganizationEndpoints
 from vedette.api.performance import PerformanceEndpoints
 from vedette.api.project_settings import ProjectSettingsEndpoints
+from vedette.api.releases import ReleaseEndpoints
 from vedette.api.snooze_input import snooze_from_details
 from vedette.api.uptime import UptimeEndpoints
 from vedette.domain.envelope import normalize_event_id
@@ -43,7 +45,7 @@ _PUT_STATUSES = {
 
 def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None:
+    if not raw:  # sentry-cli sends an empty ``cursor=`` for the first page
         return default
     if not raw.isdigit():
         raise ApiError(400, f"{name} must be a non-negative integer")
@@ -85,6 +87,8 @@ class Api:
             *LogEndpoints(self._access).routes(),
             *FeedbackEndpoints(self._access).routes(),
             *ProjectSettingsEndpoints(self._access).routes(),
+            *OrganizationEndpoints(self._access).routes(),
+            *ReleaseEndpoints(self._access).routes(),
         ]
 
     async def _issue(self, request: Request, grant: TokenGrant) -> tuple[int, Project]:

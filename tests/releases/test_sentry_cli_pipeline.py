@@ -1,0 +1,154 @@
+"""The real sentry-cli through a release pipeline against a live server: each step exits 0 and
+what it did shows in the API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.conftest import LiveVedette, ProjectHandle
+
+from vedette.storage import accounts
+
+
+def sentry_cli(
+    server: LiveVedette, project: ProjectHandle, *args: str, cwd: Path, token: str | None = None
+) -> str:
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(cwd),
+        "SENTRY_URL": server.base_url,
+        "SENTRY_AUTH_TOKEN": token or server.token,
+        "SENTRY_ORG": project.org,
+        "SENTRY_PROJECT": project.slug,
+        "SENTRY_DISABLE_UPDATE_CHECK": "true",
+    }
+    done = subprocess.run(
+        ["sentry-cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, f"sentry-cli {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True, timeout=30
+    )
+    return done.stdout.strip()
+
+
+def git_repo(path: Path, authors: list[tuple[str, str]]) -> list[str]:
+    """A repository with one commit per author; the shas, newest first."""
+    path.mkdir()
+    git(path, "init", "-q")
+    git(path, "remote", "add", "origin", "https://git.example.com/acme/web.git")
+    for number, (name, email) in enumerate(authors):
+        (path / f"module_{number}.py").write_text(f"VALUE = {number}\n")
+        git(path, "add", ".")
+        git(path, "-c", f"user.name={name}", "-c", f"user.email={email}",
+            "commit", "-q", "-m", f"Change {number}")  # fmt: skip
+    return git(path, "log", "--format=%H").split()
+
+
+def new_project(server: LiveVedette) -> ProjectHandle:
+    return server.create_project("web", org=f"o-{uuid.uuid4().hex[:8]}")
+
+
+def release(server: LiveVedette, project: ProjectHandle, version: str) -> dict[str, Any]:
+    found: dict[str, Any] = server.api_get(
+        f"/api/0/organizations/{project.org}/releases/{version}/"
+    )
+    return found
+
+
+def test_release_pipeline(live_vedette: LiveVedette, tmp_path: Path) -> None:
+    server, project = live_vedette, new_project(live_vedette)
+    repo = tmp_path / "repo"
+    shas = git_repo(repo, [("Ada", "ada@example.com"), ("Grace", "grace@example.com")] * 2)
+    cli = lambda *args: sentry_cli(server, project, *args, cwd=repo)  # noqa: E731
+
+    assert "project:releases" in cli("info")
+    assert "Created release 2.0.0" in cli("releases", "new", "2.0.0")
+    cli("releases", "set-commits", "2.0.0", "--auto")
+    details = release(server, project, "2.0.0")
+    assert details["commitCount"] == 4
+    assert details["lastCommit"]["id"] == shas[0]
+    assert {a["email"] for a in details["authors"]} == {"ada@example.com", "grace@example.com"}
+    assert [p["slug"] for p in details["projects"]] == ["web"]
+
+    cli("releases", "finalize", "2.0.0")
+    cli("deploys", "new", "--release", "2.0.0", "--env", "staging", "--name", "canary")
+    cli("releases", "deploys", "2.0.0", "new", "--env", "production")
+    assert "production" in cli("releases", "deploys", "2.0.0", "list")
+    assert "2.0.0" in cli("releases", "info", "2.0.0")
+    assert "No issues found" in cli("issues", "list")
+
+    details = release(server, project, "2.0.0")
+    assert details["dateReleased"] is not None
+    assert details["deployCount"] == 2
+    assert details["lastDeploy"]["environment"] == "production"
+    deploys = server.api_get(f"/api/0/organizations/{project.org}/releases/2.0.0/deploys/")
+    assert sorted((d["environment"], d["name"]) for d in deploys) == [
+        ("production", None),
+        ("staging", "canary"),
+    ]
+    listed = server.api_get(f"/api/0/organizations/{project.org}/releases/", project="web")
+    assert [r["version"] for r in listed] == ["2.0.0"]
+
+
+def test_explicit_commits_need_a_known_repository(
+    live_vedette: LiveVedette, tmp_path: Path
+) -> None:
+    server, project = live_vedette, new_project(live_vedette)
+    repo = tmp_path / "repo"
+    shas = git_repo(repo, [("Ada", "ada@example.com")] * 3)
+    cli = lambda *args: sentry_cli(server, project, *args, cwd=repo)  # noqa: E731
+    server._check(
+        server.http.post(
+            f"/api/0/organizations/{project.org}/repos/",
+            json={"name": "acme/web", "url": "https://git.example.com/acme/web"},
+            headers={"Authorization": f"Bearer {server.token}"},
+        )
+    )
+    cli("releases", "new", "3.0.0")
+    cli("releases", "set-commits", "3.0.0", "--commit", f"acme/web@{shas[2]}..{shas[0]}")
+    commits = server.api_get(f"/api/0/organizations/{project.org}/releases/3.0.0/commits/")
+    assert [(c["id"], c["repository"]["name"]) for c in commits] == [(shas[0], "acme/web")]
+
+    cli("releases", "set-commits", "3.0.0", "--local")
+    commits = server.api_get(f"/api/0/organizations/{project.org}/releases/3.0.0/commits/")
+    assert [c["id"] for c in commits] == shas
+    repos = server.api_get(f"/api/0/organizations/{project.org}/repos/")
+    assert "acme/web" in {r["name"] for r in repos}
+
+
+def test_read_only_tokens_cannot_create_releases(live_vedette: LiveVedette) -> None:
+    server, project = live_vedette, new_project(live_vedette)
+    with server.db.write() as conn:
+        found = accounts.find_project(conn, project.org, project.slug)
+        assert found is not None
+        token = accounts.create_token(conn, "ro", found.organization_id, read_only=True)
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"/api/0/organizations/{project.org}/releases/"
+    assert server.http.post(path, json={"version": "1"}, headers=headers).status_code == 403
+    assert server.http.get(path, headers=headers).json() == []
+    assert server.http.get("/api/0/", headers=headers).json()["auth"]["scopes"] == [
+        "event:read", "member:read", "org:read", "project:read", "team:read",
+    ]  # fmt: skip
+    other = server.http.get("/api/0/organizations/acme/releases/", headers=headers)
+    assert other.status_code == 404
+
+
+def test_an_empty_cursor_is_the_first_page(live_vedette: LiveVedette) -> None:
+    server, project = live_vedette, new_project(live_vedette)
+    answer = httpx.get(
+        f"{server.base_url}/api/0/projects/{project.org}/{project.slug}/issues/?cursor=",
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
+    assert answer.status_code == 200
+    assert answer.json() == []
