@@ -179,3 +179,21 @@ def test_selectors(selector: str, path: tuple[Node, ...], matches: bool) -> None
 def test_unreadable_selectors(selector: str) -> None:
     with pytest.raises(SelectorError):
         parse_selector(selector)
+
+
+def test_a_repeated_event_is_scrubbed_the_same_from_what_was_remembered() -> None:
+    """The second pass takes frames, parts and strings from the caches of the first."""
+    rules = {
+        "rules": {"order": {"type": "pattern", "pattern": r"ORD-\d+"}},
+        "applications": {"$frame.vars": ["@creditcard:mask"], "extra.**": ["order"],
+                         "$string": ["@email:replace"]},
+    }  # fmt: skip
+    first = scrubbed(rules)
+    first["extra"]["nested"]["n"] = "changed after storing"  # a stored event is its own copy
+    second = scrubbed(rules)
+    assert second["extra"]["nested"]["n"] == "******"  # ORD-99 masked
+    assert second["_meta"] == scrubbed(rules)["_meta"]
+    assert second["exception"]["values"][0]["stacktrace"]["frames"][0]["vars"]["card"] == (
+        "************4242"
+    )
+    assert ["@email:replace", "s"] in remarks(second, "user", "email")

@@ -20,7 +20,7 @@ import orjson
 
 from vedette.processing.pii_config import Application, PiiConfig, Redaction, Rule
 from vedette.processing.pii_selectors import Node
-from vedette.processing.trim import Notes, Path
+from vedette.processing.trim import Notes, Path, merge_meta
 from vedette.processing.value_rules import is_sensitive_key
 
 # Never scrubbed: ids, times and the metadata the scrubbers write.
@@ -45,7 +45,8 @@ _FRAME = frozenset({"$frame"})
 _SPAN = frozenset({"$span"})
 _MAX_DEPTH = 64
 _CACHED_PATHS = 20_000
-_CACHED_TEXTS = 20_000
+_REMEMBERED_BYTES = 16 * 1024
+_REPEATING_PARTS = frozenset({"$frame", "$breadcrumb", "$span", "$thread"})
 
 
 def _value_type(value: Any) -> str | None:
@@ -134,6 +135,9 @@ class _PathIndex:
         self.places: list[_Place] = [_Place((), (), (), ())]
         self.children: dict[tuple[int, str, str | None], int] = {}
         self.texts: dict[tuple[int, str], tuple[Any, tuple[list[Any], ...]]] = {}
+        # (place, JSON text of a frame, breadcrumb, span or top-level part) -> (the scrubbed
+        # part, its _meta), both as JSON text so that every hit is a fresh copy.
+        self.parts: dict[tuple[int, bytes], tuple[bytes, bytes]] = {}
 
     def child(self, parent: int, key: str, value_type: str | None, location: Path) -> int:
         """The place of a value under ``parent``; its part of the event (``$frame``...)
@@ -173,8 +177,9 @@ class AdvancedScrubber:
     def event(self, event: dict[str, Any]) -> None:
         if not self.index.applications:
             return
-        if len(self.index.places) > _CACHED_PATHS or len(self.index.texts) > _CACHED_TEXTS:
-            self.index.clear()
+        index = self.index
+        if max(len(index.places), len(index.texts), len(index.parts)) > _CACHED_PATHS:
+            index.clear()
         for key in list(event):
             if key not in UNSCRUBBED_TOP:
                 event[key] = self.visit(event[key], key, (key,), 0)
@@ -192,6 +197,36 @@ class AdvancedScrubber:
                 return None
         if len(location) >= _MAX_DEPTH or not isinstance(value, dict | list):
             return value
+        if len(location) == 1 or not place.path[-1].types.isdisjoint(_REPEATING_PARTS):
+            return self.remembered(value, location, here)
+        return self.walk(value, location, here)
+
+    def remembered(self, value: dict[str, Any] | list[Any], location: Path, here: int) -> Any:
+        """A part seen before at this place (an error that repeats repeats its frames) is
+        scrubbed as it was then, at the cost of its JSON text and one lookup."""
+        try:
+            encoded = orjson.dumps(value)
+        except (TypeError, orjson.JSONEncodeError):
+            return self.walk(value, location, here)
+        if len(encoded) > _REMEMBERED_BYTES:
+            return self.walk(value, location, here)
+        hit = self.index.parts.get((here, encoded))
+        if hit is None:
+            outer, self.notes = self.notes, Notes()
+            try:
+                result = self.walk(value, location, here)
+                meta = orjson.dumps(self.notes.meta)
+            finally:
+                self.notes, inner = outer, self.notes
+            merge_meta(self.notes.meta, inner.meta)
+            self.index.parts[(here, encoded)] = (orjson.dumps(result), meta)
+            return result
+        result_text, meta = hit
+        if meta != b"{}":
+            merge_meta(self.notes.meta, orjson.loads(meta))
+        return orjson.loads(result_text)
+
+    def walk(self, value: dict[str, Any] | list[Any], location: Path, here: int) -> Any:
         if isinstance(value, dict):
             for child_key, child in list(value.items()):
                 name = str(child_key)
