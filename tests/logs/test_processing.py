@@ -148,7 +148,6 @@ def test_records_without_a_body_are_invalid_one_by_one() -> None:
         ("replay_video", "replay"),
         ("trace_metric", "trace_metric"),
         ("statsd", "metric_bucket"),
-        ("otel_log", "log_item"),
         ("otel_span", "span"),
     ],
 )
@@ -190,3 +189,36 @@ def test_records_are_scrubbed_as_events_are() -> None:
     assert record.attributes["sku"] == {"type": "string", "value": "SKU-7"}
     off = logs.parse_record(raw, RECEIVED, "k", ScrubConfig(enabled=False))
     assert off is not None and off.parameters == {"password": "hunter2"}
+
+
+def test_an_otel_log_item_is_kept_as_a_log() -> None:
+    record = {
+        "severityText": "warn",
+        "severityNumber": 13,
+        "body": {"stringValue": "Stock low"},
+        "timeUnixNano": "1795885550000000000",
+        "traceId": "d32cbc878f9f4e7fb433c97abafe2d72",
+        "attributes": [
+            {"key": "sku", "value": {"stringValue": "SKU-7"}},
+            {"key": "left", "value": {"intValue": "2"}},
+            {"key": "ratio", "value": {"doubleValue": 0.5}},
+            {"key": "sentry.release", "value": {"stringValue": "shop@9.8"}},
+            {"key": "broken", "value": "no"},
+        ],
+    }
+    body = envelope_of(({"type": "otel_log"}, orjson.dumps(record)))
+    result = process_envelope(parse_envelope(body), RECEIVED, None, ProcessingConfig())
+    assert result.outcomes == [Outcome("log_item", "accepted", "", 1)]
+    [log] = result.logs
+    assert (log.level, log.body, log.release) == ("warn", "Stock low", "shop@9.8")
+    assert log.timestamp == 1795885550.0
+    assert log.trace_id == "d32cbc878f9f4e7fb433c97abafe2d72"
+    assert log.attributes == {
+        "sku": {"type": "string", "value": "SKU-7"},
+        "left": {"type": "integer", "value": 2},
+        "ratio": {"type": "double", "value": 0.5},
+        "sentry.release": {"type": "string", "value": "shop@9.8"},
+    }
+    empty = envelope_of(({"type": "otel_log"}, b'{"severityText": "info"}'))
+    invalid = process_envelope(parse_envelope(empty), RECEIVED, None, ProcessingConfig())
+    assert invalid.outcomes == [Outcome("log_item", "invalid", "invalid_log", 1)]

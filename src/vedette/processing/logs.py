@@ -215,6 +215,58 @@ def parse_record(
     )
 
 
+# An ``otel_log`` item (JavaScript SDKs 9.8 to 9.16): one OpenTelemetry log record in OTLP's JSON
+# shape; its typed values are named by these fields.
+_OTEL_VALUE_TYPES = {
+    "stringValue": "string",
+    "intValue": "integer",
+    "doubleValue": "double",
+    "boolValue": "boolean",
+}
+
+
+def _otel_attributes(raw: object) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for entry in raw[:MAX_ATTRIBUTES] if isinstance(raw, list) else []:
+        key = entry.get("key") if isinstance(entry, Mapping) else None
+        value = entry.get("value") if isinstance(entry, Mapping) else None
+        if not isinstance(key, str) or not isinstance(value, Mapping):
+            continue
+        for field_name, kind in _OTEL_VALUE_TYPES.items():
+            if field_name in value:
+                typed = value[field_name]
+                if kind == "integer" and isinstance(typed, str) and typed.lstrip("-").isdigit():
+                    typed = int(typed)  # OTLP's JSON sends 64-bit integers as strings
+                found[key] = {"type": kind, "value": typed}
+                break
+    return found
+
+
+def otel_record(
+    raw: Mapping[str, Any], received: float, key: str, scrub: ScrubConfig | None = None
+) -> LogRecord | None:
+    """An ``otel_log`` item's record, read as a Sentry log record."""
+    body = raw.get("body")
+    nanos = raw.get("timeUnixNano")
+    if isinstance(nanos, str) and nanos.isdigit():
+        nanos = int(nanos)
+    timestamp = nanos / 1e9 if isinstance(nanos, int) and not isinstance(nanos, bool) else None
+    return parse_record(
+        {
+            "body": body.get("stringValue") if isinstance(body, Mapping) else body,
+            "level": raw.get("severityText"),
+            "severity_number": raw.get("severityNumber"),
+            "attributes": _otel_attributes(raw.get("attributes")),
+            "trace_id": raw.get("traceId"),
+            "span_id": raw.get("spanId"),
+            "timestamp": timestamp,
+        },
+        received,
+        key,
+        scrub,
+    )
+
+
 def container_logs(
     payload: Mapping[str, Any], received: float, item_key: str, scrub: ScrubConfig | None = None
 ) -> LogBatch:

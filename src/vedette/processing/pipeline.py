@@ -136,8 +136,9 @@ def process_envelope(
     kept_event_id: str | None = None
     for index, item in enumerate(envelope.items):
         category = item_category(item.type)
-        payload = decode_json_object(item.payload) if item.type in JSON_ITEMS else None
-        if item.type in JSON_ITEMS and payload is None:
+        json_item = item.type in JSON_ITEMS or item.type in ITEM_HANDLERS
+        payload = decode_json_object(item.payload) if json_item else None
+        if json_item and payload is None:
             result.outcomes.append(Outcome(category, "invalid", "invalid_json", 1))
             continue
         if item.type == INTERNAL_OUTCOMES:
@@ -208,6 +209,16 @@ def _log_item(work: _ItemInput) -> str | None:
         work.result.outcomes.append(Outcome("log_item", "invalid", "invalid_log", batch.invalid))
     work.result.logs.extend(batch.records)
     work.accepted = len(batch.records)
+    return None
+
+
+def _otel_log_item(work: _ItemInput) -> str | None:
+    """One OpenTelemetry log record (older JavaScript SDKs), kept as a log."""
+    key = f"{work.ctx.received!r}:{work.index}:0"
+    record = logs.otel_record(work.payload, work.ctx.received, key, work.config.scrub)
+    if record is None:
+        return "invalid_log"
+    work.result.logs.append(record)
     return None
 
 
@@ -302,6 +313,7 @@ ITEM_HANDLERS: dict[str, ItemHandler] = {
     "sessions": _health_item,
     "check_in": _health_item,
     "log": _log_item,
+    "otel_log": _otel_log_item,
     "feedback": _feedback_item,
     "user_report": _user_report_item,
 }
