@@ -40,7 +40,9 @@ def fifty_rules() -> str:
         }
         for i in range(20)
     }
-    selectors = ["$string", "extra.**", "$frame.vars", "$http.headers.x-*", "$breadcrumb.**"]
+    selectors = [
+        "$string", "extra.**", "$frame.vars", "$http.headers.x-request-id", "$breadcrumb.**"
+    ]  # fmt: skip
     applications: dict[str, list[str]] = {}
     for index, name in enumerate(rules):
         applications.setdefault(selectors[index % len(selectors)], []).append(name)
