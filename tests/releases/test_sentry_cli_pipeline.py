@@ -55,6 +55,19 @@ def git_repo(path: Path, authors: list[tuple[str, str]]) -> list[str]:
     return git(path, "log", "--format=%H").split()
 
 
+def write_bundle(dist: Path) -> Path:
+    """A minified script and its source map, as a bundler leaves them."""
+    dist.mkdir()
+    (dist / "app.min.js").write_text(
+        'function a(b){throw new Error(b)}a("boom");\n//# sourceMappingURL=app.min.js.map\n'
+    )
+    (dist / "app.min.js.map").write_text(
+        '{"version":3,"file":"app.min.js","sources":["app.js"],"names":["fail"],'
+        '"mappings":"AAAA","sourcesContent":["function fail(m){throw new Error(m)}\\n"]}'
+    )
+    return dist
+
+
 def new_project(server: LiveVedette) -> ProjectHandle:
     return server.create_project("web", org=f"o-{uuid.uuid4().hex[:8]}")
 
@@ -80,6 +93,13 @@ def test_release_pipeline(live_vedette: LiveVedette, tmp_path: Path) -> None:
     assert details["lastCommit"]["id"] == shas[0]
     assert {a["email"] for a in details["authors"]} == {"ada@example.com", "grace@example.com"}
     assert [p["slug"] for p in details["projects"]] == ["web"]
+
+    bundle = write_bundle(tmp_path / "dist")
+    assert "artifact bundle" in cli("sourcemaps", "upload", "--release", "2.0.0", str(bundle))
+    assert "all files are on the server" in cli("sourcemaps", "upload", "--release", "2.0.0",
+                                                str(bundle))  # fmt: skip
+    bundles = server.api_get(f"/api/0/projects/{project.org}/web/files/artifact-bundles/")
+    assert [(b["release"], b["size"] > 0) for b in bundles] == [("2.0.0", True)]
 
     cli("releases", "finalize", "2.0.0")
     cli("deploys", "new", "--release", "2.0.0", "--env", "staging", "--name", "canary")
@@ -152,3 +172,40 @@ def test_an_empty_cursor_is_the_first_page(live_vedette: LiveVedette) -> None:
     )
     assert answer.status_code == 200
     assert answer.json() == []
+
+
+def test_debug_files_are_accepted_and_stored(live_vedette: LiveVedette, tmp_path: Path) -> None:
+    server, project = live_vedette, new_project(live_vedette)
+    (tmp_path / "bin").mkdir()
+    binary = tmp_path / "bin" / "true"
+    binary.write_bytes(Path("/usr/bin/true").read_bytes())
+    cli = lambda *args: sentry_cli(server, project, *args, cwd=tmp_path)  # noqa: E731
+    assert "Found 1 debug information file" in cli("debug-files", "upload", str(binary.parent))
+    assert "all files are on the server" in cli("debug-files", "upload", str(binary.parent))
+    stored = server.api_get(f"/api/0/projects/{project.org}/web/files/dsyms/")
+    assert [(f["objectName"], f["size"]) for f in stored] == [("true", binary.stat().st_size)]
+    assert stored[0]["debugId"]
+
+
+def test_release_files_of_the_older_api(live_vedette: LiveVedette) -> None:
+    server, project = live_vedette, new_project(live_vedette)
+    headers = {"Authorization": f"Bearer {server.token}"}
+    cli_release = {"version": "4.0.0", "projects": ["web"]}
+    org = f"/api/0/organizations/{project.org}"
+    assert (
+        server.http.post(f"{org}/releases/", json=cli_release, headers=headers).status_code == 201
+    )
+    files = f"{org}/releases/4.0.0/files/"
+    form = {"name": "~/app.min.js.map", "dist": "web"}
+    sent = server.http.post(files, data=form, files={"file": ("m", b"{}")}, headers=headers)
+    assert sent.status_code == 201, sent.text
+    again = server.http.post(files, data=form, files={"file": ("m", b"{}")}, headers=headers)
+    assert again.status_code == 409
+    listed = server.api_get(files)
+    assert [(f["name"], f["dist"], f["size"], f["sha1"]) for f in listed] == [
+        ("~/app.min.js.map", "web", 2, "bf21a9e8fbc5a3846fb05b4fa0859e0917b2202f")
+    ]
+    bad = server.http.post(
+        f"{org}/chunk-upload/", files={"file": ("0" * 40, b"x")}, headers=headers
+    )
+    assert bad.status_code == 400

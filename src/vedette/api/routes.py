@@ -23,6 +23,7 @@ from vedette.api.performance import PerformanceEndpoints
 from vedette.api.project_settings import ProjectSettingsEndpoints
 from vedette.api.releases import ReleaseEndpoints
 from vedette.api.snooze_input import snooze_from_details
+from vedette.api.uploads import UploadEndpoints
 from vedette.api.uptime import UptimeEndpoints
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
@@ -89,6 +90,7 @@ class Api:
             *ProjectSettingsEndpoints(self._access).routes(),
             *OrganizationEndpoints(self._access).routes(),
             *ReleaseEndpoints(self._access).routes(),
+            *UploadEndpoints(self._access).routes(),
         ]
 
     async def _issue(self, request: Request, grant: TokenGrant) -> tuple[int, Project]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, Connection, Table, func, select, tuple_
 
 from vedette.domain.retention import RetentionPolicy, positions_to_keep
-from vedette.storage import uptime
+from vedette.storage import uploads, uptime
 from vedette.storage.database import Database
 from vedette.storage.health import prune_session_states
 from vedette.storage.schema import (
@@ -86,6 +86,7 @@ def cleanup(
     _expire_check_ins(db, cutoff, batch, report)
     _expire_alert_history(db, cutoff, batch, report)
     uptime.expire(db, now - policy.span_max_age_seconds, cutoff, batch)
+    uploads.expire(db, cutoff, batch)  # sentry-cli's uploads live as long as events
     with db.write() as conn:
         # Sessions can receive no more updates five days after they started (Relay's rule).
         report.session_states = prune_session_states(conn, now)

@@ -856,3 +856,39 @@ release_deploys = Table(
     Column("date_started", Float, nullable=True),
     Column("date_finished", Float, nullable=False),
 )
+
+# Uploads through sentry-cli's chunk protocol: chunks stored once by SHA-1, files (artifact
+# bundles, release files, debug files) as ordered lists of chunks.
+upload_chunks = Table(
+    "upload_chunks",
+    metadata,
+    Column("checksum", String(40), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("uploaded_at", Float, nullable=False),
+)
+
+upload_files = Table(
+    "upload_files",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("organization_id", BigInteger, nullable=False),
+    Column("project_id", BigInteger, nullable=True),
+    Column("kind", String(16), nullable=False),  # artifact_bundle | release_file | debug_file
+    Column("checksum", String(40), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("release", String(200), nullable=True),
+    Column("dist", String(64), nullable=True),
+    Column("debug_id", String(64), nullable=True),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_upload_files_org_kind_checksum", "organization_id", "kind", "checksum"),
+)
+
+upload_file_chunks = Table(
+    "upload_file_chunks",
+    metadata,
+    Column("file_id", BigInteger, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("checksum", String(40), nullable=False, index=True),
+)
