@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vedette.processing.pii_config import PiiConfigError, parse_pii_config
 from vedette.processing.pii_selectors import Node, SelectorError, parse_selector
@@ -197,3 +199,34 @@ def test_a_repeated_event_is_scrubbed_the_same_from_what_was_remembered() -> Non
         "************4242"
     )
     assert ["@email:replace", "s"] in remarks(second, "user", "email")
+
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+)
+ANY_JSON = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+PARTS = ["extra", "contexts", "request", "user", "exception", "breadcrumbs", "spans", "tags", "x"]
+EVERY_KIND = parse_pii_config(orjson.dumps({
+    "rules": {"p": {"type": "pattern", "pattern": "a+", "redaction": {"method": "hash"}},
+              "k": {"type": "redact_pair", "keyPattern": "x", "redaction": {"method": "remove"}}},
+    "applications": {"$string": ["p", "@ip", "@email:mask", "@creditcard:hash"], "**": ["k"],
+                     "extra.**": ["@anything:replace"], "$frame.vars": ["@password:remove"]},
+}).decode())  # fmt: skip
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(PARTS), ANY_JSON))
+def test_advanced_rules_never_raise(payload: dict[str, Any]) -> None:
+    config = ScrubConfig(advanced=(EVERY_KIND,))
+    event = scrub_event(copy.deepcopy(payload), config)  # type: ignore[arg-type]
+    orjson.dumps(event)

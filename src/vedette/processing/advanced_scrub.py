@@ -241,21 +241,31 @@ class AdvancedScrubber:
 
     def text(self, value: str, key: str, location: Path, here: int, rules: tuple[Rule, ...]) -> Any:
         cached = self.index.texts.get((here, value))
-        if cached is None:
-            self.notes, outer = Notes(), self.notes
+        if cached is None and len(value) > _REMEMBERED_BYTES:  # long texts are not kept
+            cached = self.scrub_text(value, key, rules)
+        elif cached is None:
+            cached = self.scrub_text(value, key, rules)
+            self.index.texts[(here, value)] = cached
+        result, remarks = cached
+        if remarks:
+            self.notes.annotate(location, rem=[list(r) for r in remarks], len=len(value))
+        return result
+
+    def scrub_text(
+        self, value: str, key: str, rules: tuple[Rule, ...]
+    ) -> tuple[Any, tuple[list[Any], ...]]:
+        """The string after ``rules`` and the remarks they made (recorded apart, then cached)."""
+        self.notes, outer = Notes(), self.notes
+        try:
             result: Any = value
             for rule in rules:
                 result = self.apply(rule, result, key, ())
                 if result is None:
                     break
             remarks = self.notes.meta.get("", {}).get("rem", [])
+        finally:
             self.notes = outer
-            cached = (result, tuple(remarks))
-            self.index.texts[(here, value)] = cached
-        result, remarks = cached
-        if remarks:
-            self.notes.annotate(location, rem=[list(r) for r in remarks], len=len(value))
-        return result
+        return result, tuple(remarks)
 
     def apply(self, rule: Rule, value: Any, key: str, location: Path) -> Any:
         if rule.whole_value:
