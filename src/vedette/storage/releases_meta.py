@@ -338,3 +338,29 @@ def previous_with_commits(
         .limit(1)
     ).one_or_none()
     return None if row is None else ReleaseRow(**row._mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseSummary:
+    """A release as its page shows it: commits, authors and the last deploy per environment."""
+
+    release: ReleaseRow
+    facts: ReleaseFacts
+    commits: list[CommitRow]
+
+    @property
+    def deploys_by_environment(self) -> list[DeployRow]:
+        """The latest deploy of each environment, newest first."""
+        return list({d.environment: d for d in reversed(self.facts.deploys)}.values())[::-1]
+
+
+def project_release_summaries(
+    conn: Connection, project_id: int, limit: int, commits_shown: int
+) -> list[ReleaseSummary]:
+    organization = conn.execute(
+        select(projects.c.organization_id).where(projects.c.id == project_id)
+    ).scalar_one()
+    return [
+        ReleaseSummary(r, release_facts(conn, r), commits_of(conn, r.id, commits_shown))
+        for r in list_releases(conn, organization, project_id, "", limit)
+    ]

@@ -25,6 +25,7 @@ from vedette.storage import (
     performance,
     performance_queries,
     queries,
+    releases_meta,
     traces,
 )
 from vedette.storage.accounts import Project
@@ -337,6 +338,10 @@ async def releases(ui: WebCore, page: Page, project: Project) -> Response:
     rows = await ui.read(
         lambda c: health.release_health(c, project.id, window.start, window.end, window.environment)
     )
+    # What sentry-cli recorded: the newest releases with commits, authors and deploys.
+    recorded = await ui.read(
+        lambda c: releases_meta.project_release_summaries(c, project.id, 20, commits_shown=20)
+    )
     return ui.page(
         page,
         "releases.html",
@@ -344,6 +349,7 @@ async def releases(ui: WebCore, page: Page, project: Project) -> Response:
         section="releases",
         base=project_base(project),
         rows=rows,
+        recorded=recorded,
         filters=_filters(page, period),
         periods=list(PERIODS),
     )
