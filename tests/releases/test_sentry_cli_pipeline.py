@@ -26,6 +26,7 @@ def sentry_cli(
         "SENTRY_AUTH_TOKEN": token or server.token,
         "SENTRY_ORG": project.org,
         "SENTRY_PROJECT": project.slug,
+        "SENTRY_DSN": project.dsn,
         "SENTRY_DISABLE_UPDATE_CHECK": "true",
     }
     done = subprocess.run(
@@ -107,8 +108,14 @@ def test_release_pipeline(live_vedette: LiveVedette, tmp_path: Path) -> None:
     assert "production" in cli("releases", "deploys", "2.0.0", "list")
     assert "2.0.0" in cli("releases", "info", "2.0.0")
     assert "No issues found" in cli("issues", "list")
+    cli("send-event", "--message", "Checkout failed", "--release", "2.0.0")
+    server.wait_processed()
+    assert "Checkout failed" in cli("issues", "list")
+    assert "2.0.0" in cli("releases", "list")
 
     details = release(server, project, "2.0.0")
+    assert details["newGroups"] == 1
+    assert details["firstEvent"] is not None and details["lastEvent"] is not None
     assert details["dateReleased"] is not None
     assert details["deployCount"] == 2
     assert details["lastDeploy"]["environment"] == "production"
