@@ -16,7 +16,7 @@ from vedette.web import charts
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.format import path_part
 from vedette.web.issues import project_base
-from vedette.web.privacy_page import PrivacyForm, load_privacy, preview
+from vedette.web.privacy_page import PrivacyForm, load_privacy, preview, stored_event_text
 
 MAX_LABEL = 200
 
@@ -101,7 +101,11 @@ async def project_settings(
 
 
 async def preview_privacy(ui: WebCore, page: Page, project: Project) -> Response:
-    return await project_settings(ui, page, project, page.form.get("event"))
+    """The preview of a pasted event, or of a stored one picked by its id."""
+    pasted, event_id = page.form.get("event"), page.form.get("event_id").strip()
+    if event_id and not pasted.strip():
+        pasted = await ui.read(lambda c: stored_event_text(c, project, event_id))
+    return await project_settings(ui, page, project, pasted)
 
 
 def _label(page: Page, default: str) -> str:

@@ -2,8 +2,9 @@
 (``PUT /api/0/projects/{org}/{project}/``) as a form, and a preview that runs the rules in force
 on a pasted event and lists what they would remove.
 
-The preview stores nothing: the pasted event is normalised and scrubbed in memory, with the
-project's settings as saved and its organization's over them.
+The preview stores nothing: the pasted event (or a stored one, picked by its id: what the
+rules in force now would remove beyond what was removed when it was stored) is normalised and
+scrubbed in memory, with the project's settings as saved and its organization's over them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import orjson
 from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 
+from vedette.domain.envelope import normalize_event_id
 from vedette.processing.normalize import NormalizeContext, normalize_event
 from vedette.processing.privacy_settings import (
     ORGANIZATION_DEFAULTS,
@@ -28,7 +30,7 @@ from vedette.processing.privacy_settings import (
     updated,
 )
 from vedette.processing.scrub import scrub_event
-from vedette.storage import privacy
+from vedette.storage import privacy, queries
 from vedette.storage.accounts import Project
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.issues import project_base
@@ -94,6 +96,17 @@ async def save_privacy(ui: WebCore, page: Page, project: Project) -> Response:
 
     await ui.write(apply)
     return RedirectResponse(project_base(project) + "/settings/#privacy", 303)
+
+
+def stored_event_text(conn: Connection, project: Project, raw_id: str) -> str:
+    """A stored event of the project as JSON to preview (without the remarks of the rules it
+    was stored with), or a 404."""
+    event_id = normalize_event_id(raw_id.strip())
+    stored = None if event_id is None else queries.get_event(conn, project.id, event_id)
+    if stored is None:
+        raise WebError(404, "This project has no event with that id.")
+    data = {key: value for key, value in stored.data.items() if key != "_meta"}
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
 
 
 def _walk_remarks(meta: Any, path: tuple[str, ...], found: list[Removal]) -> None:
