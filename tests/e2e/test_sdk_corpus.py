@@ -222,6 +222,7 @@ class ScenarioRun:
     transactions: list[dict[str, Any]]
     accepted: dict[str, int]
     dropped: dict[str, int]
+    filtered: dict[str, int]
     seconds: float
     # manifest file -> stored event; files without a match listed in ``unmatched``
     matches: dict[str, StoredEvent] = field(default_factory=dict)
@@ -236,7 +237,7 @@ class ScenarioRun:
         return (
             f"scenario {self.name}: exit code {self.returncode} after {self.seconds:.1f} s\n"
             f"stored error events:\n  {stored}\nstored transactions: {txns or '(none)'}\n"
-            f"accepted: {self.accepted} dropped: {self.dropped}\n"
+            f"accepted: {self.accepted} dropped: {self.dropped} filtered: {self.filtered}\n"
             f"driver output (tail):\n{self.output[-3000:]}"
         )
 
@@ -328,9 +329,14 @@ class CorpusRunner:
             if e.get("type", "transaction") == "transaction"
         }
 
-    def stats(self) -> tuple[dict[str, int], dict[str, int]]:
+    def stats(self) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """Item counts per category: accepted, dropped and filtered (not kept, reason named)."""
         stats = self.server.api_get(f"{self.project_path}/stats/")
-        return counts_by_category(stats.get("accepted")), counts_by_category(stats.get("dropped"))
+        return (
+            counts_by_category(stats.get("accepted")),
+            counts_by_category(stats.get("dropped")),
+            counts_by_category(stats.get("filtered")),
+        )
 
     # -- running -------------------------------------------------------------
 
@@ -350,7 +356,7 @@ class CorpusRunner:
             self.forks = None
 
     def _run(self, name: str) -> ScenarioRun:
-        accepted_before, dropped_before = self.stats()
+        accepted_before, dropped_before, filtered_before = self.stats()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
         started = time.monotonic()
         try:
@@ -393,7 +399,7 @@ class CorpusRunner:
             self.known_transactions.add(event_id)
             transactions.append(self.event(event_id))
 
-        accepted_after, dropped_after = self.stats()
+        accepted_after, dropped_after, filtered_after = self.stats()
         run = ScenarioRun(
             name=name,
             returncode=returncode,
@@ -402,6 +408,7 @@ class CorpusRunner:
             transactions=transactions,
             accepted=_delta(accepted_before, accepted_after),
             dropped=_delta(dropped_before, dropped_after),
+            filtered=_delta(filtered_before, filtered_after),
             seconds=seconds,
         )
         self._match(run)
@@ -556,6 +563,9 @@ def expected_accepted(entries: list[dict[str, Any]]) -> dict[str, int]:
     return dict(counts)
 
 
+NOT_KEPT = ("profile", "trace_metric")  # docs/protocol.md, "Item types not kept"
+
+
 def check_stats(sdk: Sdk, run: ScenarioRun) -> None:
     entries = sdk.scenario_files(run.name)
     expected = expected_accepted(entries)
@@ -563,18 +573,17 @@ def check_stats(sdk: Sdk, run: ScenarioRun) -> None:
     # Sentry counts message events as "default"; accept either split.
     accepted["error"] = accepted.get("error", 0) + accepted.pop("default", 0)
     has_transactions = expected.get("transaction", 0) > 0
-    for category in (
-        "error",
-        "transaction",
-        "attachment",
-        "monitor",
-        "profile",
-        "log_item",
-        "trace_metric",
-    ):
+    for category in ("error", "transaction", "attachment", "monitor", "log_item"):
         assert accepted.get(category, 0) == expected.get(category, 0), (
             f"accepted {category!r} items: expected {expected.get(category, 0)}, "
             f"got {accepted.get(category, 0)}"
+        )
+    # What Vedette does not keep yet is counted as filtered, with a named reason, never accepted.
+    for category in NOT_KEPT:
+        assert accepted.get(category, 0) == 0, f"{category!r} items counted as accepted"
+        assert run.filtered.get(category, 0) == expected.get(category, 0), (
+            f"filtered {category!r} items: expected {expected.get(category, 0)}, "
+            f"got {run.filtered.get(category, 0)}"
         )
     if not has_transactions:
         # with transactions, whether their spans count in the "span" category is a choice

@@ -155,10 +155,10 @@ def process_envelope(
             kept_event_id = work.kept_event_id or kept_event_id
             quantity = quantity if work.accepted is None else work.accepted
         elif item.type != "attachment":
-            # Also counted accepted, as ingest answered 200 (tests/e2e/test_sdk_corpus.py
-            # expects it); the filtered outcome names what was not kept.
+            # Answered 200 but not kept: counted as filtered, with the reason, not accepted.
             reason = not_kept_reason(item.type)
             result.outcomes.append(Outcome(category, "filtered", reason, quantity))
+            continue
         if quantity:
             result.outcomes.append(Outcome(category, "accepted", "", quantity))
     for item in envelope.items:
