@@ -4,7 +4,9 @@ finalize, list, details, delete; their deploys and commits (Sentry's paths and s
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from starlette.requests import Request
@@ -21,6 +23,7 @@ from vedette.storage import accounts, releases_meta
 from vedette.storage.accounts import TokenGrant
 from vedette.storage.releases_meta import CommitRow, DeployRow, ReleaseFacts, ReleaseRow
 
+T = TypeVar("T")
 _DATES = {"dateStarted": "date_started", "dateReleased": "date_released"}
 _MAX_LIST = 1000
 
@@ -152,7 +155,8 @@ class ReleaseEndpoints:
         return release_json(release, facts)
 
 
-def _checked(parse: Any) -> Any:
+def _checked(parse: Callable[[], T]) -> T:
+    """``parse()``, its input errors answered as 400."""
     try:
         return parse()
     except ReleaseInputError as error:
@@ -169,7 +173,7 @@ def _fields(payload: dict[str, Any]) -> dict[str, object]:
             fields[key] = value
     for key, column in _DATES.items():
         if key in payload:
-            fields[column] = _checked(lambda k=key: release_input.timestamp(payload[k], k))
+            fields[column] = _checked(partial(release_input.timestamp, payload[key], key))
     return fields
 
 
@@ -177,7 +181,7 @@ def _commits(payload: dict[str, Any]) -> list[CommitInput] | None:
     """The release's commits from ``commits`` (``--local``, ``--auto``) or ``refs``
     (``--commit REPO@SHA``: the head commit of each repository); None: unchanged."""
     if payload.get("commits") is not None:
-        return _checked(lambda: release_input.commits(payload["commits"]))  # type: ignore[no-any-return]
+        return _checked(lambda: release_input.commits(payload["commits"]))
     if payload.get("refs") is not None:
         refs = _checked(lambda: release_input.refs(payload["refs"]))
         return [CommitInput(r.commit, r.repository, None, None, None, None) for r in refs]

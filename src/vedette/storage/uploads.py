@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, delete, exists, insert, select
 
@@ -129,30 +130,33 @@ def list_files(
 def expire(db: Database, cutoff: float, batch: int) -> int:
     """Files created before ``cutoff``, then chunks uploaded before it that no file uses, in
     write transactions of at most ``batch`` rows; the number of files and chunks removed."""
-    removed = 0
-    while True:
-        with db.write() as conn:
-            ids = list(
-                conn.execute(
-                    select(upload_files.c.id).where(upload_files.c.created_at < cutoff).limit(batch)
-                ).scalars()
-            )
-            conn.execute(delete(upload_file_chunks).where(upload_file_chunks.c.file_id.in_(ids)))
-            conn.execute(delete(upload_files).where(upload_files.c.id.in_(ids)))
-        removed += len(ids)
-        if len(ids) < batch:
-            break
+    old_files = select(upload_files.c.id).where(upload_files.c.created_at < cutoff).limit(batch)
     unused = ~exists().where(upload_file_chunks.c.checksum == upload_chunks.c.checksum)
-    while True:
-        with db.write() as conn:
-            doomed = list(
-                conn.execute(
-                    select(upload_chunks.c.checksum)
-                    .where(upload_chunks.c.uploaded_at < cutoff, unused)
-                    .limit(batch)
-                ).scalars()
-            )
-            conn.execute(delete(upload_chunks).where(upload_chunks.c.checksum.in_(doomed)))
-        removed += len(doomed)
-        if len(doomed) < batch:
-            return removed
+    old_chunks = (
+        select(upload_chunks.c.checksum)
+        .where(upload_chunks.c.uploaded_at < cutoff, unused)
+        .limit(batch)
+    )
+    removed = 0
+    for doomed, delete_them in ((old_files, _delete_files), (old_chunks, _delete_chunks)):
+        while True:
+            with db.read() as conn:  # most runs find nothing and take no write lock
+                keys = list(conn.execute(doomed).scalars())
+            if keys:
+                with db.write() as conn:
+                    delete_them(conn, keys)
+            removed += len(keys)
+            if len(keys) < batch:
+                break
+    return removed
+
+
+def _delete_files(conn: Connection, ids: list[Any]) -> None:
+    conn.execute(delete(upload_file_chunks).where(upload_file_chunks.c.file_id.in_(ids)))
+    conn.execute(delete(upload_files).where(upload_files.c.id.in_(ids)))
+
+
+def _delete_chunks(conn: Connection, checksums: list[Any]) -> None:
+    """Only chunks still unused: a file may have taken one since it was found."""
+    unused = ~exists().where(upload_file_chunks.c.checksum == upload_chunks.c.checksum)
+    conn.execute(delete(upload_chunks).where(upload_chunks.c.checksum.in_(checksums), unused))
