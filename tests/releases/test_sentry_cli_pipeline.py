@@ -3,6 +3,7 @@ what it did shows in the API."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -216,3 +217,34 @@ def test_release_files_of_the_older_api(live_vedette: LiveVedette) -> None:
         f"{org}/chunk-upload/", files={"file": ("0" * 40, b"x")}, headers=headers
     )
     assert bad.status_code == 400
+
+
+def test_uploads_are_checked_and_bounded(live_vedette: LiveVedette) -> None:
+    server, project = live_vedette, new_project(live_vedette)
+    headers = {"Authorization": f"Bearer {server.token}"}
+    org = f"/api/0/organizations/{project.org}"
+    chunk = b"console.log(1)\n"
+    checksum = hashlib.sha1(chunk).hexdigest()
+    sent = server.http.post(
+        f"{org}/chunk-upload/", files={"file": (checksum, chunk)}, headers=headers
+    )
+    assert sent.status_code == 200
+    assemble = f"{org}/artifactbundle/assemble/"
+    wrong = {"checksum": "0" * 40, "chunks": [checksum], "projects": ["web"]}
+    answer = server.http.post(assemble, json=wrong, headers=headers).json()
+    assert (answer["state"], answer["detail"]) == (
+        "error",
+        "the assembled file does not match its checksum",
+    )
+    right = {"checksum": checksum, "chunks": [checksum, "1" * 40], "projects": ["web"]}
+    answer = server.http.post(assemble, json=right, headers=headers).json()
+    assert (answer["state"], answer["missingChunks"]) == ("not_found", ["1" * 40])
+
+    too_large = b"\0" * (8 * 1024 * 1024 + 100 * 1024)
+    files = f"{org}/releases/9.9.9/files/"
+    server.http.post(f"{org}/releases/", json={"version": "9.9.9"}, headers=headers)
+    refused = server.http.post(
+        files, data={"name": "~/big.js"}, files={"file": ("big.js", too_large)}, headers=headers
+    )
+    assert refused.status_code == 413
+    assert server.api_get(files) == []
