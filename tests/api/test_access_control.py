@@ -77,6 +77,13 @@ def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: 
         headers={"Authorization": f"Bearer {live_vedette.token}"},
     )
     assert release.status_code == 201, release.text  # a release of ours, for its routes
+    monitor = live_vedette.http.post(
+        f"/api/0/projects/{ours.org}/{ours.slug}/uptime/",
+        # A loopback target the server refuses to check (private targets are opt-in).
+        json={"name": "Shop", "url": "http://127.0.0.1:9/health", "intervalSeconds": 3600},
+        headers={"Authorization": f"Bearer {live_vedette.token}"},
+    )
+    assert monitor.status_code == 201, monitor.text  # a monitor of ours, for its routes
 
     theirs_org = f"theirs-{uuid.uuid4().hex[:6]}"
     live_vedette.create_project(org=theirs_org)
@@ -96,6 +103,7 @@ def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: 
         "slug": "nightly-invoice",
         "rule_id": rule_id,
         "version": "1.0.0",
+        "monitor_id": monitor.json()["id"],
     }
     bodies = {"/api/0/issues/{issue_id}/": {"status": "resolved"}, "keys": {"isActive": False}}
     walked = 0

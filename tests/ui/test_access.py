@@ -74,7 +74,9 @@ def create_rule(world: World) -> int:
 
 
 def create_monitor(world: World) -> int:
-    values = config_values(MonitorSpec(name="walk", url="https://shop.example/health"))
+    values = config_values(
+        MonitorSpec(name="walk", url="http://127.0.0.1:9/health", interval_seconds=3600)
+    )
     with world.server.db.write() as conn:
         return uptime.create_monitor(conn, world.ours.project.id, values, 0.0)
 
