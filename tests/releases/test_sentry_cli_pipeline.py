@@ -109,6 +109,7 @@ def test_release_pipeline(live_vedette: LiveVedette, tmp_path: Path) -> None:
     assert "production" in cli("releases", "deploys", "2.0.0", "list")
     assert "2.0.0" in cli("releases", "info", "2.0.0")
     assert "No issues found" in cli("issues", "list")
+    assert "2.0.0" in cli("releases", "list")  # listed before it has any event
     cli("send-event", "--message", "Checkout failed", "--release", "2.0.0")
     server.wait_processed()
     assert "Checkout failed" in cli("issues", "list")

@@ -28,7 +28,7 @@ from vedette.api.serialize import iso
 from vedette.domain import histogram
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.waterfalls import round_ms, transaction_waterfall
-from vedette.storage import health, monitors, performance, queries, traces
+from vedette.storage import health, monitors, performance, queries, releases_meta, traces
 from vedette.storage.accounts import Project, TokenGrant
 from vedette.storage.performance_queries import (
     SegmentRow,
@@ -217,36 +217,36 @@ class PerformanceEndpoints:
     # -- release health -----------------------------------------------------------------------
 
     async def releases(self, request: Request, grant: TokenGrant) -> Response:
+        """Releases with their health over the window, newest events first, then releases made
+        with sentry-cli that have no events yet (``sentry-cli releases list`` reads this)."""
         project = await self._access.project(request, grant)
         window = self._window(request, project)
-        rows = await self._access.read(
-            lambda c: health.release_health(
-                c, project.id, window.start, window.end, window.environment
+
+        def load(
+            conn: Connection,
+        ) -> tuple[list[health.ReleaseHealth], list[releases_meta.ReleaseRow]]:
+            health_rows = health.release_health(
+                conn, project.id, window.start, window.end, window.environment
             )
-        )
+            made = releases_meta.list_releases(conn, project.organization_id, project.id, "", 100)
+            return health_rows, made
+
+        rows, made = await self._access.read(load)
+        released = {m.version: m.date_released for m in made}
+        seen = {r.version for r in rows}
         return json_response(
-            [
+            [_release_health_json(r, released.get(r.version)) for r in rows]
+            + [
                 {
-                    "version": r.version,
-                    "dateCreated": iso(r.first_seen),
-                    "lastEvent": iso(r.last_seen),
-                    "newGroups": r.new_groups,
-                    "healthData": {
-                        "totalSessions": r.sessions,
-                        "sessionsCrashed": r.sessions_crashed,
-                        "sessionsAbnormal": r.sessions_abnormal,
-                        "sessionsErrored": r.sessions_errored,
-                        "sessionsHealthy": r.sessions_healthy,
-                        "totalUsers": r.users,
-                        "usersCrashed": r.users_crashed,
-                        "crashFreeSessions": _pct(r.crash_free_sessions),
-                        "crashFreeUsers": _pct(r.crash_free_users),
-                        "adoption": _pct(r.adoption),
-                        "durationAvg": round_ms(r.duration_avg),
-                        "stats": {"1h": [[bucket, n] for bucket, n in r.series]},
-                    },
+                    "version": m.version,
+                    "dateCreated": iso(m.date_created),
+                    "dateReleased": iso(m.date_released),
+                    "lastEvent": None,
+                    "newGroups": 0,
+                    "healthData": None,
                 }
-                for r in rows
+                for m in made
+                if m.version not in seen
             ]
         )
 
@@ -420,4 +420,28 @@ def _check_in_json(c: monitors.CheckInRow) -> dict[str, Any]:
         "environment": c.environment,
         "release": c.release,
         "traceID": c.trace_id,
+    }
+
+
+def _release_health_json(row: health.ReleaseHealth, date_released: float | None) -> dict[str, Any]:
+    return {
+        "version": row.version,
+        "dateCreated": iso(row.first_seen),
+        "dateReleased": iso(date_released),
+        "lastEvent": iso(row.last_seen),
+        "newGroups": row.new_groups,
+        "healthData": {
+            "totalSessions": row.sessions,
+            "sessionsCrashed": row.sessions_crashed,
+            "sessionsAbnormal": row.sessions_abnormal,
+            "sessionsErrored": row.sessions_errored,
+            "sessionsHealthy": row.sessions_healthy,
+            "totalUsers": row.users,
+            "usersCrashed": row.users_crashed,
+            "crashFreeSessions": _pct(row.crash_free_sessions),
+            "crashFreeUsers": _pct(row.crash_free_users),
+            "adoption": _pct(row.adoption),
+            "durationAvg": round_ms(row.duration_avg),
+            "stats": {"1h": [[bucket, n] for bucket, n in row.series]},
+        },
     }
