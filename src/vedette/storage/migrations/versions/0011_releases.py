@@ -1,7 +1,7 @@
 """releases: release metadata, projects, repositories, commits, authors and deploys
 
-Revision ID: 0009
-Revises: 0010 (0009 was reserved for this while 0010 landed first)
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
