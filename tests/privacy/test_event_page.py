@@ -25,7 +25,22 @@ def stored_event() -> dict[str, Any]:
     payload = {
         "event_id": "e" * 32,
         "platform": "python",
-        "exception": {"values": [{"type": "ValueError", "value": f"bad key {SECRETS['jwt']}"}]},
+        "exception": {
+            "values": [
+                {
+                    "type": "ValueError",
+                    "value": f"bad key {SECRETS['jwt']}",
+                    "stacktrace": {
+                        "frames": [
+                            {
+                                "function": "charge",
+                                "vars": {"gateway": SECRETS["stripe-key"], "order": 7},
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
         "extra": {"gateway": SECRETS["stripe-key"], "page": "2"},
         "user": {"id": "u1", "email": "ada@example.com", "ip_address": "203.0.113.9"},
         "contexts": {"shop": {"tenant": "acme-eu", "region": "eu"}},
@@ -64,3 +79,11 @@ def test_the_page_shows_filtered_by_rule() -> None:
     assert "[Filtered] by @email:mask" in html
     assert "[Filtered] by @ip:remove" in html
     assert "203.0.113.9" not in html
+
+
+def test_frame_variables_name_their_rule() -> None:
+    [exception] = event_view(stored_event()).exceptions
+    assert exception.stacktrace is not None
+    [frame] = exception.stacktrace.frames
+    variables = {v.name: v.filtered_by for v in frame.variables}
+    assert variables == {"gateway": "@stripe-key:filter", "order": None}

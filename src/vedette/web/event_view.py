@@ -98,6 +98,7 @@ class ContextLine:
 class Variable:
     name: str
     value: str
+    filtered_by: str | None = None  # the scrubbing rules that removed or replaced the value
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +123,7 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _frame(raw: object) -> Frame:
+def _frame(raw: object, meta: Mapping[str, Any]) -> Frame:
     f = _dict(raw)
     lineno = _int(f.get("lineno"))
     pre = [_text(line) for line in _list(f.get("pre_context"))]
@@ -135,7 +136,10 @@ def _frame(raw: object) -> Frame:
         context.append(ContextLine(lineno, _text(f.get("context_line")), True))
         for i, line in enumerate(post):
             context.append(ContextLine(None if lineno is None else lineno + 1 + i, line, False))
-    variables = [Variable(str(k), pretty(v)) for k, v in _dict(f.get("vars")).items()]
+    variables = [
+        Variable(str(k), pretty(v), filtered_by(child(meta, "vars", str(k))))
+        for k, v in _dict(f.get("vars")).items()
+    ]
     return Frame(
         filename=_text(f.get("filename") or f.get("abs_path")),
         function=_text(f.get("function")),
@@ -166,8 +170,12 @@ class Stacktrace:
         return len(self.frames) - 1 if self.frames else None
 
 
-def stacktrace(raw: object) -> Stacktrace | None:
-    frames = [_frame(f) for f in _list(_dict(raw).get("frames"))]
+def stacktrace(raw: object, meta: Mapping[str, Any] | None = None) -> Stacktrace | None:
+    """The frames of a stack trace; ``meta`` is its ``_meta`` node (scrubbing remarks)."""
+    frames = [
+        _frame(f, child(meta or {}, "frames", i))
+        for i, f in enumerate(_list(_dict(raw).get("frames")))
+    ]
     return Stacktrace(frames) if frames else None
 
 
@@ -200,7 +208,9 @@ def exceptions(event: Mapping[str, Any]) -> list[ExceptionView]:
                 module=_text(e.get("module")),
                 mechanism=_text(mechanism.get("type")),
                 handled=handled if isinstance(handled, bool) else None,
-                stacktrace=stacktrace(e.get("stacktrace")),
+                stacktrace=stacktrace(
+                    e.get("stacktrace"), meta_at(event, *base, index, "stacktrace")
+                ),
             )
         )
     return found
