@@ -34,6 +34,7 @@ from vedette.processing.normalize import NormalizeContext, normalize_event, vali
 from vedette.processing.performance_issues import PerformanceIssueConfig
 from vedette.processing.scrub import ScrubConfig, scrub_event
 from vedette.processing.sessions import InvalidSession, parse_aggregates, parse_session
+from vedette.processing.span_scrubbing import scrubbed_span_payload
 from vedette.processing.timestamps import parse_timestamp
 from vedette.processing.titles import summarize
 
@@ -265,7 +266,7 @@ def _span_item(work: _ItemInput) -> str | None:
     )
     trace = envelope.headers.get("trace")
     batch = spans.container_rows(
-        payload,
+        scrubbed_span_payload(payload, legacy, config.scrub),
         trace if isinstance(trace, Mapping) else {},
         work.ctx.received,
         parse_timestamp(envelope.headers.get("sent_at")),
