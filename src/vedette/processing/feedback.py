@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from vedette.domain.envelope import normalize_event_id
@@ -22,6 +23,8 @@ from vedette.domain.feedback import (
     text,
 )
 from vedette.domain.processed import UserFeedback
+from vedette.processing.logs import REPLACE_RULES, scrub_text
+from vedette.processing.scrub import ScrubConfig
 from vedette.processing.timestamps import parse_timestamp
 
 
@@ -58,4 +61,14 @@ def feedback_event(
         release=optional_text(payload.get("release"), 200),
         environment=optional_text(payload.get("environment"), 64),
         timestamp=parse_timestamp(payload.get("timestamp")) or received,
+    )
+
+
+def scrubbed(found: UserFeedback, config: ScrubConfig) -> UserFeedback:
+    """What the user wrote with secrets replaced by the built-in value rules, as in a log's
+    body: a pasted token or a password in a URL is never stored."""
+    return replace(
+        found,
+        comments=scrub_text(found.comments, REPLACE_RULES, config),
+        url=None if found.url is None else scrub_text(found.url, REPLACE_RULES, config),
     )

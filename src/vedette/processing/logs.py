@@ -36,7 +36,7 @@ PARAMETER_PREFIX = "sentry.message.parameter."
 _SCALAR_TYPES = {"string": str, "integer": int, "double": float, "boolean": bool}
 FILTERED = "[Filtered]"
 # value_rules' rule sets: filter (0) or replace by a label (2), each with the IP rules (+1).
-_FILTER_RULES, _REPLACE_RULES = 0, 2
+FILTER_RULES, REPLACE_RULES = 0, 2  # value_rules' sets: the whole value, or the secret only
 
 
 @dataclass(slots=True)
@@ -108,7 +108,7 @@ def _key_is_sensitive(key: str, config: ScrubConfig) -> bool:
     return config.defaults and is_sensitive_key(lowered)
 
 
-def _scrub_text(text: str, rule_set: int, config: ScrubConfig) -> str:
+def scrub_text(text: str, rule_set: int, config: ScrubConfig) -> str:
     """The built-in value rules (dataScrubberDefaults), with the IP rule when asked."""
     if not config.defaults:
         return text
@@ -127,7 +127,7 @@ def scrub_attributes(
         if _key_is_sensitive(key.removeprefix(PARAMETER_PREFIX), config):
             scrubbed[key] = {"type": "string", "value": FILTERED}
         elif typed["type"] == "string" and key != TEMPLATE:
-            scrubbed[key] = {**typed, "value": _scrub_text(typed["value"], _FILTER_RULES, config)}
+            scrubbed[key] = {**typed, "value": scrub_text(typed["value"], FILTER_RULES, config)}
         else:
             scrubbed[key] = typed
     return scrubbed
@@ -179,7 +179,7 @@ def parse_record(
     config = ScrubConfig() if scrub is None else scrub
     attributes = scrub_attributes(typed_attributes(raw.get("attributes")), config)
     if config.enabled:
-        body = _scrub_text(body, _REPLACE_RULES, config)
+        body = scrub_text(body, REPLACE_RULES, config)
     severity = _severity(raw, attributes)
     level = normalize_level(raw.get("level")) or (
         level_of_severity(severity) if severity is not None else "info"

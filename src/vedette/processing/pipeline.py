@@ -228,7 +228,7 @@ def _feedback_item(work: _ItemInput) -> str | None:
         found = feedback.feedback_event(work.payload, work.envelope.event_id, work.ctx.received)
     except InvalidFeedback as problem:
         return str(problem)
-    work.result.feedback.append(found)
+    work.result.feedback.append(feedback.scrubbed(found, work.config.scrub))
     work.kept_event_id = found.feedback_id  # its screenshots are attachments of the feedback
     return None
 
@@ -238,7 +238,7 @@ def _user_report_item(work: _ItemInput) -> str | None:
         found = user_report(work.payload, work.ctx.received, "user_report")
     except InvalidFeedback as problem:
         return str(problem)
-    work.result.feedback.append(found)
+    work.result.feedback.append(feedback.scrubbed(found, work.config.scrub))
     return None
 
 

@@ -4,8 +4,9 @@ their ``attributes`` (v2) and ``data`` (v1) are where SDKs put URLs, queries and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from vedette.domain.events import NormalizedEvent
 from vedette.processing.scrub import ScrubConfig, scrub_event
 
 
@@ -16,5 +17,7 @@ def scrubbed_span_payload(
     items = [payload] if legacy else payload.get("items")
     if not config.enabled or not isinstance(items, list):
         return payload
-    scrubbed = scrub_event({"spans": list(items)}, config)["spans"]
+    # scrub_event walks any event-shaped mapping; only "spans" is present here.
+    holder = cast(NormalizedEvent, {"spans": list(items)})
+    scrubbed = scrub_event(holder, config)["spans"]
     return scrubbed[0] if legacy else {**payload, "items": scrubbed}
