@@ -233,24 +233,24 @@ def _regression(
     return None
 
 
-def _frequency(
-    conn: Connection, rule: Rule, outcome: IssueOutcome, _i: IssueFacts, now: float
-) -> str | None:
-    window = rule.spec.window_seconds or 3600
-    count = alert_facts.events_between(conn, outcome.group_id, now - window)
-    if count < (rule.spec.threshold or 1):
-        return None
-    return f"{count} events in the last {_duration(window)}"
+def _counted_in_window(count: Callable[[Connection, int, float], int], noun: str) -> Reason:
+    """A trigger that fires once ``count`` (events, users) within the rule's window reaches
+    its threshold."""
+
+    def reason(
+        conn: Connection, rule: Rule, outcome: IssueOutcome, _i: IssueFacts, now: float
+    ) -> str | None:
+        window = rule.spec.window_seconds or 3600
+        found = count(conn, outcome.group_id, now - window)
+        if found < (rule.spec.threshold or 1):
+            return None
+        return f"{found} {noun} in the last {_duration(window)}"
+
+    return reason
 
 
-def _users(
-    conn: Connection, rule: Rule, outcome: IssueOutcome, _i: IssueFacts, now: float
-) -> str | None:
-    window = rule.spec.window_seconds or 3600
-    count = alert_facts.users_since(conn, outcome.group_id, now - window)
-    if count < (rule.spec.threshold or 1):
-        return None
-    return f"{count} users in the last {_duration(window)}"
+_frequency = _counted_in_window(alert_facts.events_between, "events")
+_users = _counted_in_window(alert_facts.users_since, "users")
 
 
 def _spike(
