@@ -107,7 +107,10 @@ def store_monitor_failures(
     occurrences = [(f.project_id, monitor_failure_event(f)) for f in failures]
     seen = _existing_event_ids(conn, [(pid, e.event["event_id"]) for pid, e in occurrences])
     fresh = _unseen(occurrences, seen, lambda e: str(e.event["event_id"]))
-    status_of = {monitor_failure_event(f).event["event_id"]: f.status for f in failures}
+    status_of = {
+        event.event["event_id"]: f.status
+        for f, (_, event) in zip(failures, occurrences, strict=True)
+    }
     return [
         replace(o, monitor_failure=status_of[o.latest["event_id"]])
         for o in _store_issue_events(conn, fresh, now)
