@@ -892,3 +892,49 @@ upload_file_chunks = Table(
     Column("position", Integer, primary_key=True),
     Column("checksum", String(40), nullable=False, index=True),
 )
+
+# --- Team workflow: teams, assignment, comments and activity (docs/workflow.md) ----------------
+
+# A team of an organisation's users, to assign issues to (Sentry's team, without roles).
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("organization_id", "slug"),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", ForeignKey("teams.id"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)
+
+# Who owns an issue: one user or one team (no row: unassigned).
+group_assignees = Table(
+    "group_assignees",
+    metadata,
+    Column("group_id", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, nullable=True, index=True),
+    Column("team_id", BigInteger, nullable=True, index=True),
+    Column("assigned_at", Float, nullable=False),
+)
+
+# What happened to an issue and who did it (Sentry's activity); comments are ``note`` rows.
+# ``user_id`` NULL: an API token or Vedette itself (first seen, regression).
+group_activity = Table(
+    "group_activity",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("group_id", BigInteger, nullable=False),
+    Column("project_id", BigInteger, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("user_id", BigInteger, nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_group_activity_group_created", "group_id", "created_at"),
+)
