@@ -938,3 +938,61 @@ group_activity = Table(
     Column("created_at", Float, nullable=False),
     Index("ix_group_activity_group_created", "group_id", "created_at"),
 )
+
+# Sampled profiles (docs/profiles.md): one row per transaction profile (kind "transaction",
+# profile_id = the profile's event id) or continuous profile chunk (kind "chunk", profile_id =
+# the chunk id, profiler_id = its profiler session); ``payload`` is the normalised profile,
+# packed by storage.codec.
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("project_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("profile_id", String(32), nullable=False),
+    Column("profiler_id", String(32), nullable=True),
+    Column("transaction_id", String(32), nullable=True),
+    Column("transaction_name", String(200), nullable=True),
+    Column("trace_id", String(32), nullable=True),
+    Column("release", String(200), nullable=True),
+    Column("environment", String(64), nullable=True),
+    Column("platform", String(32), nullable=False),
+    Column("start_timestamp", Float, nullable=False),
+    Column("end_timestamp", Float, nullable=False),
+    Column("duration", Float, nullable=False),
+    Column("sample_count", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    UniqueConstraint("project_id", "profile_id"),
+    Index("ix_profiles_project_transaction", "project_id", "transaction_name", "start_timestamp"),
+    Index("ix_profiles_project_profiler", "project_id", "profiler_id", "start_timestamp"),
+    Index("ix_profiles_project_start", "project_id", "start_timestamp"),
+)
+
+# -- single sign-on with OpenID Connect (docs/sso.md) ------------------------------------------
+
+# Who a provider's account is here: (issuer, subject) names a person for good, so a changed
+# email at the provider signs in to the same user.
+oidc_identities = Table(
+    "oidc_identities",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("issuer", String(255), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("email", String(254), nullable=False),  # as the provider last claimed it
+    Column("created_at", Float, nullable=False),
+    Column("last_login", Float, nullable=False),
+    UniqueConstraint("issuer", "subject", name="uq_oidc_identities_issuer_subject"),
+)
+
+# Sign-ins under way: the browser holds the state (in a signed cookie), the server the rest;
+# the callback deletes the row, so a state is good once and for a few minutes only.
+oidc_login_attempts = Table(
+    "oidc_login_attempts",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("nonce", String(64), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("next_path", Text, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
