@@ -47,6 +47,9 @@ def update(sid: str, seq: int, status: str, errors: int = 0, init: bool = False)
         ),
         # an init that arrives late still counts the session, once
         ([update("a", 4, "ok", 1), update("a", 0, "ok", init=True)], 1, 1, 0),
+        # browser SDKs: an uncaught error marks the session unhandled: errored, not crashed
+        ([update("a", 0, "ok", init=True), update("a", 1, "unhandled", 1)], 1, 1, 0),
+        ([update("a", 0, "unhandled", 1, True), update("a", 2, "exited", 1)], 1, 1, 0),
     ],
 )
 def test_session_state_machine(

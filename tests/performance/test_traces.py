@@ -41,8 +41,16 @@ def test_node_span_container_becomes_a_transaction(db: Database) -> None:
         duration = (segment["end_timestamp"] - segment["start_timestamp"]) * 1000
         assert rows[0]["p50"] == pytest.approx(duration, rel=0.01)
         trace = api.get(f"/traces/{segment['trace_id']}/")
+        listed = api.get("/events/", type="transaction")
+        assert [e["transaction"] for e in listed] == ["GET /api/orders/:id"]  # stored once
+        event = api.get(f"/events/{listed[0]['eventID']}/")
     assert [t["transaction"] for t in trace["transactions"]] == ["GET /api/orders/:id"]
-    assert trace["transactions"][0]["eventID"] is None  # assembled from spans, no event
+    # The segment's transaction event: its id is derived from (trace, segment), so stable.
+    assert trace["transactions"][0]["eventID"] == listed[0]["eventID"]
+    assert event["contexts"]["trace"]["span_id"] == segment["span_id"]
+    assert {s["span_id"] for s in event["spans"]} == {
+        i["span_id"] for i in items if not i["is_segment"]
+    }
     spans = trace["spans"]
     assert len(spans) == 5
     assert spans[0]["span_id"] == segment["span_id"] and spans[0]["depth"] == 0

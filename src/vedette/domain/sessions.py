@@ -2,7 +2,9 @@
 
 Counters per (project, release, environment, hour of ``started``):
 - ``total``: sessions, counted once, on ``init`` (plus every session an aggregate reports);
-- ``unhealthy``: sessions that ever had errors or ended errored/crashed/abnormal, once per sid;
+- ``unhealthy``: sessions that ever had errors or were errored/unhandled/crashed/abnormal, once
+  per sid (``unhandled``: browser SDKs' uncaught error that did not end the app: errored, not
+  crashed);
 - ``crashed`` / ``abnormal``: sessions whose terminal status is that, once per sid.
 So ``errored = unhealthy - crashed - abnormal`` and ``healthy = total - unhealthy`` (the four
 groups are mutually exclusive), crash-free sessions ``= 1 - crashed / total``. See
@@ -14,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 TERMINAL = frozenset({"exited", "crashed", "abnormal"})
-STATUSES = frozenset({"ok", "exited", "crashed", "abnormal", "errored"})
+STATUSES = frozenset({"ok", "exited", "crashed", "abnormal", "errored", "unhandled"})
+UNHEALTHY = frozenset({"errored", "unhandled", "crashed", "abnormal"})
 BUCKET_SECONDS = 3600
 
 
@@ -94,7 +97,7 @@ def apply_update(
         return None, SessionDelta()
     total = 1 if update.init and (prior is None or not prior.counted) else 0
     was_unhealthy = prior is not None and prior.unhealthy
-    unhealthy_now = update.errors > 0 or update.status in ("errored", "crashed", "abnormal")
+    unhealthy_now = update.errors > 0 or update.status in UNHEALTHY
     crashed = update.status == "crashed"
     exited_duration = update.status == "exited" and update.duration is not None
     state = SessionState(

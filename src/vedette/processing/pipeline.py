@@ -27,7 +27,7 @@ from vedette.domain.processed import (
     ProcessedEvent,
     StoredAttachment,
 )
-from vedette.processing import feedback, logs, performance_issues, spans
+from vedette.processing import feedback, logs, performance_issues, segments, spans
 from vedette.processing.checkins import InvalidCheckIn, parse_check_in
 from vedette.processing.grouping import compute_grouping
 from vedette.processing.normalize import NormalizeContext, normalize_event, validate_transaction
@@ -274,8 +274,10 @@ def _span_item(work: _ItemInput) -> str | None:
     )
     if batch.invalid:
         result.outcomes.append(Outcome("span", "invalid", "invalid_span", batch.invalid))
-    result.spans.extend(batch.rows)
+    rows, segment_payloads = segments.segment_transactions(batch.rows)
+    result.spans.extend(rows)
     result.transaction_facts.extend(batch.facts)
+    _segment_transactions(result, segment_payloads, work.ctx.received, config)
     for fact in batch.facts:
         # Detectors see the spans of the segment that arrived with it (Node flushes a trace's
         # spans together; children arriving in a later envelope are stored but not examined).
@@ -284,6 +286,21 @@ def _span_item(work: _ItemInput) -> str | None:
             performance_issues.detect(fact, members, None, config.performance_issues)
         )
     return None
+
+
+def _segment_transactions(
+    result: ProcessedEnvelope,
+    payloads: list[dict[str, Any]],
+    received: float,
+    config: ProcessingConfig,
+) -> None:
+    """Span-only segments kept as transaction events too (docs/protocol.md, "Span items");
+    their rows are already shifted for clock drift, so no envelope ``sent_at`` applies."""
+    ctx = NormalizeContext(received=received)
+    for payload in payloads:
+        transaction = scrub_event(normalize_event(payload, ctx), config.scrub)
+        if validate_transaction(transaction) is None:
+            result.transactions.append(as_plain_dict(transaction))
 
 
 def _health_item(work: _ItemInput) -> str | None:

@@ -74,7 +74,7 @@ def parse_session(payload: Mapping[str, Any], received: float) -> SessionUpdate 
         raise InvalidSession(f"unknown status {status[:32]}")
     init = payload.get("init") is True
     errors = _count(payload.get("errors"))
-    if status == "crashed":
+    if status in ("crashed", "unhandled"):
         errors = max(errors, 1)
     sid_text = lenient_str(payload.get("sid"))
     sid = sid_text.replace("-", "").lower()[:64] if sid_text else None
@@ -121,7 +121,8 @@ def parse_aggregates(payload: Mapping[str, Any], received: float) -> list[Sessio
             release=release,
             environment=environment,
             exited=_count(bucket.get("exited")),
-            errored=_count(bucket.get("errored")),
+            # An unhandled (not crashed) session is an errored one (see domain/sessions.py).
+            errored=_count(bucket.get("errored")) + _count(bucket.get("unhandled")),
             crashed=_count(bucket.get("crashed")),
             abnormal=_count(bucket.get("abnormal")),
         )
