@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Structured logs older than this are deleted (bounded batches, hourly).",
     )
+    profile_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Profiles (transaction profiles and continuous profile chunks) older than"
+        " this are deleted (bounded batches, hourly).",
+    )
     max_events_per_issue: int = Field(
         default=10_000,
         ge=3,
@@ -174,6 +180,7 @@ class Settings(BaseSettings):
             max_events_per_issue=self.max_events_per_issue,
             span_max_age_seconds=self.span_retention_days * 86400,
             log_max_age_seconds=self.log_retention_days * 86400,
+            profile_max_age_seconds=self.profile_retention_days * 86400,
         )
 
     def resolved_database_url(self) -> str:

@@ -141,8 +141,6 @@ def test_records_without_a_body_are_invalid_one_by_one() -> None:
 @pytest.mark.parametrize(
     ("item_type", "category"),
     [
-        ("profile", "profile"),
-        ("profile_chunk", "profile_chunk"),
         ("replay_event", "replay"),
         ("replay_recording", "replay"),
         ("replay_video", "replay"),

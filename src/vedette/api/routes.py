@@ -20,6 +20,7 @@ from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.logs import LogEndpoints
 from vedette.api.organizations import OrganizationEndpoints
 from vedette.api.performance import PerformanceEndpoints
+from vedette.api.profiles import ProfileEndpoints
 from vedette.api.project_settings import ProjectSettingsEndpoints
 from vedette.api.releases import ReleaseEndpoints
 from vedette.api.snooze_input import snooze_from_details
@@ -91,6 +92,7 @@ class Api:
             *OrganizationEndpoints(self._access).routes(),
             *ReleaseEndpoints(self._access).routes(),
             *UploadEndpoints(self._access).routes(),
+            *ProfileEndpoints(self._access).routes(),
         ]
 
     async def _issue(self, request: Request, grant: TokenGrant) -> tuple[int, Project]:

@@ -8,6 +8,7 @@ from typing import Any
 from vedette.domain.events import Event, Grouping, IssueSummary
 from vedette.domain.monitors import CheckIn
 from vedette.domain.performance import SpanRow, TransactionFact
+from vedette.domain.profiles import ProfileRecord
 from vedette.domain.sessions import SessionAggregate, SessionUpdate
 
 
@@ -89,3 +90,5 @@ class ProcessedEnvelope:
     # Structured logs and user feedback (docs/logs.md).
     logs: list[LogRecord] = field(default_factory=list)
     feedback: list[UserFeedback] = field(default_factory=list)
+    # Transaction profiles and continuous profile chunks (docs/profiles.md).
+    profiles: list[ProfileRecord] = field(default_factory=list)

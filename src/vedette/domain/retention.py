@@ -16,6 +16,7 @@ class RetentionPolicy:
     max_events_per_issue: int
     span_max_age_seconds: float
     log_max_age_seconds: float = 30 * 86400.0
+    profile_max_age_seconds: float = 30 * 86400.0
 
     def __post_init__(self) -> None:
         if self.max_events_per_issue < 3:

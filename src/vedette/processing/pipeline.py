@@ -32,6 +32,7 @@ from vedette.processing.checkins import InvalidCheckIn, parse_check_in
 from vedette.processing.grouping import compute_grouping
 from vedette.processing.normalize import NormalizeContext, normalize_event, validate_transaction
 from vedette.processing.performance_issues import PerformanceIssueConfig
+from vedette.processing.profiles import InvalidProfile, profile_chunk, transaction_profile
 from vedette.processing.scrub import ScrubConfig, scrub_event
 from vedette.processing.sessions import InvalidSession, parse_aggregates, parse_session
 from vedette.processing.span_scrubbing import scrubbed_span_payload
@@ -303,6 +304,16 @@ def _segment_transactions(
             result.transactions.append(as_plain_dict(transaction))
 
 
+def _profile_item(work: _ItemInput) -> str | None:
+    """A transaction profile or a continuous profile chunk (docs/profiles.md)."""
+    parse = transaction_profile if work.item.type == "profile" else profile_chunk
+    try:
+        work.result.profiles.append(parse(work.payload, work.ctx.received))
+    except InvalidProfile as problem:
+        return str(problem)
+    return None
+
+
 def _health_item(work: _ItemInput) -> str | None:
     """Sessions and check-ins; returns why the item is invalid, or None."""
     result, item_type, payload, received = (
@@ -334,6 +345,8 @@ ITEM_HANDLERS: dict[str, ItemHandler] = {
     "otel_log": _otel_log_item,
     "feedback": _feedback_item,
     "user_report": _user_report_item,
+    "profile": _profile_item,
+    "profile_chunk": _profile_item,
 }
 
 

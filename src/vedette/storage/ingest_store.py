@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, select, tuple_, update
 from vedette.domain.events import Event, Grouping, IssueStatus, IssueSummary
 from vedette.domain.processed import ProcessedEnvelope, ProcessedEvent
 from vedette.domain.regressions import IssueState, regresses
-from vedette.storage import feedback, health, logs, monitors, performance
+from vedette.storage import feedback, health, issue_activity, logs, monitors, performance, profiles
 from vedette.storage.codec import pack
 from vedette.storage.dialect import greatest, insert_ignore, least, upsert_add
 from vedette.storage.schema import (
@@ -95,6 +95,7 @@ def store_processed(
     performance.store_performance(conn, batch)
     logs.store_logs(conn, batch)
     feedback.store_feedback(conn, batch)
+    profiles.store_profiles(conn, batch)
     health.store_sessions(conn, batch, now)
     failures = monitors.store_check_ins(conn, batch)
     return outcomes + store_monitor_failures(conn, failures, now)
@@ -158,7 +159,9 @@ def _store_issue_events(
     group_of, created = _assign_groups(conn, fresh_errors)
     changed = _apply_group_deltas(conn, fresh_errors, group_of, now)
     _insert_events(conn, fresh_errors, [], group_of)
-    return _outcomes(fresh_errors, group_of, created, changed)
+    stored = _outcomes(fresh_errors, group_of, created, changed)
+    issue_activity.record_stored(conn, stored, now)  # first seen, regressions
+    return stored
 
 
 def _outcomes(

@@ -32,6 +32,7 @@ from vedette.storage.schema import (
     monitors,
     notification_attempts,
     notifications,
+    profiles,
     projects,
     spans,
 )
@@ -50,6 +51,7 @@ class CleanupReport:
     notifications: int = 0
     alert_firings: int = 0
     logs: int = 0
+    profiles: int = 0
 
     def total(self) -> int:
         return sum(getattr(self, f.name) for f in fields(self))
@@ -81,6 +83,14 @@ def cleanup(
             (log_records.c.id,),
             log_records.c.project_id == project_id,
             log_records.c.timestamp < now - policy.log_max_age_seconds,
+            batch=batch,
+        )
+        report.profiles += _delete_in_batches(
+            db,
+            profiles,
+            (profiles.c.id,),
+            profiles.c.project_id == project_id,
+            profiles.c.start_timestamp < now - policy.profile_max_age_seconds,
             batch=batch,
         )
     _expire_check_ins(db, cutoff, batch, report)
