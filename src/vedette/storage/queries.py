@@ -22,6 +22,7 @@ from sqlalchemy import (
 
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import IssueSearch, TagFilter
+from vedette.storage.assignment import assigned_match
 from vedette.storage.codec import unpack
 from vedette.storage.schema import (
     attachments,
@@ -118,6 +119,8 @@ def search_issues(
     for tag in search.tags:
         match = _tag_match(tag)
         stmt = stmt.where(~match if tag.negated else match)
+    for wanted in search.assigned:
+        stmt = stmt.where(assigned_match(wanted))
     if search.text:
         pattern = f"%{_escape_like(search.text)}%"
         stmt = stmt.where(

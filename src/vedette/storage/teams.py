@@ -1,0 +1,111 @@
+"""Teams of an organisation's users: enough to assign an issue to one (no roles, no per-team
+project visibility)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Connection, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from vedette.domain.assignment import is_slug
+from vedette.storage.schema import memberships, team_members, teams, users
+
+
+class TeamError(ValueError):
+    """A team cannot be created as asked (bad slug, taken, a member who is not in the org)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRow:
+    id: int
+    organization_id: int
+    slug: str
+    name: str
+    created_at: float
+    member_emails: tuple[str, ...]
+
+
+def org_user_ids(conn: Connection, organization_id: int, emails: list[str]) -> dict[str, int]:
+    """{email: user id} of those emails whose users may work on the organisation's issues:
+    its members and superusers."""
+    if not emails:
+        return {}
+    member = select(memberships.c.user_id).where(memberships.c.organization_id == organization_id)
+    rows = conn.execute(
+        select(users.c.email, users.c.id).where(
+            users.c.email.in_([e.strip().lower() for e in emails]),
+            or_(users.c.is_superuser.is_(True), users.c.id.in_(member)),
+        )
+    )
+    return {r.email: int(r.id) for r in rows}
+
+
+def create_team(
+    conn: Connection,
+    organization_id: int,
+    slug: str,
+    name: str,
+    member_emails: list[str],
+    now: float,
+) -> TeamRow:
+    if not is_slug(slug):
+        raise TeamError("slug must be lower-case letters, digits, '-' or '_' (64 at most)")
+    if not 0 < len(name) <= 200:
+        raise TeamError("name must be 1 to 200 characters")
+    wanted = sorted({e.strip().lower() for e in member_emails})
+    found = org_user_ids(conn, organization_id, wanted)
+    missing = [e for e in wanted if e not in found]
+    if missing:
+        raise TeamError(f"not users of this organization: {', '.join(missing)}")
+    if find_team(conn, organization_id, slug) is not None:
+        raise TeamError(f"a team {slug!r} exists already")
+    try:
+        with conn.begin_nested():
+            team_id = conn.execute(
+                insert(teams)
+                .values(organization_id=organization_id, slug=slug, name=name, created_at=now)
+                .returning(teams.c.id)
+            ).scalar_one()
+    except IntegrityError as exc:  # created by someone else since the check
+        raise TeamError(f"a team {slug!r} exists already") from exc
+    if found:
+        conn.execute(
+            insert(team_members), [{"team_id": team_id, "user_id": u} for u in found.values()]
+        )
+    return TeamRow(int(team_id), organization_id, slug, name, now, tuple(wanted))
+
+
+def _members(conn: Connection, team_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {t: [] for t in team_ids}
+    if not team_ids:
+        return found
+    rows = conn.execute(
+        select(team_members.c.team_id, users.c.email)
+        .join(users, users.c.id == team_members.c.user_id)
+        .where(team_members.c.team_id.in_(team_ids))
+        .order_by(users.c.email)
+    )
+    for team_id, email in rows:
+        found[int(team_id)].append(str(email))
+    return found
+
+
+def _rows(conn: Connection, where: ColumnElement[bool]) -> list[TeamRow]:
+    rows = conn.execute(select(teams).where(where).order_by(teams.c.slug)).all()
+    members = _members(conn, [int(r.id) for r in rows])
+    return [
+        TeamRow(
+            int(r.id), int(r.organization_id), r.slug, r.name, r.created_at, tuple(members[r.id])
+        )
+        for r in rows
+    ]
+
+
+def list_teams(conn: Connection, organization_id: int) -> list[TeamRow]:
+    return _rows(conn, teams.c.organization_id == organization_id)
+
+
+def find_team(conn: Connection, organization_id: int, slug: str) -> TeamRow | None:
+    found = _rows(conn, (teams.c.organization_id == organization_id) & (teams.c.slug == slug))
+    return found[0] if found else None
