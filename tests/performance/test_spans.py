@@ -81,3 +81,35 @@ def test_v2_children_take_the_segments_sanitised_name() -> None:
     assert [r.transaction for r in batch.rows] == ["/orders/*", "/orders/*"]
     assert [f.name for f in batch.facts] == ["/orders/*"]
     assert batch.rows[0].exclusive_ms == pytest.approx(900)
+
+
+@pytest.mark.parametrize(
+    ("op", "name", "source", "url_path", "expected"),
+    [
+        # @sentry/browser 11 calls every page load "Pageload": the page's path names it
+        ("pageload", "Pageload", "url", "/orders/42", "/orders/*"),
+        ("navigation", "Navigation", "url", "/cart", "/cart"),
+        # a route name chosen by a router integration stays
+        ("pageload", "/orders/:id", "route", "/orders/42", "/orders/:id"),
+        # server segments keep their name (method and route)
+        ("http.server", "GET /orders/42", "url", "/orders/42", "GET /orders/*"),
+    ],
+)
+def test_page_loads_are_named_after_their_page(
+    op: str, name: str, source: str, url_path: str, expected: str
+) -> None:
+    attrs = {
+        "sentry.op": {"value": op},
+        "sentry.segment.name": {"value": name},
+        "sentry.segment.name.source": {"value": source},
+        "url.path": {"value": url_path},
+    }
+    payload = {
+        "items": [
+            {"trace_id": "a" * 32, "span_id": "1" * 16, "is_segment": True, "status": "ok",
+             "name": name, "start_timestamp": 100.0, "end_timestamp": 101.0,
+             "attributes": attrs},
+        ]
+    }  # fmt: skip
+    batch = container_rows(payload, {}, received=101.0, sent_at=None)
+    assert [f.name for f in batch.facts] == [expected]

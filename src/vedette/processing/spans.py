@@ -51,6 +51,7 @@ _DROPPED_ATTRIBUTE_PREFIXES = (
 )  # fmt: skip
 _MAX_DATA_KEYS = 24
 _NON_SQL_DB_SYSTEMS = frozenset({"redis", "memcached", "mongodb", "elasticsearch"})
+_PAGE_OPS = frozenset({"pageload", "navigation"})
 
 _NUMERIC_SEGMENT = re.compile(r"^\d+$")
 _UUID_SEGMENT = re.compile(
@@ -307,6 +308,10 @@ def _segment_name(span: _Raw) -> str | None:
     name = attrs.get("sentry.segment.name") or attrs.get("transaction")
     if span.is_segment:
         name = name or span.name
+        # Browser SDKs name every page load "Pageload" (source "url"): the page is the name,
+        # as in their transactions.
+        if span.op in _PAGE_OPS and source == "url" and isinstance(attrs.get("url.path"), str):
+            name = attrs["url.path"]
     if not name:
         return None
     return sanitize_transaction_name(str(name), str(source) if source else None)[:_NAME_CHARS]
