@@ -31,8 +31,15 @@ from vedette.processing import feedback, logs, performance_issues, segments, spa
 from vedette.processing.checkins import InvalidCheckIn, parse_check_in
 from vedette.processing.grouping import compute_grouping
 from vedette.processing.normalize import NormalizeContext, normalize_event, validate_transaction
+from vedette.processing.otlp_logs import read_logs
+from vedette.processing.otlp_spans import read_traces
 from vedette.processing.performance_issues import PerformanceIssueConfig
-from vedette.processing.profiles import InvalidProfile, profile_chunk, transaction_profile
+from vedette.processing.profiles import (
+    InvalidProfile,
+    link_transactions,
+    profile_chunk,
+    transaction_profile,
+)
 from vedette.processing.scrub import ScrubConfig, scrub_event
 from vedette.processing.sessions import InvalidSession, parse_aggregates, parse_session
 from vedette.processing.span_scrubbing import scrubbed_span_payload
@@ -44,6 +51,9 @@ from vedette.processing.titles import summarize
 class ProcessingConfig:
     scrub: ScrubConfig = field(default_factory=ScrubConfig)
     performance_issues: PerformanceIssueConfig = field(default_factory=PerformanceIssueConfig)
+    # Maps JavaScript frames through uploaded source maps before grouping (the worker binds it
+    # to the event's project: processing.sourcemaps, spool.source_maps).
+    symbolicate: Callable[[NormalizedEvent], None] | None = None
 
 
 def _context(envelope: Envelope, received: float, client_ip: str | None) -> NormalizeContext:
@@ -58,7 +68,10 @@ def _context(envelope: Envelope, received: float, client_ip: str | None) -> Norm
 def _process_event(
     payload: Mapping[str, Any], ctx: NormalizeContext, config: ProcessingConfig
 ) -> ProcessedEvent:
-    event = scrub_event(normalize_event(payload, ctx), config.scrub)
+    normalized = normalize_event(payload, ctx)
+    if config.symbolicate is not None:
+        config.symbolicate(normalized)
+    event = scrub_event(normalized, config.scrub)
     return ProcessedEvent(as_plain_dict(event), compute_grouping(event), summarize(event))
 
 
@@ -138,10 +151,9 @@ def process_envelope(
     kept_event_id: str | None = None
     for index, item in enumerate(envelope.items):
         category = item_category(item.type)
-        json_item = item.type in JSON_ITEMS or item.type in ITEM_HANDLERS
-        payload = decode_json_object(item.payload) if json_item else None
-        if json_item and payload is None:
-            result.outcomes.append(Outcome(category, "invalid", "invalid_json", 1))
+        payload = _read_payload(item)
+        if isinstance(payload, str):
+            result.outcomes.append(Outcome(category, "invalid", payload, 1))
             continue
         if item.type == INTERNAL_OUTCOMES:
             result.outcomes.extend(_internal_outcomes(item))
@@ -163,12 +175,26 @@ def process_envelope(
             continue
         if quantity:
             result.outcomes.append(Outcome(category, "accepted", "", quantity))
+    link_transactions(result.transactions, result.profiles)
     for item in envelope.items:
         if item.type == "attachment":
             event_id = kept_event_id or envelope.event_id
             if event_id is not None:
                 result.attachments.append(_attachment(item, event_id))
     return result
+
+
+def _read_payload(item: Item) -> Mapping[str, Any] | str | None:
+    """What the item's handler reads as its payload: a JSON object, or what the item type's
+    reader in PAYLOAD_READERS makes of its bytes; a string is why it cannot be read; None for
+    items no handler reads (attachments, types not kept)."""
+    reader = PAYLOAD_READERS.get(item.type)
+    if reader is not None:
+        return reader(item)
+    if item.type in JSON_ITEMS or item.type in ITEM_HANDLERS:
+        payload = decode_json_object(item.payload)
+        return "invalid_json" if payload is None else payload
+    return None
 
 
 def not_kept_reason(item_type: str) -> str:
@@ -347,6 +373,17 @@ ITEM_HANDLERS: dict[str, ItemHandler] = {
     "user_report": _user_report_item,
     "profile": _profile_item,
     "profile_chunk": _profile_item,
+    # OTLP/HTTP requests spooled by ingest, read by PAYLOAD_READERS into a span or log container.
+    "otlp_traces": _span_item,
+    "otlp_logs": _log_item,
+}
+
+# Item types whose payload is not a JSON object: the reader of each turns its bytes into what
+# its handler reads (or returns why it cannot), so handlers only ever see mappings.
+PayloadReader = Callable[[Item], Mapping[str, Any] | str]
+PAYLOAD_READERS: dict[str, PayloadReader] = {
+    "otlp_traces": read_traces,
+    "otlp_logs": read_logs,
 }
 
 

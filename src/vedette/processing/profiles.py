@@ -261,3 +261,20 @@ def _non_negative_int(value: object) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         value = int(value)
     return value if isinstance(value, int) and 0 <= value < 2**63 else None
+
+
+def link_transactions(transactions: list[dict[str, Any]], records: list[ProfileRecord]) -> None:
+    """Name each profile in its transaction's ``contexts.profile.profile_id`` when both came in
+    one envelope (as Relay does: the SDKs send the id only in the profile)."""
+    by_transaction = {
+        r.transaction_id: r.profile_id for r in records if r.kind == TRANSACTION_PROFILE
+    }
+    for transaction in transactions:
+        profile_id = by_transaction.get(transaction.get("event_id"))
+        contexts = transaction.get("contexts")
+        if profile_id is None or not isinstance(contexts, dict):
+            continue
+        context = contexts.get("profile")
+        if not isinstance(context, dict):
+            context = contexts["profile"] = {"type": "profile"}
+        context.setdefault("profile_id", profile_id)
