@@ -117,7 +117,10 @@ def test_the_logs_page(live_vedette: LiveVedette, sent: Sent) -> None:
     assert f"Card declined {marker}" in page.text
     assert f"Carrier DHL is slow {marker}" not in page.text
     assert f"{base}/traces/{trace_id}/" in page.links  # its error is stored: a trace page
-    assert "logs of this trace" in visitor.page(f"{base}/traces/{trace_id}/").text
+    trace_page = visitor.page(f"{base}/traces/{trace_id}/").text
+    assert "Logs of this trace" in trace_page
+    for message in ("Order 42 paid by acme", "Card declined", "Carrier DHL is slow"):
+        assert f"{message} {marker}" in trace_page  # the trace page lists its logs
     [issue] = live_vedette.issues(account.project)
     assert f"{base}/issues/{issue['id']}/" in page.links  # the issue of the same trace
     issue_page = visitor.page(f"{base}/issues/{issue['id']}/")

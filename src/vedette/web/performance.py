@@ -21,6 +21,7 @@ from vedette.domain.performance import op_category
 from vedette.domain.waterfalls import transaction_waterfall
 from vedette.storage import (
     health,
+    logs,
     monitors,
     performance,
     performance_queries,
@@ -281,16 +282,22 @@ async def waterfall(ui: WebCore, page: Page, project: Project) -> Response:
     )
 
 
+# The trace page lists this many of its logs, oldest first; the rest are a link away.
+_TRACE_LOGS = 100
+
+
 async def trace(ui: WebCore, page: Page, project: Project) -> Response:
     trace_id = page.request.path_params["trace_id"].replace("-", "").lower()
     if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
         raise WebError(404, "That is not a trace id.")
 
-    def load(conn: Connection) -> dict[str, Any] | None:
+    def load(conn: Connection) -> tuple[dict[str, Any] | None, list[logs.StoredLog]]:
         # A trace crosses services: the organisation's projects, as the API reads them.
-        return traces.trace_json(conn, traces.organization_project_ids(conn, project.id), trace_id)
+        project_ids = traces.organization_project_ids(conn, project.id)
+        found = traces.trace_json(conn, project_ids, trace_id)
+        return found, logs.trace_logs(conn, project_ids, trace_id, limit=_TRACE_LOGS)
 
-    body = await ui.read(load)
+    body, log_rows = await ui.read(load)
     if body is None:
         raise WebError(404, "Nothing of this trace is stored.")
     spans = body["spans"]
@@ -312,6 +319,7 @@ async def trace(ui: WebCore, page: Page, project: Project) -> Response:
         body=body,
         lines=lines,
         total_ms=total,
+        log_rows=log_rows,
     )
 
 
