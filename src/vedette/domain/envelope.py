@@ -34,6 +34,8 @@ ITEM_CATEGORIES: dict[str, str] = {
     "otel_span": "span",
     "log": "log_item",
     "otel_log": "log_item",
+    "otlp_traces": "span",  # an OTLP/HTTP request, spooled by ingest (docs/protocol.md, "OTLP")
+    "otlp_logs": "log_item",
     "profile": "profile",
     "profile_chunk": "profile_chunk",
     "feedback": "feedback",

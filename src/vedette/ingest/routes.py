@@ -43,6 +43,7 @@ from vedette.ingest.errors import (
 )
 from vedette.ingest.limits import item_limits
 from vedette.ingest.metrics import IngestMetrics, reason_of
+from vedette.ingest.otlp import SIGNALS, check_body, media_type, spooled_envelope, success_body
 from vedette.ingest.ratelimit import (
     KeyQuota,
     ProjectQuota,
@@ -154,6 +155,10 @@ class IngestEndpoints:
             Route("/api/{project_id}/envelope", self.envelope, methods=methods),
             Route("/api/{project_id}/store/", self.store, methods=methods),
             Route("/api/{project_id}/store", self.store, methods=methods),
+            *(
+                Route(f"/api/{{project_id}}/integration/otlp/v1/{name}", self.otlp, methods=methods)
+                for name in SIGNALS
+            ),
         ]
 
     async def envelope(self, request: Request) -> Response:
@@ -162,8 +167,13 @@ class IngestEndpoints:
     async def store(self, request: Request) -> Response:
         return await self._guarded(request, self._accept_store)
 
+    async def otlp(self, request: Request) -> Response:
+        return await self._guarded(request, self._accept_otlp)
+
     async def _guarded(
-        self, request: Request, accept: Callable[[Request], Awaitable[dict[str, str]]]
+        self,
+        request: Request,
+        accept: Callable[[Request], Awaitable[dict[str, str] | Response]],
     ) -> Response:
         if request.method == "OPTIONS":
             return preflight()
@@ -177,7 +187,7 @@ class IngestEndpoints:
             return _json(
                 {"detail": "spool unavailable"}, 503, {"X-Sentry-Error": "spool unavailable"}
             )
-        return _json(body)
+        return body if isinstance(body, Response) else _json(body)
 
     async def _authenticate(self, request: Request, project_id: int, dsn: object) -> KeyInfo:
         creds = extract_credentials(request.headers, request.query_params, dsn, project_id)
@@ -263,6 +273,27 @@ class IngestEndpoints:
         )
         self._metrics.accepted(len(data))
         return {"id": event_id}
+
+    async def _accept_otlp(self, request: Request) -> Response:
+        """OTLP/HTTP traces or logs (docs/protocol.md, "OTLP"), spooled as one internal item."""
+        project_id = _project_id(request)
+        signal = SIGNALS[request.url.path.rpartition("/")[2]]  # the routes are SIGNALS' keys
+        received = time.time()
+        key = await self._authenticate(request, project_id, None)
+        media = media_type(request.headers.get("content-type"))
+        body = await read_capped(
+            request, self._config.max_body_bytes, self._config.body_timeout_seconds
+        )
+        limit = min(self._config.max_envelope_bytes, self._item_limit(signal.item_type))
+        data = decode_body(body, request.headers.get("content-encoding"), limit)
+        check_body(signal, media, data)
+        self._admit(key, [signal.item_type], received)
+        client_ip = _client_ip(request, self._config.trust_forwarded_for)
+        await self._spool.append(
+            NewEntry(project_id, received, client_ip, spooled_envelope(signal, media, data))
+        )
+        self._metrics.accepted(len(data))
+        return Response(success_body(signal, media), media_type=media, headers=CORS_HEADERS)
 
 
 def _decode_store_body(data: bytes, limit: int) -> dict[str, object]:

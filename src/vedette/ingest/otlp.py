@@ -1,0 +1,85 @@
+"""OTLP/HTTP at Sentry's paths: what ingest checks of a request before spooling it.
+
+See docs/protocol.md, "OTLP". The request path stays thin: the body, decompressed and capped,
+is checked as far as a refusal needs (a protobuf body must parse, a JSON body must be a JSON
+object), then spooled whole as one item of an internal type in an envelope of its own. The
+worker decodes and maps it (``vedette.processing.otlp_spans`` / ``otlp_logs``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError, Message
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from vedette.domain.envelope import is_json_object
+from vedette.ingest.errors import BadRequest, IngestError
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+# Content types as clients write them -> the one the spooled item names.
+_MEDIA_TYPES = {PROTOBUF: PROTOBUF, "application/protobuf": PROTOBUF, JSON: JSON}
+
+
+class UnsupportedContentType(IngestError):
+    status = 415
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    item_type: str
+    request: type[Message]
+    response: type[Message]
+
+
+SIGNALS = {
+    "traces": Signal("otlp_traces", ExportTraceServiceRequest, ExportTraceServiceResponse),
+    "logs": Signal("otlp_logs", ExportLogsServiceRequest, ExportLogsServiceResponse),
+}
+
+
+def media_type(content_type: str | None) -> str:
+    """The body's encoding from its ``Content-Type`` (parameters ignored), else 415."""
+    bare = (content_type or "").partition(";")[0].strip().lower()
+    found = _MEDIA_TYPES.get(bare)
+    if found is None:
+        raise UnsupportedContentType(
+            f"unsupported content type {bare!r}: OTLP/HTTP takes {PROTOBUF} or {JSON}"
+        )
+    return found
+
+
+def check_body(signal: Signal, media: str, body: bytes) -> None:
+    """400 for a body that is not even the right kind of document. A JSON body is read in
+    full only by the worker, which counts one it cannot read as ``invalid``."""
+    if media == PROTOBUF:
+        try:
+            signal.request().ParseFromString(body)
+        except (DecodeError, RecursionError) as exc:
+            raise BadRequest(f"invalid OTLP protobuf body: {exc}") from exc
+    elif not is_json_object(body):
+        raise BadRequest("invalid OTLP JSON body: not a JSON object")
+
+
+def spooled_envelope(signal: Signal, media: str, body: bytes) -> bytes:
+    """The envelope the spool keeps: one item carrying the body and its content type."""
+    header = orjson.dumps({"type": signal.item_type, "length": len(body), "content_type": media})
+    return b"{}\n" + header + b"\n" + body + b"\n"
+
+
+def success_body(signal: Signal, media: str) -> bytes:
+    """An empty Export*ServiceResponse in the request's encoding (all records accepted)."""
+    response = signal.response()
+    if media == PROTOBUF:
+        return response.SerializeToString()
+    return json_format.MessageToJson(response).encode()

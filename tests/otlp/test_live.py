@@ -1,0 +1,256 @@
+"""The OpenTelemetry Python SDK's own OTLP/HTTP exporters against a live server, on both engines:
+traces and logs each stored once and found through the API; OTLP's JSON encoding and gzip;
+the refusals an exporter can meet."""
+
+from __future__ import annotations
+
+import gzip
+import time
+import uuid
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from tests.conftest import LiveVedette, ProjectHandle
+
+pytestmark = pytest.mark.e2e
+
+RESOURCE = {"service.name": "shop", "service.version": "2.4.0", "deployment.environment": "prod"}
+
+
+def otlp_url(server: LiveVedette, project: ProjectHandle, signal: str) -> str:
+    return f"{server.base_url}/api/{project.id}/integration/otlp/v1/{signal}"
+
+
+def auth(project: ProjectHandle) -> dict[str, str]:
+    return {"x-sentry-auth": f"sentry sentry_key={project.public_key}"}
+
+
+def project_api(server: LiveVedette, project: ProjectHandle, path: str, **query: Any) -> Any:
+    return server.api_get(f"/api/0/projects/{project.org}/{project.slug}/{path}", **query)
+
+
+@pytest.fixture
+def project(live_vedette: LiveVedette) -> ProjectHandle:
+    return live_vedette.create_project()
+
+
+def send_trace(server: LiveVedette, project: ProjectHandle, marker: str) -> str:
+    """A server span with a query, an outgoing call and a failing step, through the SDK's
+    batch processor and its protobuf exporter; the trace id."""
+    provider = TracerProvider(resource=Resource.create(RESOURCE))
+    exporter = OTLPSpanExporter(endpoint=otlp_url(server, project, "traces"), headers=auth(project))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    tracer = provider.get_tracer("shop.checkout")
+    root_attributes = {"http.request.method": "POST", "http.route": f"/checkout/{marker}"}
+    with tracer.start_as_current_span("POST", kind=SpanKind.SERVER, attributes=root_attributes):
+        with tracer.start_as_current_span(
+            "SELECT shop",
+            attributes={
+                "db.system": "postgresql",
+                "db.statement": "SELECT * FROM carts WHERE id = 7",
+            },
+        ):
+            pass
+        with tracer.start_as_current_span(
+            "GET",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "GET",
+                "url.full": "https://pay.example/quote",
+                "http.response.status_code": 503,
+            },
+        ) as call:
+            call.set_status(Status(StatusCode.ERROR))
+        with tracer.start_as_current_span("reserve stock") as step:
+            step.set_attribute("items", 3)
+            trace_id = format(step.get_span_context().trace_id, "032x")
+    assert provider.force_flush()
+    provider.shutdown()
+    return trace_id
+
+
+def test_sdk_trace_is_a_transaction_and_a_trace(
+    live_vedette: LiveVedette, project: ProjectHandle
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    trace_id = send_trace(live_vedette, project, marker)
+    live_vedette.wait_processed()
+
+    name = f"POST /checkout/{marker}"
+    rows = project_api(live_vedette, project, "transactions/", statsPeriod="24h")
+    assert [(r["transaction"], r["count"]) for r in rows] == [(name, 1)]
+    assert project_api(live_vedette, project, "transactions/", statsPeriod="24h", release="2.4.0")
+    trace = project_api(live_vedette, project, f"traces/{trace_id}/")
+    assert [t["transaction"] for t in trace["transactions"]] == [name]
+    spans = {s["op"]: s for s in trace["spans"]}
+    assert len(trace["spans"]) == 4  # stored once each
+    root = spans["http.server"]
+    assert root["is_segment"] and root["depth"] == 0 and root["description"] == name
+    assert spans["db"]["description"] == "SELECT * FROM carts WHERE id = 7"
+    assert spans["http.client"]["description"] == "GET https://pay.example/quote"
+    assert spans["http.client"]["status"] == "unavailable"
+    [step] = [s for s in trace["spans"] if s["description"] == "reserve stock"]
+    assert step["op"] is None and step["data"]["items"] == 3 and step["status"] == "ok"
+    assert {s["segment_id"] for s in trace["spans"]} == {root["span_id"]}
+    assert root["data"]["service.name"] == "shop" and root["data"]["otel.kind"] == "server"
+    [row] = trace["transactions"]
+    assert (row["release"], row["environment"]) == ("2.4.0", "prod")
+    assert project_api(live_vedette, project, "stats/")["accepted"]["span"] == 4
+
+
+def test_sdk_logs_with_gzip_are_stored_once_and_searchable(
+    live_vedette: LiveVedette, project: ProjectHandle
+) -> None:
+    marker = f"m{uuid.uuid4().hex[:8]}"
+    provider = LoggerProvider(resource=Resource.create(RESOURCE))
+    exporter = OTLPLogExporter(
+        endpoint=otlp_url(live_vedette, project, "logs"),
+        headers=auth(project),
+        compression=Compression.Gzip,
+    )
+    provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+    logger = provider.get_logger(f"shop.shipping.{marker}")
+    with TracerProvider().get_tracer("t").start_as_current_span("ship") as span:
+        logger.emit(
+            severity_number=SeverityNumber.WARN,
+            severity_text="WARNING",
+            body=f"Carrier DHL is slow {marker}",
+            attributes={"carrier.id": 42},
+        )  # the current span's ids go along
+        context = span.get_span_context()
+    logger.emit(severity_text="Information", body=f"Parcel sent {marker}")  # no number
+    assert provider.force_flush()
+    provider.shutdown()
+    live_vedette.wait_processed()
+
+    rows = project_api(live_vedette, project, "logs/", query=marker, statsPeriod="24h")
+    assert sorted((r["message"], r["level"]) for r in rows) == [
+        (f"Carrier DHL is slow {marker}", "warn"),
+        (f"Parcel sent {marker}", "info"),
+    ]
+    [slow] = project_api(live_vedette, project, "logs/", query=f"level:warn {marker}")
+    assert slow["attributes"]["carrier.id"] == 42
+    assert slow["attributes"]["otel.scope.name"] == f"shop.shipping.{marker}"
+    assert slow["trace_id"] == format(context.trace_id, "032x")
+    assert (slow["release"], slow["environment"]) == ("2.4.0", "prod")
+    assert project_api(live_vedette, project, "stats/")["accepted"]["log_item"] == 2
+
+
+def test_otlp_json_with_hex_ids_and_string_integers(
+    live_vedette: LiveVedette, project: ProjectHandle
+) -> None:
+    """OTLP's JSON encoding, as a collector or a browser SDK sends it; the key in the query."""
+    marker = uuid.uuid4().hex[:8]
+    trace_id, span_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    start = time.time_ns() - 1_000_000_000
+    traces = {"resourceSpans": [{
+        "resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": "edge"}},
+            {"key": "deployment.environment.name", "value": {"stringValue": "staging"}},
+        ]},
+        "scopeSpans": [{"scope": {"name": "edge"}, "spans": [{
+            "traceId": trace_id, "spanId": span_id, "name": f"job {marker}", "kind": 1,
+            "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 250_000_000),
+            "attributes": [{"key": "retries", "value": {"intValue": "2"}}],
+            "status": {"code": 2, "message": "boom"},
+        }]}],
+    }]}  # fmt: skip
+    logs = {"resourceLogs": [{"scopeLogs": [{"logRecords": [{
+        "observedTimeUnixNano": str(start), "severityNumber": 17, "severityText": "ERROR",
+        "body": {"stringValue": f"job failed {marker}"}, "traceId": trace_id, "spanId": span_id,
+    }]}]}]}  # fmt: skip
+    query = {"sentry_key": project.public_key}
+    for signal, body in (("traces", traces), ("logs", logs)):
+        response = httpx.post(
+            otlp_url(live_vedette, project, signal), params=query, content=orjson.dumps(body),
+            headers={"content-type": "application/json"},
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {}
+    live_vedette.wait_processed()
+
+    [row] = project_api(live_vedette, project, "transactions/", statsPeriod="24h")
+    assert (row["transaction"], row["failure_count"]) == (f"job {marker}", 1)
+    [span] = project_api(live_vedette, project, f"traces/{trace_id}/")["spans"]
+    assert span["span_id"] == span_id and span["status"] == "internal_error"
+    assert span["data"]["retries"] == 2 and span["data"]["otel.status_description"] == "boom"
+    assert span["duration"] == pytest.approx(250.0)
+    [log] = project_api(live_vedette, project, "logs/", query=f"trace:{trace_id}")
+    assert (log["level"], log["message"], log["span_id"]) == (
+        "error",
+        f"job failed {marker}",
+        span_id,
+    )
+
+
+def test_protobuf_response_and_worker_side_invalid_body(
+    live_vedette: LiveVedette, project: ProjectHandle
+) -> None:
+    """A protobuf request is answered with an (empty) protobuf response; a JSON body that is an
+    object but no OTLP request passes ingest and is counted invalid by the worker."""
+    url = otlp_url(live_vedette, project, "logs")
+    empty = httpx.post(url, headers={**auth(project), "content-type": "application/x-protobuf"})
+    assert (empty.status_code, empty.content) == (200, b"")
+    assert empty.headers["content-type"] == "application/x-protobuf"
+    odd = httpx.post(
+        otlp_url(live_vedette, project, "traces"), content=b'{"resourceSpans": 5}',
+        headers={**auth(project), "content-type": "application/json"},
+    )  # fmt: skip
+    assert odd.status_code == 200
+    live_vedette.wait_processed()
+    stats = project_api(live_vedette, project, "stats/")
+    assert stats.get("invalid") == {"span": 1}
+    assert "span" not in stats.get("accepted", {})
+
+
+UNKNOWN_KEY = "0" * 32
+REFUSALS = [
+    # (case, the key sent, content type, content encoding, body, status)
+    ("no key", None, "application/x-protobuf", None, b"", 401),
+    ("unknown key", UNKNOWN_KEY, "application/x-protobuf", None, b"", 403),
+    ("garbage protobuf", "own", "application/x-protobuf", None, b"garbage", 400),
+    ("JSON that is not an object", "own", "application/json", None, b"[1, 2]", 400),
+    ("text", "own", "text/plain", None, b"hello", 415),
+    ("gzip bomb", "own", "application/x-protobuf", "gzip", b"\0" * (13 * 1024 * 1024), 413),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "content_type", "encoding", "body", "status"),
+    [case[1:] for case in REFUSALS],
+    ids=[case[0] for case in REFUSALS],
+)
+def test_refusals(
+    live_vedette: LiveVedette,
+    project: ProjectHandle,
+    key: str | None,
+    content_type: str,
+    encoding: str | None,
+    body: bytes,
+    status: int,
+) -> None:
+    headers = {"content-type": content_type}
+    if key is not None:
+        headers["x-sentry-auth"] = (
+            f"sentry sentry_key={project.public_key if key == 'own' else key}"
+        )
+    if encoding == "gzip":
+        headers["content-encoding"], body = "gzip", gzip.compress(body)
+    response = httpx.post(otlp_url(live_vedette, project, "traces"), content=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.headers["x-sentry-error"]
+    live_vedette.wait_processed()
+    assert project_api(live_vedette, project, "stats/") == {}
