@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from vedette.alerts import periodic
+from vedette.alerts import assignee_notices, periodic
 from vedette.alerts.evaluate import AlertSettings, issues_stored
 from vedette.storage.ingest_store import IssueOutcome
 
@@ -15,6 +15,7 @@ class Alerts:
 
     def issues_stored(self, conn: Connection, outcomes: list[IssueOutcome], now: float) -> None:
         issues_stored(conn, outcomes, now, self._settings)
+        assignee_notices.regressions(conn, outcomes, now, self._settings.base_url)
 
     def tick(self, conn: Connection, now: float) -> None:
         periodic.tick(conn, now, self._settings)

@@ -12,37 +12,29 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from vedette.api import serialize
+from vedette.api import issue_workflow, serialize
 from vedette.api.access import ApiAccess
 from vedette.api.alerts import AlertEndpoints
 from vedette.api.feedback import FeedbackEndpoints
 from vedette.api.http import ApiError, json_object, json_response
+from vedette.api.issue_workflow import IssueWorkflowEndpoints
 from vedette.api.logs import LogEndpoints
 from vedette.api.organizations import OrganizationEndpoints
 from vedette.api.performance import PerformanceEndpoints
 from vedette.api.profiles import ProfileEndpoints
 from vedette.api.project_settings import ProjectSettingsEndpoints
 from vedette.api.releases import ReleaseEndpoints
-from vedette.api.snooze_input import snooze_from_details
 from vedette.api.uploads import UploadEndpoints
 from vedette.api.uptime import UptimeEndpoints
 from vedette.domain.envelope import normalize_event_id
-from vedette.domain.events import IssueStatus
-from vedette.domain.search import parse_search
-from vedette.storage import accounts, queries
+from vedette.domain.search import for_viewer, parse_search
+from vedette.storage import accounts, assignment, queries
 from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.assignment import Assignee
 from vedette.storage.database import Database
-from vedette.storage.snoozes import Snooze, clear_snooze, snooze_issue
 from vedette.storage.spool_store import SpoolStats
 
 T = TypeVar("T")
-
-_PUT_STATUSES = {
-    "resolved": IssueStatus.RESOLVED,
-    "resolvedInNextRelease": IssueStatus.RESOLVED_IN_NEXT_RELEASE,
-    "unresolved": IssueStatus.UNRESOLVED,
-    "ignored": IssueStatus.IGNORED,
-}
 
 
 def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
@@ -92,6 +84,7 @@ class Api:
             *OrganizationEndpoints(self._access).routes(),
             *ReleaseEndpoints(self._access).routes(),
             *UploadEndpoints(self._access).routes(),
+            *IssueWorkflowEndpoints(self._access, self._base_url).routes(),
             *ProfileEndpoints(self._access).routes(),
         ]
 
@@ -112,34 +105,49 @@ class Api:
 
     async def project_issues(self, request: Request, grant: TokenGrant) -> Response:
         project = await self._access.project(request, grant)
-        search = parse_search(request.query_params.get("query", "is:unresolved"))
+        # A token is no user: assigned:me is a 400 (domain.search.NO_VIEWER).
+        search = for_viewer(parse_search(request.query_params.get("query", "is:unresolved")), None)
         if search.problems:
             raise ApiError(400, "; ".join(search.problems))
         sort = request.query_params.get("sort", "date")
         limit = _int_param(request, "limit", 25, 100)
         offset = _int_param(request, "cursor", 0, 10**9)
-        issues = await self._access.read(
-            lambda c: queries.search_issues(c, project.id, search, sort, limit, offset)
-        )
-        return json_response([serialize.issue_json(i, project) for i in issues])
+
+        def load(conn: Connection) -> tuple[list[queries.IssueRow], dict[int, Assignee]]:
+            found = queries.search_issues(conn, project.id, search, sort, limit, offset)
+            return found, assignment.assignees_of(conn, [i.id for i in found])
+
+        issues, owners = await self._access.read(load)
+        return json_response([serialize.issue_json(i, project, owners.get(i.id)) for i in issues])
 
     async def issue(self, request: Request, grant: TokenGrant) -> Response:
-        """One issue with its tags; a PUT changes its status first. Users are counted once."""
+        """One issue with its tags; a PUT changes its status and assignee first (see
+        api/issue_workflow.py). Users are counted once."""
         issue_id, project = await self._issue(request, grant)
         if request.method == "PUT":
-            payload = await json_object(request)
-            status = _requested_status(payload)
-            snooze = snooze_from_details(payload.get("statusDetails"), time.time())
-            await self._access.write(lambda c: _set_status(c, issue_id, project.id, status, snooze))
+            now = time.time()
+            update = issue_workflow.parse_update(await json_object(request), now)
+            if update.merge:
+                raise ApiError(400, "merge issues with the project's bulk update")
+            await self._access.write(
+                lambda c: issue_workflow.apply_update(
+                    c, project, [issue_id], update, now, self._base_url
+                )
+            )
 
-        def load(conn: Connection) -> tuple[queries.IssueRow, list[queries.TagSummary]] | None:
+        def load(
+            conn: Connection,
+        ) -> tuple[queries.IssueRow, list[queries.TagSummary], Assignee | None] | None:
             issue = queries.get_issue(conn, issue_id)
-            return None if issue is None else (issue, queries.issue_tags(conn, issue_id))
+            if issue is None:
+                return None
+            owner = assignment.assignees_of(conn, [issue_id]).get(issue_id)
+            return issue, queries.issue_tags(conn, issue_id), owner
 
         found = await self._access.read(load)
         if found is None:
             raise ApiError(404, "The requested resource does not exist")
-        body = serialize.issue_json(found[0], project)
+        body = serialize.issue_json(found[0], project, found[2])
         body["tags"] = serialize.tags_json(found[1])
         return json_response(body)
 
@@ -258,31 +266,6 @@ class Api:
                 "deadLetters": stats.dead_letters,
             }
         )
-
-
-def _requested_status(payload: dict[str, Any]) -> IssueStatus:
-    requested = payload.get("status")
-    status = _PUT_STATUSES.get(requested) if isinstance(requested, str) else None
-    if status is None:
-        raise ApiError(400, f"status must be one of {sorted(_PUT_STATUSES)}")
-    return status
-
-
-def _set_status(
-    conn: Connection, issue_id: int, project_id: int, status: IssueStatus, snooze: Snooze
-) -> None:
-    """Ignoring keeps Sentry's ignore options (the snooze); any other status forgets them."""
-    now = time.time()
-    if status == IssueStatus.IGNORED:
-        snooze_issue(conn, issue_id, snooze, now)
-        return
-    release = (
-        queries.latest_release(conn, project_id)
-        if status == IssueStatus.RESOLVED_IN_NEXT_RELEASE
-        else None
-    )
-    queries.set_issue_status(conn, issue_id, status, now, release)
-    clear_snooze(conn, issue_id)
 
 
 def _key_changes(payload: dict[str, Any]) -> dict[str, object]:

@@ -8,6 +8,7 @@ from typing import Any
 from vedette.domain.events import IssueStatus
 from vedette.domain.short_ids import short_id
 from vedette.storage.accounts import Project, ProjectKeyRow
+from vedette.storage.assignment import Assignee
 from vedette.storage.queries import AttachmentRow, IssueRow, StoredEvent, TagSummary
 
 
@@ -21,7 +22,21 @@ def project_json(project: Project) -> dict[str, Any]:
     return {"id": str(project.id), "slug": project.slug, "name": project.name}
 
 
-def issue_json(issue: IssueRow, project: Project) -> dict[str, Any]:
+def assignee_json(assignee: Assignee | None) -> dict[str, Any] | None:
+    """Sentry's ``assignedTo``: a user (name and email) or a team (its slug as name)."""
+    if assignee is None:
+        return None
+    return {
+        "type": assignee.type,
+        "id": str(assignee.id),
+        "name": assignee.name,
+        "email": assignee.email,
+    }
+
+
+def issue_json(
+    issue: IssueRow, project: Project, assignee: Assignee | None = None
+) -> dict[str, Any]:
     in_next_release = issue.status == IssueStatus.RESOLVED_IN_NEXT_RELEASE
     return {
         "id": str(issue.id),
@@ -42,6 +57,7 @@ def issue_json(issue: IssueRow, project: Project) -> dict[str, Any]:
         "lastRelease": {"version": issue.last_release} if issue.last_release else None,
         "metadata": issue.metadata,
         "project": project_json(project),
+        "assignedTo": assignee_json(assignee),
     }
 
 
