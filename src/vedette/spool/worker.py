@@ -8,7 +8,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sqlalchemy import Connection
@@ -19,6 +19,7 @@ from vedette.domain.retention import RetentionPolicy
 from vedette.domain.spooled import SpoolEntry
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
 from vedette.spool.payloads import envelope_of
+from vedette.spool.source_maps import SourceMapStore
 from vedette.spool.spools import Spool
 from vedette.storage import monitors, retention, spool_store
 from vedette.storage.database import Database
@@ -87,6 +88,7 @@ class Worker:
         self._processing = processing
         self._next_periodic = 0.0
         self._next_cleanup = 0.0
+        self._source_maps = SourceMapStore(db)
 
     def run(self, should_stop: Callable[[], bool], wait: Callable[[float], object]) -> None:
         """Process batches until ``should_stop``; ``wait(seconds)`` idles (wakes up early when
@@ -155,11 +157,12 @@ class Worker:
             log.info("retention removed %s", report)
 
     def _process(self, entry: SpoolEntry) -> ProcessedEnvelope:
+        symbolicator = self._source_maps.symbolicator(entry.project_id)
         return process_envelope(
             parse_envelope(envelope_of(entry.payload)),
             entry.received_at,
             entry.client_ip,
-            self._processing(entry.project_id),
+            replace(self._processing(entry.project_id), symbolicate=symbolicator.symbolicate),
         )
 
     def _store(
