@@ -53,7 +53,9 @@ from vedette.storage.schema import spool_file_metadata
 from vedette.uptime.checker import Checker, CheckerSettings
 from vedette.uptime.probe import ProbeSettings
 from vedette.uptime.spec import MAX_TIMEOUT_MS
+from vedette.web import sso
 from vedette.web.core import UIConfig
+from vedette.web.oidc import OidcConfig
 from vedette.web.ui import WebUI
 
 log = logging.getLogger(__name__)
@@ -264,6 +266,32 @@ class WorkerSupervisor:
             await run_in_threadpool(self._process.join, 30)
 
 
+def oidc_config(settings: Settings) -> OidcConfig | None:
+    """Single sign-on as configured (VEDETTE_OIDC_*), or None; half a configuration fails."""
+    if not settings.oidc_issuer:
+        return None
+    required = {
+        "VEDETTE_OIDC_CLIENT_ID": settings.oidc_client_id,
+        "VEDETTE_OIDC_CLIENT_SECRET": settings.oidc_client_secret,
+        "VEDETTE_OIDC_ORGANIZATION": settings.oidc_organization,
+    }
+    missing = [name for name, value in required.items() if not value]
+    if missing:
+        raise ValueError(f"VEDETTE_OIDC_ISSUER is set, so set {', '.join(missing)} too")
+    return OidcConfig(
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_client_id or "",
+        client_secret=settings.oidc_client_secret or "",
+        redirect_uri=settings.base_url.rstrip("/") + sso.CALLBACK_PATH,
+        organization=settings.oidc_organization or "",
+        role=settings.oidc_role,
+        sso_only=settings.oidc_sso_only,
+        button_label=settings.oidc_button_label,
+        timeout_seconds=settings.oidc_timeout_seconds,
+        scopes=settings.oidc_scopes,
+    )
+
+
 def _key_registry(db: Database) -> KeyRegistry:
     def load(public_key: str) -> KeyInfo | None:
         with db.read() as conn:
@@ -326,7 +354,12 @@ def create_app(settings: Settings) -> Starlette:
         refused,
     )
     api = Api(storage.db, storage.spool.stats, settings.base_url, keys.forget)
-    web = WebUI(storage.db, UIConfig(settings.base_url, keys.forget, settings.trust_forwarded_for))
+    web = WebUI(
+        storage.db,
+        UIConfig(
+            settings.base_url, keys.forget, settings.trust_forwarded_for, oidc_config(settings)
+        ),
+    )
 
     async def health(_request: Request) -> Response:
         """Ready when the database answers; failing when the spool stopped draining."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -172,6 +173,47 @@ class Settings(BaseSettings):
         default="https://events.pagerduty.com/v2/enqueue",
         description="PagerDuty Events API v2 endpoint (EU accounts: "
         "`https://events.eu.pagerduty.com/v2/enqueue`).",
+    )
+
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Issuer URL of the OpenID Connect provider for single sign-on, exactly as its"
+        " discovery document names it (docs/sso.md). Unset: no single sign-on.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="Client id of Vedette at the OpenID provider."
+    )
+    oidc_client_secret: str | None = Field(
+        default=None, description="Client secret of Vedette at the OpenID provider."
+    )
+    oidc_organization: str | None = Field(
+        default=None,
+        description="Organisation (slug) that users signing in for the first time join"
+        " (created if new). Required with `VEDETTE_OIDC_ISSUER`.",
+    )
+    oidc_role: Literal["member", "superuser"] = Field(
+        default="member",
+        description="Role of users made by their first sign-in: `member` (sees the"
+        " organisation) or `superuser` (sees every organisation).",
+    )
+    oidc_sso_only: bool = Field(
+        default=False,
+        description="Refuse password sign-in to members of `VEDETTE_OIDC_ORGANIZATION`"
+        " (superusers excepted).",
+    )
+    oidc_button_label: str = Field(
+        default="single sign-on",
+        description='Provider name on the sign-in page\'s button ("Sign in with ...").',
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile",
+        description="Scopes asked of the provider; the ID token must carry `email`.",
+    )
+    oidc_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long one request to the OpenID provider (discovery, keys, token)"
+        " may take.",
     )
 
     def retention_policy(self) -> RetentionPolicy:

@@ -22,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from vedette.api.serialize import iso
-from vedette.storage import accounts, threaded, users
+from vedette.storage import accounts, identities, threaded, users
 from vedette.storage.accounts import Project
 from vedette.storage.database import Database
 from vedette.web import format as fmt
+from vedette.web.oidc import OidcClient, OidcConfig
 from vedette.web.security import Signer, local_path
 
 T = TypeVar("T")
@@ -82,6 +83,7 @@ class UIConfig:
     base_url: str
     on_key_change: Callable[[str], None]
     trust_forwarded_for: bool = False
+    oidc: OidcConfig | None = None  # single sign-on (web/sso.py), when configured
 
 
 class WebCore:
@@ -90,6 +92,7 @@ class WebCore:
         self.config = config
         self._signer: Signer | None = None
         self._secure_cookies = config.base_url.startswith("https://")
+        self.oidc = OidcClient(config.oidc) if config.oidc is not None else None
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -262,13 +265,34 @@ class WebCore:
                 users.record_failure(conn, email, ip, now)
                 return None
             users.clear_failures(conn, email, ip)
+            sso = self.config.oidc
+            if sso and sso.sso_only and identities.password_refused(conn, user, sso.organization):
+                raise WebError(403, f"Members of {sso.organization} sign in with single sign-on.")
             return users.start_session(conn, user.id, now)
 
-        session_id = await self.write(attempt)
+        try:
+            session_id = await self.write(attempt)
+        except WebError as refused:
+            return self._login_page(
+                request, signer, nonce, target, email, refused.message, refused.status
+            )
         if session_id is None:
             return self._login_page(
                 request, signer, nonce, target, email, "Wrong email or password.", 401
             )
+        response = await self.session_started(session_id, target)
+        response.delete_cookie(
+            LOGIN_CSRF_COOKIE, path="/login/", secure=self._secure_cookies, httponly=True
+        )
+        return response
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self._secure_cookies
+
+    async def session_started(self, session_id: str, target: str) -> RedirectResponse:
+        """The redirect to ``target`` that sets the cookie of a session just started."""
+        signer = await self.signer()
         response = RedirectResponse(target, 303)
         response.set_cookie(
             SESSION_COOKIE,
@@ -279,10 +303,11 @@ class WebCore:
             samesite="lax",
             secure=self._secure_cookies,
         )
-        response.delete_cookie(
-            LOGIN_CSRF_COOKIE, path="/login/", secure=self._secure_cookies, httponly=True
-        )
         return response
+
+    async def refused_sign_in(self, request: Request, error: str, status: int) -> Response:
+        """The sign-in page with ``error`` (single sign-on's refusals)."""
+        return self._login_page(request, await self.signer(), None, "/", "", error, status)
 
     def _login_page(
         self,
@@ -299,7 +324,13 @@ class WebCore:
         response = self.render(
             request,
             "login.html",
-            {"login_token": nonce, "next": target, "email": email, "error": error},
+            {
+                "login_token": nonce,
+                "next": target,
+                "email": email,
+                "error": error,
+                "sso_label": self.config.oidc.button_label if self.config.oidc else "",
+            },
             status,
         )
         if fresh:

@@ -11,7 +11,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from vedette.web import admin, alerts, feedback, issues, logs, performance, privacy_page, uptime
+from vedette.web import (
+    admin,
+    alerts,
+    feedback,
+    issues,
+    logs,
+    performance,
+    privacy_page,
+    profiles,
+    sso,
+    uptime,
+)
 from vedette.web.core import HERE, MAX_FORM_BYTES, WebCore
 from vedette.web.security import SecurityHeaders
 
@@ -60,6 +71,15 @@ class WebUI(WebCore):
             route("/status/{org}/", functools.partial(uptime.public_status, self), "status-page"),
         ]
 
+    def _sso_routes(self, route: Callable[..., Route]) -> list[Route]:
+        """Single sign-on with OpenID Connect, when configured (docs/sso.md)."""
+        if self.oidc is None:
+            return []
+        return [
+            route(sso.LOGIN_PATH, functools.partial(sso.start, self), "sso-login"),
+            route(sso.CALLBACK_PATH, functools.partial(sso.callback, self), "sso-callback"),
+        ]
+
     def routes(self) -> list[BaseRoute]:
         headers = [Middleware(SecurityHeaders)]
 
@@ -87,6 +107,7 @@ class WebUI(WebCore):
                 middleware=headers,
                 max_body_size=MAX_FORM_BYTES,
             ),
+            *self._sso_routes(route),
             route("/logout/", self.signed_in(self.logout), "logout", post=True),
             route("/", self.signed_in(lambda page: admin.projects(self, page)), "projects"),
             route("/settings/tokens/", self.signed_in(lambda pg: admin.tokens(self, pg)), "tokens"),
@@ -157,6 +178,19 @@ class WebUI(WebCore):
             ),
             route(f"{p}/crons/", proj(lambda pg, pr: performance.crons(self, pg, pr)), "crons"),
             route(f"{p}/logs/", proj(lambda pg, pr: logs.log_list(self, pg, pr)), "logs"),
+            route(
+                f"{p}/profiles/{{profile_id}}/",
+                proj(lambda pg, pr: profiles.profile_detail(self, pg, pr)),
+                "profile",
+            ),
+            route(
+                f"{p}/profiling/",
+                proj(lambda pg, pr: profiles.transaction_profiles(self, pg, pr)),
+                "transaction-profiles",
+            ),
+            route(
+                f"{p}/logs/tail/", proj(lambda pg, pr: logs.log_tail(self, pg, pr)), "log-tail"
+            ),
             route(
                 f"{p}/feedback/",
                 proj(lambda pg, pr: feedback.feedback_list(self, pg, pr)),

@@ -1,0 +1,218 @@
+"""The OpenID Connect relying party: discovery, the authorization request (PKCE S256, state,
+nonce), the code exchange and the ID token's verification.
+
+The protocol work is Authlib's (the OAuth 2 client over httpx2) and the JOSE work joserfc's
+(signatures, claims); this module only wires them to one configured provider and caches what
+the provider publishes: its metadata for an hour, its signing keys until a token names a key
+id they lack (the provider rotated its keys), at most once per ``KEY_REFRESH_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+
+from vedette.storage.identities import Role
+
+METADATA_SECONDS = 3600.0
+KEY_REFRESH_SECONDS = 30.0
+# Asymmetric algorithms only: an HMAC "signed" with the client secret proves nothing about
+# the provider, and "none" nothing at all.
+ID_TOKEN_ALGORITHMS = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+]  # fmt: skip
+CLOCK_LEEWAY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class OidcConfig:
+    """One OpenID provider and how its users land here (``VEDETTE_OIDC_*``)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    organization: str
+    role: Role = "member"
+    sso_only: bool = False
+    button_label: str = "single sign-on"
+    timeout_seconds: float = 10.0
+    scopes: str = "openid email profile"
+
+
+class ProviderError(Exception):
+    """The provider could not be reached, or answered what no provider should."""
+
+
+class TokenRefused(Exception):
+    """The ID token is not one to trust (signature, issuer, audience, time, nonce)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """A sign-in sent to the provider: where the browser goes, and what the callback needs."""
+
+    url: str
+    state: str
+    nonce: str
+    code_verifier: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedIdentity:
+    subject: str
+    email: str | None
+    email_verified: bool | None
+
+
+def identity_of(claims: Mapping[str, Any]) -> VerifiedIdentity:
+    """The subject and email of verified claims (``email_verified`` None when not said)."""
+    email = claims.get("email")
+    verified = claims.get("email_verified")
+    return VerifiedIdentity(
+        subject=str(claims["sub"]),
+        email=email if isinstance(email, str) and email else None,
+        email_verified=verified if isinstance(verified, bool) else None,
+    )
+
+
+def claims_registry(config: OidcConfig, nonce: str, now: int) -> jwt.JWTClaimsRegistry:
+    """OpenID Connect Core 3.1.3.7: the checks an ID token's claims must pass."""
+    return jwt.JWTClaimsRegistry(
+        now=now,
+        leeway=CLOCK_LEEWAY_SECONDS,
+        iss={"essential": True, "value": config.issuer},
+        aud={"essential": True, "value": config.client_id},
+        sub={"essential": True},
+        exp={"essential": True},
+        iat={"essential": True},
+        nonce={"essential": True, "value": nonce},
+    )
+
+
+def check_authorized_party(claims: Mapping[str, Any], client_id: str) -> None:
+    """With several audiences, ``azp`` must name this client (Core 3.1.3.7, item 4-5)."""
+    audience = claims.get("aud")
+    if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != client_id:
+        raise TokenRefused("the token is for several audiences and not authorized for us")
+
+
+class OidcClient:
+    """The relying party of one provider; shared by every request of this process."""
+
+    def __init__(self, config: OidcConfig) -> None:
+        self.config = config
+        self._metadata: dict[str, Any] | None = None
+        self._metadata_at = 0.0
+        self._keys: KeySet | None = None
+        self._keys_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def _client(self) -> AsyncOAuth2Client:
+        return AsyncOAuth2Client(
+            client_id=self.config.client_id,
+            client_secret=self.config.client_secret,
+            token_endpoint_auth_method="client_secret_basic",
+            redirect_uri=self.config.redirect_uri,
+            scope=self.config.scopes,
+            code_challenge_method="S256",
+            timeout=self.config.timeout_seconds,
+        )
+
+    async def _get_json(self, url: str) -> dict[str, Any]:
+        try:
+            async with httpx2.AsyncClient(timeout=self.config.timeout_seconds) as client:
+                response = await client.get(url, headers={"Accept": "application/json"})
+                response.raise_for_status()
+                body = response.json()
+        except Exception as exc:  # transport, status, JSON: all the provider's failure
+            raise ProviderError(f"GET {url} failed: {exc!r}") from exc
+        if not isinstance(body, dict):
+            raise ProviderError(f"GET {url} answered no JSON object")
+        return body
+
+    async def metadata(self) -> dict[str, Any]:
+        """The provider's discovery document, checked to be about the configured issuer."""
+        async with self._lock:
+            if self._metadata is None or time.monotonic() - self._metadata_at > METADATA_SECONDS:
+                url = self.config.issuer.rstrip("/") + "/.well-known/openid-configuration"
+                found = await self._get_json(url)
+                if found.get("issuer") != self.config.issuer:
+                    raise ProviderError(
+                        f"the discovery document names issuer {found.get('issuer')!r},"
+                        f" not {self.config.issuer!r}"
+                    )
+                for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+                    if not isinstance(found.get(field), str):
+                        raise ProviderError(f"the discovery document has no {field}")
+                self._metadata, self._metadata_at = found, time.monotonic()
+            return self._metadata
+
+    async def _key_set(self, refresh: bool) -> KeySet:
+        jwks_uri = (await self.metadata())["jwks_uri"]
+        async with self._lock:
+            stale = refresh and time.monotonic() - self._keys_at > KEY_REFRESH_SECONDS
+            if self._keys is None or stale:
+                published = await self._get_json(jwks_uri)
+                try:
+                    self._keys = KeySet.import_key_set(published)  # type: ignore[arg-type]
+                except (JoseError, ValueError, TypeError, KeyError) as exc:
+                    raise ProviderError(f"the provider's JWKS cannot be read: {exc!r}") from exc
+                self._keys_at = time.monotonic()
+            return self._keys
+
+    async def authorization(self) -> Authorization:
+        """A fresh state, nonce and PKCE verifier, and the provider URL that carries them."""
+        endpoint = (await self.metadata())["authorization_endpoint"]
+        state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(64)
+        async with self._client() as client:
+            url, _ = client.create_authorization_url(
+                endpoint, state=state, nonce=nonce, code_verifier=verifier
+            )
+        return Authorization(url, state, nonce, verifier)
+
+    async def exchange(self, code: str, code_verifier: str) -> str:
+        """The ID token the token endpoint gives for ``code`` (not yet verified)."""
+        endpoint = (await self.metadata())["token_endpoint"]
+        try:
+            async with self._client() as client:
+                token = await client.fetch_token(
+                    endpoint,
+                    grant_type="authorization_code",
+                    code=code,
+                    code_verifier=code_verifier,
+                )
+        except Exception as exc:  # transport, OAuth error answer, bad JSON
+            raise ProviderError(f"the code exchange failed: {exc!r}") from exc
+        id_token = token.get("id_token")
+        if not isinstance(id_token, str) or not id_token:
+            raise ProviderError("the token response has no id_token")
+        return id_token
+
+    async def verify(self, id_token: str, nonce: str) -> VerifiedIdentity:
+        """The identity of a signed, current ID token issued to us for this sign-in."""
+        try:
+            decoded = await self._decode(id_token)
+            claims = decoded.claims
+            claims_registry(self.config, nonce, int(time.time())).validate(claims)
+        except (JoseError, ValueError) as exc:
+            raise TokenRefused(f"{type(exc).__name__}: {exc}") from exc
+        check_authorized_party(claims, self.config.client_id)
+        return identity_of(claims)
+
+    async def _decode(self, id_token: str) -> jwt.Token:
+        try:
+            return jwt.decode(id_token, await self._key_set(False), ID_TOKEN_ALGORITHMS)
+        except InvalidKeyIdError:
+            return jwt.decode(id_token, await self._key_set(True), ID_TOKEN_ALGORITHMS)
