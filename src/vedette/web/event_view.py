@@ -360,6 +360,7 @@ class ContextView:
     type: str
     fields: list[Pair]
     trace_id: str | None = None
+    profile_id: str | None = None  # contexts.profile: the event's profile (docs/profiles.md)
 
 
 def _hex(value: object, length: int) -> str | None:
@@ -372,6 +373,11 @@ def _hex(value: object, length: int) -> str | None:
 
 def trace_id(event: Mapping[str, Any]) -> str | None:
     return _hex(_dict(_dict(event.get("contexts")).get("trace")).get("trace_id"), 32)
+
+
+def profile_id(event: Mapping[str, Any]) -> str | None:
+    """The transaction profile of the event (``contexts.profile.profile_id``), if any."""
+    return _hex(_dict(_dict(event.get("contexts")).get("profile")).get("profile_id"), 32)
 
 
 def contexts(event: Mapping[str, Any]) -> list[ContextView]:
@@ -390,6 +396,7 @@ def contexts(event: Mapping[str, Any]) -> list[ContextView]:
                 type=_text(ctx.get("type") or name),
                 fields=fields,
                 trace_id=_hex(ctx.get("trace_id"), 32) if str(name) == "trace" else None,
+                profile_id=_hex(ctx.get("profile_id"), 32) if str(name) == "profile" else None,
             )
         )
     return found
