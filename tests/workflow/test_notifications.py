@@ -1,0 +1,99 @@
+"""The assignee hears of their issue by email (a real SMTP receiver on loopback): when someone
+else assigns it to them and when it regresses; the link in the mail opens the issue."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from tests.alerts.receivers import Mail, SmtpReceiver
+from tests.conftest import LiveVedette, fresh_database_url
+from tests.ui import pages
+from tests.workflow.sending import PASSWORD, create_user, issues_by_title, send_error
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpReceiver]:
+    with SmtpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def mail_server(
+    tmp_path_factory: pytest.TempPathFactory, smtp: SmtpReceiver
+) -> Iterator[LiveVedette]:
+    """A server that sends email (SQLite: the outbox is the alerts' own, tested on both)."""
+    data_dir = tmp_path_factory.mktemp("workflow-mail")
+    for url in fresh_database_url("sqlite", data_dir, migrated=True):
+        server = LiveVedette(url, data_dir, "sqlite")
+        server.start(smtp_url=smtp.url(), email_from="vedette@example.test",
+                     notification_retry_seconds="0.2")  # fmt: skip
+        try:
+            yield server
+        finally:
+            server.close()
+
+
+def text_of(mail: Mail) -> str:
+    part = mail.message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def signed_in(server: LiveVedette, email: str) -> httpx.Client:
+    client = httpx.Client(base_url=server.base_url, timeout=30)
+    token = pages.parse(client.get("/login/").text).form("/login/").inputs["csrf_token"]
+    answer = client.post(
+        "/login/", data={"csrf_token": token, "email": email, "password": PASSWORD, "next": "/"}
+    )
+    assert answer.status_code == 303, answer.text[:500]
+    return client
+
+
+def test_the_assignee_is_mailed_on_assignment_and_regression(
+    mail_server: LiveVedette, smtp: SmtpReceiver
+) -> None:
+    server = mail_server
+    project = server.create_project(org="mailers")
+    ann = create_user(server, "mailers")
+    send_error(server, project, "Checkout")
+    server.wait_processed()
+    issue = issues_by_title(server, project)["Checkout"]
+
+    server.api_put(f"/api/0/issues/{issue['id']}/", {"assignedTo": ann.email})
+    [assigned] = wait_for(lambda: [m for m in smtp.mails if ann.email in m.recipients])
+    assert assigned.recipients == [ann.email]
+    assert "Checkout" in assigned.message["Subject"]
+    body = text_of(assigned)
+    assert "Assigned to you by an API token" in body
+    url = f"{server.base_url}/p/mailers/{project.slug}/issues/{issue['id']}/"
+    assert url in re.findall(r"https?://\S+", body)
+    client = signed_in(server, ann.email)
+    try:
+        page = client.get(url)
+    finally:
+        client.close()
+    assert page.status_code == 200
+    assert "Checkout happened" in pages.parse(page.text).text
+
+    server.api_put(f"/api/0/issues/{issue['id']}/", {"status": "resolved"})
+    send_error(server, project, "Checkout", release="shop@3.1")
+    regressed = wait_for(lambda: [m for m in smtp.mails if "Regressed" in text_of(m)])
+    assert [m.recipients for m in regressed] == [[ann.email]]
+    assert "Regressed in shop@3.1" in text_of(regressed[0])
+    assert url in text_of(regressed[0])
+    time.sleep(0.5)  # time for a wrong extra mail to arrive (none may)
+    assert len([m for m in smtp.mails if ann.email in m.recipients]) == 2
