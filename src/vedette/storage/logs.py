@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from vedette.domain.envelope import normalize_event_id
@@ -184,6 +184,30 @@ def search_logs(
         .limit(limit)
     )
     return [_stored(r._mapping) for r in rows]
+
+
+def logs_stored_after(
+    conn: Connection, project_id: int, query: LogQuery, after_id: int, limit: int
+) -> list[StoredLog]:
+    """The live tail: rows stored after row ``after_id`` (in the order they were stored, so
+    a record with an old timestamp that arrives late is still shown), oldest first."""
+    rows = conn.execute(
+        select(log_records)
+        .where(
+            log_records.c.project_id == project_id,
+            log_records.c.id > after_id,
+            *_conditions(query),
+        )
+        .order_by(log_records.c.id)
+        .limit(limit)
+    )
+    return [_stored(r._mapping) for r in rows]
+
+
+def last_log_id(conn: Connection) -> int:
+    """Where a live tail starts: the newest row stored (of any project: one primary key
+    lookup, where the project's newest row could mean a long scan); 0 when none."""
+    return int(conn.execute(select(func.max(log_records.c.id))).scalar() or 0)
 
 
 def trace_logs(

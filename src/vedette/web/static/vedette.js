@@ -1,5 +1,5 @@
 // Vedette's only script (served from our origin; the CSP allows nothing inline).
-// Everything works without it; it adds copy buttons and "select all".
+// Everything works without it; it adds copy buttons, "select all" and the logs' live tail.
 "use strict";
 
 document.addEventListener("click", (event) => {
@@ -41,3 +41,35 @@ document.addEventListener("change", (event) => {
     box.checked = all.checked;
   }
 });
+
+// The Logs page's live tail: while "Live" is ticked, ask for the rows stored since the last
+// ones shown and put them on top. The rows come as server-rendered (escaped) HTML.
+const TAIL_EVERY_MS = 1000;
+
+document.addEventListener("change", (event) => {
+  const box = event.target.closest("input.live-tail");
+  if (box && box.checked) followTail(box);
+});
+
+async function followTail(box) {
+  const rows = document.getElementById(box.dataset.rows);
+  while (box.checked && box.isConnected) {
+    const url = new URL(box.dataset.tail, window.location.href);
+    url.searchParams.set("after", box.dataset.after);
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok) {
+        const fresh = document.createElement("template");
+        fresh.innerHTML = await response.text();
+        if (fresh.content.querySelector("tr")) {
+          rows.querySelector("tr.empty-row")?.remove();
+          rows.prepend(fresh.content);
+        }
+        box.dataset.after = response.headers.get("X-Tail-After") || box.dataset.after;
+      }
+    } catch (error) {
+      // The server is restarting or the network is gone: try again on the next round.
+    }
+    await new Promise((done) => setTimeout(done, TAIL_EVERY_MS));
+  }
+}
