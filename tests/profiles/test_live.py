@@ -10,8 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from tests.conftest import LiveVedette, ProjectHandle
+from tests.profiles.test_processing import PROFILE_ID, envelope_of, sampled
+from tests.ui.conftest import send_envelope
+
+from vedette.storage import accounts
 
 pytestmark = pytest.mark.e2e
 
@@ -82,3 +87,24 @@ def test_continuous_profile_chunks_are_stored_and_served(live_vedette: LiveVedet
     assert chunk["version"] == "2"
     assert chunk["profiler_id"] == profiler_id.replace("-", "")
     assert chunk["profile"]["samples"][0]["timestamp"] > 0
+
+
+def test_profiles_are_read_as_other_project_routes(live_vedette: LiveVedette) -> None:
+    """Only with a token of the project's organisation; bad parameters are a 400."""
+    project = live_vedette.create_project(org="profiles-owner")
+    body = envelope_of(({"type": "profile"}, orjson.dumps(sampled(timestamp=None))))
+    send_envelope(live_vedette, project, body)
+    live_vedette.wait_processed()
+    with live_vedette.db.write() as conn:
+        other = accounts.create_project(conn, "profiles-stranger", "elsewhere")
+        stranger = accounts.create_token(conn, "stranger", other.organization_id)
+    path = f"/api/0/projects/{project.org}/{project.slug}/profiling/profiles/{PROFILE_ID}/"
+    assert live_vedette.api_get(path)["transaction"]["name"] == "GET /orders"
+    http = live_vedette.http
+    assert http.get(path).status_code == 401
+    assert http.get(path, headers={"Authorization": f"Bearer {stranger}"}).status_code == 404
+    graph = f"/api/0/projects/{project.org}/{project.slug}/profiling/flamegraph/"
+    owner = {"Authorization": f"Bearer {live_vedette.token}"}
+    for params in ({}, {"transaction": "x", "profiler_id": "0" * 32}, {"profiler_id": "nope"},
+                   {"transaction": "x", "statsPeriod": "forever"}):  # fmt: skip
+        assert http.get(graph, params=params, headers=owner).status_code == 400, params
