@@ -5,8 +5,11 @@ the refusals an exporter can meet."""
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +29,7 @@ from tests.conftest import LiveVedette, ProjectHandle
 
 pytestmark = pytest.mark.e2e
 
+DRIVER = Path(__file__).with_name("sentry_otlp_driver.py")
 RESOURCE = {"service.name": "shop", "service.version": "2.4.0", "deployment.environment": "prod"}
 
 
@@ -108,6 +112,32 @@ def test_sdk_trace_is_a_transaction_and_a_trace(
     [row] = trace["transactions"]
     assert (row["release"], row["environment"]) == ("2.4.0", "prod")
     assert project_api(live_vedette, project, "stats/")["accepted"]["span"] == 4
+
+
+def test_sentry_sdk_otlp_integration_links_its_error_to_the_trace(
+    live_vedette: LiveVedette, project: ProjectHandle
+) -> None:
+    """sentry-sdk's OTLPIntegration: the endpoint and X-Sentry-Auth it derives from the DSN
+    are accepted, and the error captured inside an OpenTelemetry span is part of its trace."""
+    marker = uuid.uuid4().hex[:8]
+    done = subprocess.run(
+        [sys.executable, str(DRIVER), project.dsn, marker],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    trace_id = done.stdout.strip()
+    live_vedette.wait_processed()
+
+    trace = project_api(live_vedette, project, f"traces/{trace_id}/")
+    [transaction] = trace["transactions"]
+    assert transaction["transaction"] == f"GET /reports/{marker}"
+    [error] = trace["errors"]
+    [render] = [s for s in trace["spans"] if s["description"] == "render"]
+    assert error["eventID"] in render["errors"] and error["spanID"] == render["span_id"]
+    assert error["transaction"]["spanID"] == transaction["spanID"]
+    assert [i["title"] for i in live_vedette.issues(project)] == [
+        f"RuntimeError: report failed {marker}"
+    ]
 
 
 def test_sdk_logs_with_gzip_are_stored_once_and_searchable(

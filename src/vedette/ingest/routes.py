@@ -156,8 +156,13 @@ class IngestEndpoints:
             Route("/api/{project_id}/store/", self.store, methods=methods),
             Route("/api/{project_id}/store", self.store, methods=methods),
             *(
-                Route(f"/api/{{project_id}}/integration/otlp/v1/{name}", self.otlp, methods=methods)
+                Route(
+                    f"/api/{{project_id}}/integration/otlp/v1/{name}{slash}",
+                    self.otlp,
+                    methods=methods,
+                )
                 for name in SIGNALS
+                for slash in ("", "/")  # sentry-sdk's OTLPIntegration adds the slash
             ),
         ]
 
@@ -277,7 +282,7 @@ class IngestEndpoints:
     async def _accept_otlp(self, request: Request) -> Response:
         """OTLP/HTTP traces or logs (docs/protocol.md, "OTLP"), spooled as one internal item."""
         project_id = _project_id(request)
-        signal = SIGNALS[request.url.path.rpartition("/")[2]]  # the routes are SIGNALS' keys
+        signal = SIGNALS[request.url.path.rstrip("/").rpartition("/")[2]]  # routes: SIGNALS' keys
         received = time.time()
         key = await self._authenticate(request, project_id, None)
         media = media_type(request.headers.get("content-type"))
