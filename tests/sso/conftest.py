@@ -1,6 +1,6 @@
 """Single sign-on against a real OpenID provider: the certified ``oidc-provider`` (Node, in
-``provider/``) on loopback, started once per module with a signing key this test generated,
-and one Vedette server per engine and module configured for it.
+``provider/``) on loopback, started with a signing key the tests generated, and one Vedette
+server per engine configured for it; each once per session (kept on the shelf).
 
 Since the test holds the provider's signing key, it can mint ID tokens the provider's JWKS
 vouches for, with one thing wrong each, and hand them to Vedette through the real code exchange
@@ -9,12 +9,12 @@ vouches for, with one thing wrong each, and hand them to Vedette through the rea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
-from tests.conftest import BACKENDS, LiveVedette, free_port, fresh_database_url
+from tests.conftest import BACKENDS, LiveVedette, SessionShelf, free_port, fresh_database_url
 
 from vedette.storage.schema import memberships, oidc_identities, organizations, users
 
@@ -67,6 +67,13 @@ class Provider:
         self.set_account(account.id, claims)
         return account
 
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.http.close()
+
     def mint(self, claims: dict[str, Any], key: RSAKey | None = None) -> str:
         signing = key or self.key
         header = {"alg": "RS256", "kid": signing.kid or ""}
@@ -87,14 +94,8 @@ class Provider:
         }
 
 
-@pytest.fixture(scope="module")
-def ports() -> dict[str, int]:
-    """Each engine's server port, known before the provider starts (its redirect URIs)."""
-    return {backend: free_port() for backend in BACKENDS}
-
-
-@pytest.fixture(scope="module")
-def provider(tmp_path_factory: pytest.TempPathFactory, ports: dict[str, int]) -> Iterator[Provider]:
+def start_provider(folder: Path, ports: dict[str, int]) -> Provider:
+    """The provider on a free port, its redirect URIs those of the servers to come."""
     node = shutil.which("node")
     if node is None or not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("the test provider is not installed: (cd tests/sso/provider && npm ci)")
@@ -114,25 +115,19 @@ def provider(tmp_path_factory: pytest.TempPathFactory, ports: dict[str, int]) ->
         "jwks": {"keys": [key.as_dict(private=True)]},
         "accounts": {},
     }
-    folder = tmp_path_factory.mktemp("oidc-provider")
     (folder / "config.json").write_text(json.dumps(config))
-    log = (folder / "provider.log").open("wb")
-    process = subprocess.Popen(
-        [node, str(PROVIDER_DIR / "provider.mjs"), str(folder / "config.json")],
-        cwd=PROVIDER_DIR, stdout=subprocess.PIPE, stderr=log,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        ready = process.stdout.readline()  # "ready", or EOF when it failed to start
-        assert ready == b"ready\n", (folder / "provider.log").read_text()[-3000:]
-        with httpx.Client(base_url=issuer, timeout=10) as http:
-            yield Provider(issuer, key, process, http)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
-        log.close()
+    with (folder / "provider.log").open("wb") as log:
+        process = subprocess.Popen(
+            [node, str(PROVIDER_DIR / "provider.mjs"), str(folder / "config.json")],
+            cwd=PROVIDER_DIR, stdout=subprocess.PIPE, stderr=log,
+        )  # fmt: skip
+    provider = Provider(issuer, key, process, httpx.Client(base_url=issuer, timeout=10))
+    assert process.stdout is not None
+    ready = process.stdout.readline()  # "ready", or nothing when it failed to start
+    if ready != b"ready\n":
+        provider.stop()
+        raise AssertionError((folder / "provider.log").read_text()[-3000:])
+    return provider
 
 
 class SsoVedette(LiveVedette):
@@ -146,30 +141,56 @@ class SsoVedette(LiveVedette):
         self.http = httpx.Client(base_url=self.base_url, timeout=30)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="session")
+def ports(shelf: SessionShelf) -> dict[str, int]:
+    """Each engine's server port, known before the provider starts (its redirect URIs)."""
+    return shelf.keep(("sso", "ports"), lambda: {backend: free_port() for backend in BACKENDS})
+
+
+@pytest.fixture(scope="session")
+def provider(
+    shelf: SessionShelf, ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory
+) -> Provider:
+    """One provider for the session (tests make accounts of their own)."""
+    return shelf.keep(
+        ("sso", "provider"),
+        lambda: start_provider(tmp_path_factory.mktemp("oidc-provider"), ports),
+        Provider.stop,
+    )
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
 def sso_server(
     request: pytest.FixtureRequest,
+    shelf: SessionShelf,
     provider: Provider,
     ports: dict[str, int],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LiveVedette]:
-    backend = request.param
-    data_dir = tmp_path_factory.mktemp(f"sso-{backend}")
-    for url in fresh_database_url(backend, data_dir, migrated=True):
-        server = SsoVedette(url, data_dir, backend, ports[backend])
-        try:
-            server.start(
-                oidc_issuer=provider.issuer,
-                oidc_client_id=CLIENT_ID,
-                oidc_client_secret=CLIENT_SECRET,
-                oidc_organization=ORGANIZATION,
-                oidc_role="member",
-                oidc_sso_only="true",
-                oidc_button_label=BUTTON_LABEL,
-            )
-            yield server
-        finally:
-            server.close()
+) -> LiveVedette:
+    """The session's server of this engine with single sign-on at ``provider``, SSO only."""
+    backend: str = request.param
+
+    def start() -> tuple[SsoVedette, contextlib.AbstractContextManager[str]]:
+        data_dir = tmp_path_factory.mktemp(f"sso-{backend}")
+        database = contextlib.contextmanager(fresh_database_url)(backend, data_dir, migrated=True)
+        server = SsoVedette(database.__enter__(), data_dir, backend, ports[backend])
+        server.start(
+            oidc_issuer=provider.issuer,
+            oidc_client_id=CLIENT_ID,
+            oidc_client_secret=CLIENT_SECRET,
+            oidc_organization=ORGANIZATION,
+            oidc_role="member",
+            oidc_sso_only="true",
+            oidc_button_label=BUTTON_LABEL,
+        )
+        return server, database
+
+    def stop(started: tuple[SsoVedette, contextlib.AbstractContextManager[str]]) -> None:
+        server, database = started
+        server.close()
+        database.__exit__(None, None, None)
+
+    return shelf.keep(("sso-server", backend), start, stop)[0]
 
 
 # -- driving the sign-in over HTTP --------------------------------------------------------------
