@@ -109,3 +109,14 @@ def list_teams(conn: Connection, organization_id: int) -> list[TeamRow]:
 def find_team(conn: Connection, organization_id: int, slug: str) -> TeamRow | None:
     found = _rows(conn, (teams.c.organization_id == organization_id) & (teams.c.slug == slug))
     return found[0] if found else None
+
+
+def org_users(conn: Connection, organization_id: int) -> list[tuple[int, str]]:
+    """(id, email) of everyone who may be assigned the organisation's issues, by email."""
+    member = select(memberships.c.user_id).where(memberships.c.organization_id == organization_id)
+    rows = conn.execute(
+        select(users.c.id, users.c.email)
+        .where(or_(users.c.is_superuser.is_(True), users.c.id.in_(member)))
+        .order_by(users.c.email)
+    )
+    return [(int(r.id), str(r.email)) for r in rows]

@@ -11,15 +11,17 @@ import orjson
 from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 
-from vedette.api import serialize
+from vedette.api import issue_changes, serialize
+from vedette.api.issue_changes import Actor
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
-from vedette.domain.search import TagFilter, parse_search
+from vedette.domain.search import TagFilter, for_viewer, parse_search
 from vedette.domain.short_ids import short_id
-from vedette.storage import activity, feedback, logs, queries
+from vedette.storage import activity, assignment, feedback, logs, queries
 from vedette.storage.accounts import Project
-from vedette.storage.snoozes import clear_snooze
-from vedette.web import charts
+from vedette.storage.assignment import Assignee
+from vedette.storage.snoozes import Snooze
+from vedette.web import charts, issue_workflow
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.event_view import event_view
 from vedette.web.format import path_part, query
@@ -53,6 +55,7 @@ class IssueLine:
     short_id: str
     status: str
     sparkline: str
+    assignee: Assignee | None = None
 
 
 def _status_label(issue: queries.IssueRow) -> str:
@@ -69,15 +72,13 @@ async def issue_list(ui: WebCore, page: Page, project: Project) -> Response:
     sort = params.get("sort", "date")
     sort = sort if sort in SORTS else "date"
     cursor = _int_param(params.get("cursor"))
-    search = parse_search(text)
+    search = for_viewer(parse_search(text), page.user.id)
     extra = [TagFilter("environment", environment)] if environment else []
     extra += [TagFilter("release", release)] if release else []
     search = dataclasses.replace(search, tags=search.tags + tuple(extra))
     hour = int(time.time() // 3600)
 
-    def load(
-        conn: Connection,
-    ) -> tuple[list[queries.IssueRow], list[str], list[str], dict[int, dict[int, int]]]:
+    def load(conn: Connection) -> tuple[Any, ...]:
         rows = (
             []
             if search.problems
@@ -88,15 +89,18 @@ async def issue_list(ui: WebCore, page: Page, project: Project) -> Response:
         counts = activity.issues_event_counts(
             conn, [r.id for r in rows[:PAGE_SIZE]], (hour - 23) * 3600, 3600
         )
-        return rows, environments, releases, counts
+        owners = assignment.assignees_of(conn, [r.id for r in rows[:PAGE_SIZE]])
+        choices = issue_workflow.assignee_choices(conn, project.organization_id)
+        return rows, environments, releases, counts, owners, choices
 
-    rows, environments, releases, counts = await ui.read(load)
+    rows, environments, releases, counts, owners, choices = await ui.read(load)
     lines = [
         IssueLine(
             issue=r,
             short_id=short_id(project.slug, r.short_id),
             status=_status_label(r),
             sparkline=charts.sparkline(charts.series(counts.get(r.id, {}), hour - 23, 24), 80, 20),
+            assignee=owners.get(r.id),
         )
         for r in rows[:PAGE_SIZE]
     ]
@@ -122,21 +126,25 @@ async def issue_list(ui: WebCore, page: Page, project: Project) -> Response:
         ),
         first=cursor + 1,
         last=cursor + len(lines),
+        assignee_choices=choices,
     )
 
 
 async def bulk(ui: WebCore, page: Page, project: Project) -> Response:
+    if page.form.get("action") == "assign":
+        back = project_base(project) + "/issues/"
+        return await issue_workflow.bulk_assign(ui, page, project, back)
     action = STATUS_ACTIONS.get(page.form.get("action"))
     if action is None or action == IssueStatus.RESOLVED_IN_NEXT_RELEASE:
         raise WebError(400, "Choose resolve, ignore or reopen.")
     ids = [int(i) for i in page.form.getlist("issue") if i.isdigit() and len(i) < 19]
-    now = time.time()
+    now, actor = time.time(), Actor(page.user.id, page.user.email)
 
     def apply(conn: Connection) -> None:
         for issue_id in ids:
             issue = queries.get_issue(conn, issue_id)
             if issue is not None and issue.project_id == project.id:
-                queries.set_issue_status(conn, issue_id, action, now, None)
+                issue_changes.set_status(conn, issue_id, project.id, action, Snooze(), actor, now)
 
     await ui.write(apply)
     back = local_path(page.form.get("back"), project_base(project) + "/issues/")
@@ -157,14 +165,10 @@ async def set_status(ui: WebCore, page: Page, project: Project) -> Response:
     if status is None:
         raise WebError(400, "Unknown status.")
 
+    actor = Actor(page.user.id, page.user.email)
+
     def apply(conn: Connection) -> None:
-        release = (
-            queries.latest_release(conn, project.id)
-            if status == IssueStatus.RESOLVED_IN_NEXT_RELEASE
-            else None
-        )
-        queries.set_issue_status(conn, issue.id, status, time.time(), release)
-        clear_snooze(conn, issue.id)
+        issue_changes.set_status(conn, issue.id, project.id, status, Snooze(), actor, time.time())
 
     await ui.write(apply)
     target = f"{project_base(project)}/issues/{issue.id}/"
@@ -200,6 +204,7 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
             "counts": activity.issues_event_counts(
                 conn, [issue.id], first_bucket * bucket_seconds, bucket_seconds
             ).get(issue.id, {}),
+            "workflow": issue_workflow.issue_page_data(conn, project, issue.id, page.user.id),
         }
 
     found = await ui.read(load)
@@ -227,6 +232,7 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
         feedback=found["feedback"],
         trace_logs=found["trace_logs"],
         issue_url=f"{base}/issues/{issue.id}/",
+        **found["workflow"],
         snooze_options=[(value, label) for value, label, _ in SNOOZES],
     )
 

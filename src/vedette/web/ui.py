@@ -15,6 +15,7 @@ from vedette.web import (
     admin,
     alerts,
     feedback,
+    issue_workflow,
     issues,
     logs,
     performance,
@@ -140,6 +141,15 @@ class WebUI(WebCore):
                 proj(lambda pg, pr: issues.set_status(self, pg, pr)),
                 "issue-status",
                 post=True,
+            ),
+            *(
+                route(
+                    f"{p}/issues/{{issue_id:int}}/{suffix}",
+                    proj(functools.partial(handler, self)),
+                    name,
+                    post=True,
+                )
+                for suffix, handler, name in issue_workflow.PAGES
             ),
             route(
                 f"{p}/events/{{event_id}}/json/",

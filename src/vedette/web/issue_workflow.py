@@ -1,0 +1,197 @@
+"""The issue page's assignee picker, comments and activity stream, and bulk assignment from the
+issue list. Changes go through ``api.issue_changes`` (the API's own), as the signed-in user."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import Connection
+from starlette.responses import RedirectResponse, Response
+
+from vedette.api.issue_changes import Actor, ChangeError, assign, issues_of_project
+from vedette.domain.assignment import AssigneeError, parse_assignee
+from vedette.domain.issue_activity import ActivityType, note_text
+from vedette.storage import assignment, issue_activity, teams
+from vedette.storage.accounts import Project
+from vedette.storage.assignment import Assignee
+from vedette.storage.issue_activity import ActivityRow, NewActivity
+from vedette.web import markdown
+from vedette.web.core import Page, WebCore, WebError
+from vedette.web.format import path_part
+from vedette.web.security import local_path
+
+# What Vedette itself records (no one did it).
+_BY_VEDETTE = {ActivityType.FIRST_SEEN.value, ActivityType.SET_REGRESSION.value}
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityLine:
+    id: int
+    type: str
+    who: str
+    what: str
+    at: float
+    note: Markup | None  # a comment, rendered
+    mine: bool
+
+
+def describe(row: ActivityRow) -> str:
+    """What happened, after the name of who did it."""
+    data, version = row.data, row.data.get("version")
+    match row.type:
+        case ActivityType.NOTE:
+            return "commented"
+        case ActivityType.SET_RESOLVED:
+            return "resolved the issue"
+        case ActivityType.SET_RESOLVED_IN_RELEASE:
+            return "resolved the issue in the next release" + (
+                f" (after {version})" if version else ""
+            )
+        case ActivityType.SET_UNRESOLVED:
+            return "reopened the issue"
+        case ActivityType.SET_IGNORED:
+            return "ignored the issue"
+        case ActivityType.ASSIGNED:
+            team = data.get("assigneeType") == "team"
+            name = data.get("assigneeName") or data.get("assigneeEmail") or "someone"
+            return f"assigned the issue to {'#' if team else ''}{name}"
+        case ActivityType.UNASSIGNED:
+            return "unassigned the issue"
+        case ActivityType.SET_REGRESSION:
+            return "marked the issue as a regression" + (f" in {version}" if version else "")
+        case ActivityType.FIRST_SEEN:
+            return "first saw the issue"
+        case ActivityType.MERGE:
+            count = len(data.get("issues") or [])
+            return f"merged {count} issue{'s' if count != 1 else ''} into this one"
+    return row.type
+
+
+def who(row: ActivityRow) -> str:
+    if row.user_email:
+        return row.user_email
+    return "Vedette" if row.type in _BY_VEDETTE else "An API token"
+
+
+def activity_lines(rows: list[ActivityRow], viewer_id: int) -> list[ActivityLine]:
+    return [
+        ActivityLine(
+            id=r.id,
+            type=r.type,
+            who=who(r),
+            what=describe(r),
+            at=r.created_at,
+            note=markdown.render(str(r.data.get("text", ""))) if r.type == "note" else None,
+            mine=r.type == "note" and r.user_id == viewer_id,
+        )
+        for r in rows
+    ]
+
+
+def assignee_choices(conn: Connection, organization_id: int) -> list[tuple[str, str]]:
+    """(assignedTo value, label) of everyone and every team the org's issues may go to."""
+    people = [(f"user:{uid}", email) for uid, email in teams.org_users(conn, organization_id)]
+    groups = [(f"team:{t.slug}", f"#{t.slug}") for t in teams.list_teams(conn, organization_id)]
+    return people + groups
+
+
+def issue_page_data(
+    conn: Connection, project: Project, issue_id: int, viewer_id: int
+) -> dict[str, Any]:
+    """What the issue page shows of assignment and activity."""
+    return {
+        "assignee": assignment.assignees_of(conn, [issue_id]).get(issue_id),
+        "assignee_choices": assignee_choices(conn, project.organization_id),
+        "activity": activity_lines(issue_activity.issue_activity(conn, issue_id), viewer_id),
+    }
+
+
+def _issue_url(project: Project, issue_id: int) -> str:
+    base = f"/p/{path_part(project.organization_slug)}/{path_part(project.slug)}"
+    return f"{base}/issues/{issue_id}/"
+
+
+def _actor(page: Page) -> Actor:
+    return Actor(page.user.id, page.user.email)
+
+
+def _assignee_ref(page: Page) -> Any:
+    try:
+        return parse_assignee(page.form.get("assignee"))
+    except AssigneeError as exc:
+        raise WebError(400, str(exc)) from exc
+
+
+async def _assign(ui: WebCore, page: Page, project: Project, issue_ids: list[int]) -> None:
+    ref, now, actor = _assignee_ref(page), time.time(), _actor(page)
+
+    def apply(conn: Connection) -> Assignee | None:
+        found = issues_of_project(conn, project.id, issue_ids)
+        return assign(conn, project.organization_id, project.id, found, ref, actor, now,
+                      ui.config.base_url)  # fmt: skip
+
+    try:
+        await ui.write(apply)
+    except ChangeError as exc:
+        raise WebError(400, str(exc)) from exc
+
+
+async def assign_issue(ui: WebCore, page: Page, project: Project) -> Response:
+    issue_id = int(page.request.path_params["issue_id"])
+    await _assign(ui, page, project, [issue_id])
+    return RedirectResponse(_issue_url(project, issue_id), 303)
+
+
+async def bulk_assign(ui: WebCore, page: Page, project: Project, back: str) -> Response:
+    ids = [int(i) for i in page.form.getlist("issue") if i.isdigit() and len(i) < 19]
+    await _assign(ui, page, project, ids)
+    return RedirectResponse(local_path(page.form.get("back"), back), 303)
+
+
+async def add_comment(ui: WebCore, page: Page, project: Project) -> Response:
+    issue_id = int(page.request.path_params["issue_id"])
+    try:
+        text = note_text(page.form.get("text"))
+    except ValueError as exc:
+        raise WebError(400, f"The comment's {exc}.") from exc
+    note = NewActivity(issue_id, project.id, ActivityType.NOTE, page.user.id, {"text": text})
+
+    def add(conn: Connection) -> bool:
+        if not issues_of_project(conn, project.id, [issue_id]):
+            return False
+        issue_activity.record(conn, [note], time.time())
+        return True
+
+    if not await ui.write(add):
+        raise WebError(404, "There is no such issue in this project.")
+    return RedirectResponse(_issue_url(project, issue_id) + "#activity", 303)
+
+
+async def delete_comment(ui: WebCore, page: Page, project: Project) -> Response:
+    """Only one's own comments."""
+    issue_id = int(page.request.path_params["issue_id"])
+    note_id = int(page.request.path_params["note_id"])
+
+    def remove(conn: Connection) -> bool:
+        note = issue_activity.get_note(conn, issue_id, note_id)
+        if note is None or note.user_id != page.user.id:
+            return False
+        if not issues_of_project(conn, project.id, [issue_id]):
+            return False
+        issue_activity.delete_note(conn, note_id)
+        return True
+
+    if not await ui.write(remove):
+        raise WebError(404, "There is no such comment of yours on this issue.")
+    return RedirectResponse(_issue_url(project, issue_id) + "#activity", 303)
+
+
+# Issue page forms: (path after /issues/{issue_id}/, handler, route name).
+PAGES = [
+    ("assign/", assign_issue, "issue-assign"),
+    ("comments/", add_comment, "issue-comment"),
+    ("comments/{note_id:int}/delete/", delete_comment, "issue-comment-delete"),
+]
