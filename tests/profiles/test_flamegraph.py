@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from vedette.api.profiles import MAX_FRAME_VISITS, aggregate
 from vedette.domain.flamegraph import (
     DEFAULT_INTERVAL_NS,
     call_tree,
@@ -12,7 +13,13 @@ from vedette.domain.flamegraph import (
     sampling_interval,
     slowest_functions,
 )
-from vedette.domain.profiles import ProfileFrame, ProfileSample, SampledProfile
+from vedette.domain.profiles import (
+    TRANSACTION_PROFILE,
+    ProfileFrame,
+    ProfileRecord,
+    ProfileSample,
+    SampledProfile,
+)
 
 MS = 1_000_000
 MAIN = ProfileFrame("main", "app", in_app=True)
@@ -114,3 +121,19 @@ def test_sampling_interval_is_the_median_gap(times: list[int], expected: float) 
 )
 def test_percentile_is_nearest_rank(values: list[float], fraction: float, expected: float) -> None:
     assert percentile(values, fraction) == expected
+
+
+def test_merging_stops_at_the_frame_budget_but_keeps_the_newest() -> None:
+    deep = ((0,) * 1000,) * (MAX_FRAME_VISITS // 1000 + 1)  # one frame, deep stacks
+    big = SampledProfile((MAIN,), deep, (ProfileSample(0, "1", 0),), {}, "1")
+    small = profile([0])
+    records = [record(big, "b" * 32), record(small, "s" * 32)]
+    assert [r.profile_id for r in aggregate(records).records] == ["b" * 32]
+    assert [r.profile_id for r in aggregate(records[::-1]).records] == ["s" * 32]
+
+
+def record(found: SampledProfile, profile_id: str) -> ProfileRecord:
+    return ProfileRecord(
+        TRANSACTION_PROFILE, profile_id, None, None, "GET /", None, None, None, "python",
+        0.0, 1.0, found,
+    )  # fmt: skip

@@ -34,6 +34,7 @@ NOT_FOUND = "The requested resource does not exist"
 # Nodes lighter than this share of the whole tree are left out of the JSON and the graph.
 MIN_NODE_SHARE = 1 / 5000
 MAX_TRANSACTION_CHARS = 200
+MAX_FRAME_VISITS = 5_000_000
 
 
 def sample_format(record: ProfileRecord) -> dict[str, Any]:
@@ -118,8 +119,17 @@ class Aggregate:
 
 
 def aggregate(records: list[ProfileRecord]) -> Aggregate:
-    found = [r.profile for r in records]
-    return Aggregate(records, call_tree(found), slowest_functions(found))
+    """The records merged, newest first, while their stacks hold at most MAX_FRAME_VISITS
+    frames together (always the first): the work of one page stays bounded."""
+    kept: list[ProfileRecord] = []
+    frames = 0
+    for record in records:
+        frames += sum(len(stack) for stack in record.profile.stacks)
+        if kept and frames > MAX_FRAME_VISITS:
+            break
+        kept.append(record)
+    found = [r.profile for r in kept]
+    return Aggregate(kept, call_tree(found), slowest_functions(found))
 
 
 def load_profiles(

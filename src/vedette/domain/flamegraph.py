@@ -82,6 +82,15 @@ def weighted_samples(profile: SampledProfile) -> Iterator[tuple[ProfileSample, f
             yield sample, interval[sample.thread_id]
 
 
+def weighted_stacks(profile: SampledProfile) -> dict[int, float]:
+    """Time (ns) per stack of the profiled threads: each distinct stack is then walked once,
+    however many samples it has."""
+    totals: dict[int, float] = defaultdict(float)
+    for sample, weight in weighted_samples(profile):
+        totals[sample.stack_id] += weight
+    return totals
+
+
 def sampling_interval(times: list[int]) -> float:
     """The median gap between consecutive sample times (ns), or the default for one sample."""
     gaps = [b - a for a, b in itertools.pairwise(times) if b > a]
@@ -93,10 +102,10 @@ def call_tree(profiles: Iterable[SampledProfile]) -> CallNode:
     path is one node."""
     root = CallNode(ROOT, "")
     for profile in profiles:
-        for sample, weight in weighted_samples(profile):
+        for stack_id, weight in weighted_stacks(profile).items():
             node = root
             root.total_ns += weight
-            for index in reversed(profile.stacks[sample.stack_id]):
+            for index in reversed(profile.stacks[stack_id]):
                 node = node.child(profile.frames[index])
                 node.total_ns += weight
             node.self_ns += weight
@@ -111,8 +120,8 @@ def slowest_functions(profiles: Iterable[SampledProfile], limit: int = 50) -> li
     in_app: dict[tuple[str, str], bool] = {}
     for profile in profiles:
         own: dict[tuple[str, str], float] = defaultdict(float)
-        for sample, weight in weighted_samples(profile):
-            frames = [profile.frames[i] for i in profile.stacks[sample.stack_id]]
+        for stack_id, weight in weighted_stacks(profile).items():
+            frames = [profile.frames[i] for i in profile.stacks[stack_id]]
             for frame in frames:
                 in_app[frame.key] = in_app.get(frame.key, False) or frame.in_app
             for key in {frame.key for frame in frames}:

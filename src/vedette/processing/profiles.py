@@ -31,9 +31,9 @@ from vedette.domain.profiles import (
 from vedette.processing.timestamps import parse_timestamp
 
 MAX_SAMPLES = 100_000
-MAX_STACKS = 25_000
+MAX_STACKS = 20_000
 MAX_FRAMES = 25_000
-MAX_STACK_DEPTH = 1_024
+MAX_STACK_DEPTH = 512
 MAX_THREADS = 1_000
 MAX_FUNCTION_CHARS = 256
 MAX_PATH_CHARS = 1_024

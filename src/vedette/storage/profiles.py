@@ -2,7 +2,8 @@
 
 A row per transaction profile or continuous profile chunk; the normalised profile is packed
 by `storage.codec`. Reads load whole profiles: the flame graph of a transaction merges at most
-``MAX_MERGED`` of its newest profiles, so one page never unpacks an unbounded number of them.
+``MAX_MERGED`` of its newest profiles holding at most ``MAX_MERGED_SAMPLES`` samples together
+(always at least one profile), so one page never unpacks an unbounded amount of them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import ColumnElement, Connection, Row, select
 
 from vedette.domain.processed import ProcessedEnvelope
 from vedette.domain.profiles import (
@@ -24,6 +25,7 @@ from vedette.storage.dialect import insert_ignore
 from vedette.storage.schema import profiles
 
 MAX_MERGED = 200
+MAX_MERGED_SAMPLES = 500_000
 
 
 def store_profiles(conn: Connection, batch: Sequence[tuple[int, ProcessedEnvelope]]) -> None:
@@ -84,48 +86,53 @@ def get_profile(
 
 
 def transaction_profiles(
-    conn: Connection,
-    project_id: int,
-    transaction: str,
-    start: float,
-    end: float,
-    limit: int = MAX_MERGED,
+    conn: Connection, project_id: int, transaction: str, start: float, end: float
 ) -> list[ProfileRecord]:
     """The newest profiles of a transaction name that started in [start, end)."""
-    rows = conn.execute(
-        select(profiles)
-        .where(
-            profiles.c.project_id == project_id,
-            profiles.c.transaction_name == transaction,
-            profiles.c.start_timestamp >= start,
-            profiles.c.start_timestamp < end,
-            profiles.c.kind == TRANSACTION_PROFILE,
-        )
-        .order_by(profiles.c.start_timestamp.desc())
-        .limit(limit)
-    ).all()
-    return [_record(r) for r in rows]
+    where = (
+        profiles.c.project_id == project_id,
+        profiles.c.transaction_name == transaction,
+        profiles.c.start_timestamp >= start,
+        profiles.c.start_timestamp < end,
+        profiles.c.kind == TRANSACTION_PROFILE,
+    )
+    return _load(conn, where, profiles.c.start_timestamp.desc())
 
 
 def profiler_chunks(
-    conn: Connection,
-    project_id: int,
-    profiler_id: str,
-    start: float,
-    end: float,
-    limit: int = MAX_MERGED,
+    conn: Connection, project_id: int, profiler_id: str, start: float, end: float
 ) -> list[ProfileRecord]:
     """The chunks of one continuous profiler that overlap [start, end), oldest first."""
-    rows = conn.execute(
-        select(profiles)
-        .where(
-            profiles.c.project_id == project_id,
-            profiles.c.profiler_id == profiler_id,
-            profiles.c.start_timestamp < end,
-            profiles.c.end_timestamp >= start,
-            profiles.c.kind == PROFILE_CHUNK,
-        )
-        .order_by(profiles.c.start_timestamp)
-        .limit(limit)
+    where = (
+        profiles.c.project_id == project_id,
+        profiles.c.profiler_id == profiler_id,
+        profiles.c.start_timestamp < end,
+        profiles.c.end_timestamp >= start,
+        profiles.c.kind == PROFILE_CHUNK,
+    )
+    return _load(conn, where, profiles.c.start_timestamp)
+
+
+def _load(
+    conn: Connection, where: tuple[ColumnElement[bool], ...], order: ColumnElement[Any]
+) -> list[ProfileRecord]:
+    """Rows in ``order`` within the merge budget, unpacked; the sizes are read first, so
+    rows past the budget are never loaded."""
+    sizes = conn.execute(
+        select(profiles.c.id, profiles.c.sample_count)
+        .where(*where)
+        .order_by(order, profiles.c.id)
+        .limit(MAX_MERGED)
     ).all()
-    return [_record(r) for r in rows]
+    chosen: list[int] = []
+    total = 0
+    for row_id, count in sizes:
+        total += count
+        if chosen and total > MAX_MERGED_SAMPLES:
+            break
+        chosen.append(row_id)
+    if not chosen:
+        return []
+    rows = conn.execute(select(profiles).where(profiles.c.id.in_(chosen))).all()
+    position = {row_id: index for index, row_id in enumerate(chosen)}
+    return [_record(r) for r in sorted(rows, key=lambda r: position[r.id])]
