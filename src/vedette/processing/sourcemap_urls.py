@@ -17,7 +17,7 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 JAVASCRIPT_PLATFORMS = frozenset({"javascript", "node"})
 # The comment is in the last lines of a minified file; only its tail is searched.
 _TAIL_BYTES = 4096
-_MAPPING_COMMENT = re.compile(rb"//[#@]\s*sourceMappingURL=(\S+)\s*(?:\*/)?\s*$", re.MULTILINE)
+_MAPPING_COMMENT = re.compile(rb"//[#@]\s*sourceMappingURL=(\S+)\s*$", re.MULTILINE)
 _DATA_URL = re.compile(r"data:(?P<type>[^,;]*)(?P<params>(?:;[^,;]*)*),(?P<data>.*)", re.DOTALL)
 # Frames of the runtime itself: never uploaded, never looked up.
 _RUNTIME_PREFIXES = ("node:", "native", "<anonymous>", "[native code]")

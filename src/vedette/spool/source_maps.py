@@ -4,7 +4,9 @@ the pure step (processing.sourcemaps) sees an ``ArtifactLookup`` and nothing of 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Connection
 
 from vedette.processing.memo import BoundedMemo
 from vedette.processing.sourcemap_bundles import BundleEntry, BundleIndex, read_file, read_index
@@ -31,6 +33,13 @@ class SourceMapStore:
         self.parsed: ParsedMaps = new_cache()
         self.indexes: BoundedMemo[BundleIndex] = BoundedMemo(4096, max_weight=2_000_000)
         self.bundles: BoundedMemo[bytes] = BoundedMemo(64, max_weight=BUNDLE_CACHE_BYTES)
+        self.lists: BoundedMemo[tuple[UploadedFile, ...]] = BoundedMemo(4096, 100_000)
+        self._organizations: dict[int, int | None] = {}
+
+    def organization_of(self, conn: Connection, project_id: int) -> int | None:
+        if project_id not in self._organizations:
+            self._organizations[project_id] = source_maps.organization_of(conn, project_id)
+        return self._organizations[project_id]
 
     def symbolicator(self, project_id: int) -> SourceMapSymbolicator:
         """The symbolicator of one event of the project."""
@@ -57,13 +66,13 @@ class SourceMapStore:
 
 class StoredArtifacts:
     """The ``ArtifactLookup`` of one event: the project's uploads (and its organisation's for
-    no project in particular), newest first."""
+    no project in particular), newest first. Lists of files are kept between events for as
+    long as the project's uploads stay the same (``upload_stamp``)."""
 
     def __init__(self, store: SourceMapStore, project_id: int) -> None:
         self._store = store
         self._project_id = project_id
-        self._organization_id: int | None = None
-        self._bundle_lists: dict[str | None, list[UploadedFile]] = {}
+        self._scope: tuple[int, tuple[int, int]] | None = None  # organisation, upload stamp
 
     def by_debug_id(self, debug_id: str, kind: str) -> Artifact | None:
         for upload in self._bundles(None):
@@ -81,39 +90,48 @@ class StoredArtifacts:
                 entry = index.by_url.get(url)
                 if entry is not None:
                     return self._bundled(upload, entry)
-        organization_id = self._organization()
-        if organization_id is None:
-            return None
-        with self._store.db.read() as conn:
-            files = source_maps.release_files(
-                conn, organization_id, self._project_id, release, candidates
-            )
+        files = self._listed(
+            ("files", release, tuple(candidates)),
+            lambda conn, org: source_maps.release_files(
+                conn, org, self._project_id, release, candidates
+            ),
+        )
         for url in candidates:
             for upload in files:
                 if upload.name == url and upload.dist == dist:
                     return self._release_file(upload)
         return None
 
-    def _organization(self) -> int | None:
-        if self._organization_id is None:
-            with self._store.db.read() as conn:
-                self._organization_id = source_maps.organization_of(conn, self._project_id)
-        return self._organization_id
+    def _bundles(self, release: str | None) -> tuple[UploadedFile, ...]:
+        def query(conn: Connection, organization_id: int) -> list[UploadedFile]:
+            found = source_maps.artifact_bundles(conn, organization_id, self._project_id, release)
+            unique = {u.checksum: u for u in reversed(found)}  # the newest row of each bundle
+            return sorted(unique.values(), key=lambda u: (u.created_at, u.id), reverse=True)
 
-    def _bundles(self, release: str | None) -> list[UploadedFile]:
-        if release not in self._bundle_lists:
-            organization_id = self._organization()
-            found: list[UploadedFile] = []
-            if organization_id is not None:
-                with self._store.db.read() as conn:
-                    found = source_maps.artifact_bundles(
-                        conn, organization_id, self._project_id, release
-                    )
-            unique = {u.checksum: u for u in reversed(found)}  # newest row of each bundle
-            self._bundle_lists[release] = sorted(
-                unique.values(), key=lambda u: (u.created_at, u.id), reverse=True
-            )
-        return self._bundle_lists[release]
+        return self._listed(("bundles", release), query)
+
+    def _listed(
+        self, what: tuple[object, ...], query: Callable[[Connection, int], list[UploadedFile]]
+    ) -> tuple[UploadedFile, ...]:
+        """Files the query lists, from the store's memo while the uploads stay the same."""
+        with self._store.db.read() as conn:
+            if self._scope is None:
+                organization_id = self._store.organization_of(conn, self._project_id)
+                stamp = (
+                    (0, 0)
+                    if organization_id is None
+                    else source_maps.upload_stamp(conn, organization_id, self._project_id)
+                )
+                self._scope = (organization_id or 0, stamp)
+            organization_id, stamp = self._scope
+            if stamp[0] == 0:
+                return ()
+            key = (self._project_id, stamp, *what)
+            found = self._store.lists.get(key)
+            if found is None:
+                found = tuple(query(conn, organization_id))
+                self._store.lists.put(key, found, 1 + len(found))
+        return found
 
     def _bundled(self, upload: UploadedFile, entry: BundleEntry) -> Artifact:
         store = self._store

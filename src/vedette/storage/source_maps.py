@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, or_, select
+from sqlalchemy import ColumnElement, Connection, func, or_, select
 
 from vedette.storage.schema import projects, upload_chunks, upload_file_chunks, upload_files
 from vedette.storage.uploads import _FILES, UploadedFile
@@ -29,6 +29,18 @@ def _visible_to(
         upload_files.c.organization_id == organization_id,
         or_(upload_files.c.project_id == project_id, upload_files.c.project_id.is_(None)),
     )
+
+
+def upload_stamp(conn: Connection, organization_id: int, project_id: int) -> tuple[int, int]:
+    """How many bundles and release files the project may use, and the newest one's id: what
+    the worker's caches of file lists are keyed by (an upload changes it)."""
+    count, newest = conn.execute(
+        select(func.count(), func.max(upload_files.c.id)).where(
+            *_visible_to(organization_id, project_id),
+            upload_files.c.kind.in_(("artifact_bundle", "release_file")),
+        )
+    ).one()
+    return int(count or 0), int(newest or 0)
 
 
 def artifact_bundles(
