@@ -15,7 +15,7 @@ from vedette.alerts.rule_input import build_spec
 from vedette.api.serialize import dsn
 from vedette.cli_alerts import add_alert_commands
 from vedette.settings import Settings
-from vedette.storage import accounts, alert_rules, retention, uptime, users
+from vedette.storage import accounts, alert_rules, releases_meta, retention, teams, uptime, users
 from vedette.storage.database import Database
 from vedette.storage.migrate import current_revision, head_revision, upgrade
 from vedette.uptime.spec import MonitorSpec, config_values
@@ -215,6 +215,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             **os.environ,
             "SENTRY_DSN": project_dsn,
             "SENTRY_TRACES_SAMPLE_RATE": "1.0",
+            "SENTRY_PROFILES_SAMPLE_RATE": "1.0",
+            "SENTRY_ENABLE_LOGS": "true",
             "ENVIRONMENT": "demo",
             "APP_VERSION": "shop@1.0.0",
             "SHOP_DATABASE_PATH": str(settings.data_dir / "demo-shop.sqlite3"),
@@ -331,6 +333,20 @@ def cmd_user_password(args: argparse.Namespace, settings: Settings) -> None:
     print(f"password of {users.normalize_email(args.email)} changed")
 
 
+def cmd_team_create(args: argparse.Namespace, settings: Settings) -> None:
+    with migrated_database(settings) as db, db.write() as conn:
+        org_id = releases_meta.organization_id(conn, args.org)
+        if org_id is None:
+            raise SystemExit(f"no organisation {args.org}")
+        try:
+            team = teams.create_team(
+                conn, org_id, args.slug, args.name or args.slug, list(args.member), time.time()
+            )
+        except teams.TeamError as error:
+            raise SystemExit(str(error)) from error
+    print(f"created team #{team.slug} of {args.org} ({len(team.member_emails)} members)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vedette", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -419,6 +435,17 @@ def build_parser() -> argparse.ArgumentParser:
     user_password.add_argument("email")
     user_password.add_argument("--password", help="asked for when not given")
     user_password.set_defaults(func=cmd_user_password)
+    team = sub.add_parser("team", help="manage teams (to assign issues to)").add_subparsers(
+        dest="action", required=True
+    )
+    team_create = team.add_parser("create", help="create a team of an organisation's users")
+    team_create.add_argument("org")
+    team_create.add_argument("slug")
+    team_create.add_argument("--name", help="defaults to the slug")
+    team_create.add_argument(
+        "--member", action="append", default=[], help="a user's email (repeatable)"
+    )
+    team_create.set_defaults(func=cmd_team_create)
     add_alert_commands(sub, migrated_database)
     return parser
 
