@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from examples.shop import services
 from examples.shop.db import Order, Product, User
-from vedette.kit import background_transaction, monitored_user
+from vedette.kit import background_transaction, monitored_user, send_feedback
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -145,6 +145,23 @@ def retry_payments(request: Request, tasks: BackgroundTasks, response: Response)
     return {"status": "scheduled"}
 
 
+class FeedbackIn(BaseModel):
+    """What the shop's error page posts: the user's words about the error they saw."""
+
+    message: str = Field(min_length=1, max_length=4096)
+    name: str | None = Field(default=None, max_length=128)
+    email: str | None = Field(default=None, max_length=128)
+    event_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{32,36}$")
+
+
+def feedback(body: FeedbackIn, response: Response) -> dict[str, str | None]:
+    feedback_id = send_feedback(
+        body.message, name=body.name, email=body.email, event_id=body.event_id
+    )
+    response.status_code = status.HTTP_202_ACCEPTED
+    return {"feedback_id": feedback_id}
+
+
 def build_router() -> APIRouter:
     router = APIRouter()
     router.add_api_route("/health", health, methods=["GET"])
@@ -158,6 +175,7 @@ def build_router() -> APIRouter:
     router.add_api_route("/recommendations", recommendations, methods=["GET"])
     router.add_api_route("/reports/sales", sales_report, methods=["GET"])
     router.add_api_route("/admin/retry-payments", retry_payments, methods=["POST"])
+    router.add_api_route("/feedback", feedback, methods=["POST"])
     return router
 
 

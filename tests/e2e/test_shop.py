@@ -76,6 +76,7 @@ def test_the_shop_reports_to_a_live_vedette(live_vedette: LiveVedette, tmp_path:
         "SENTRY_TRACES_SAMPLE_RATE": "1.0",
         "ENVIRONMENT": "e2e",
         "APP_VERSION": "shop@2.0.0",
+        "SENTRY_ENABLE_LOGS": "true",
         "SHOP_DATABASE_PATH": str(tmp_path / "shop.sqlite3"),
         # Past the 1 s "slow DB query" threshold, once.
         "SHOP_SLOW_REPORT_SECONDS": "1.05",
@@ -121,6 +122,15 @@ def test_the_shop_reports_to_a_live_vedette(live_vedette: LiveVedette, tmp_path:
     } <= names
     assert "examples.shop.routes.health" not in names  # never traced
     assert transactions["examples.shop.routes.place_order"]["count"] == seen["order 201"] + 1
+
+    # The shop's Python logging records are logs; the error page's feedback is linked to the
+    # checkout error it is about.
+    logs = live_vedette.api_get(f"{base}/logs/", query="signed up")
+    assert len(logs) == seen["signup 201"] + 1  # the traffic's sign-ups and ours
+    assert {r["attributes"]["logger.name"] for r in logs} == {"shop"}
+    [feedback] = live_vedette.api_get(f"{base}/user-feedback/")
+    assert feedback["comments"] == "I was charged but the page says something went wrong"
+    assert feedback["issue"]["id"] == by_type["KeyError"]["id"]
 
 
 def test_vedette_demo_serves_the_shops_issues_and_transactions(tmp_path: Path) -> None:

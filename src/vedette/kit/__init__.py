@@ -24,6 +24,7 @@ from vedette.kit.errors import (
     expected_error_handler,
     unexpected_error_handler,
 )
+from vedette.kit.feedback import send_feedback
 from vedette.kit.instrument import instrument_app
 from vedette.kit.middleware import RequestContextMiddleware
 from vedette.kit.sampling import PathSampler
@@ -55,6 +56,7 @@ __all__ = [
     "monitoring_lifespan",
     "report_exception",
     "report_message",
+    "send_feedback",
     "set_process_tags",
     "set_user_context",
     "shutdown_monitoring",
