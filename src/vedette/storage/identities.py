@@ -33,6 +33,9 @@ class Claims:
     issuer: str
     subject: str
     email: str
+    # True only when the provider said so: an existing user is linked by email only then
+    # (a provider that lets people type any email would otherwise hand out accounts here).
+    email_verified: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,8 @@ class Provisioning:
 
 def sign_in(conn: Connection, claims: Claims, provisioning: Provisioning, now: float) -> int:
     """The id of the user ``claims`` speak for: linked before, linked now to the user of the
-    email, or created now."""
+    (verified) email, or created now. Raises ``UserError`` when the email belongs to a user it
+    may not be linked to."""
     linked = conn.execute(
         select(oidc_identities.c.user_id).where(
             oidc_identities.c.issuer == claims.issuer,
@@ -62,6 +66,11 @@ def sign_in(conn: Connection, claims: Claims, provisioning: Provisioning, now: f
         _touch(conn, int(linked), now)
         return int(linked)
     existing = users.get_user(conn, claims.email)
+    if existing is not None and not claims.email_verified:
+        raise users.UserError(
+            f"a user {claims.email} exists already, and the provider does not say the email"
+            " is verified: not linked"
+        )
     user_id = existing.id if existing is not None else _create_user(conn, claims, provisioning)
     users.add_membership(conn, user_id, provisioning.organization)
     conn.execute(

@@ -79,6 +79,8 @@ def identity_of(claims: Mapping[str, Any]) -> VerifiedIdentity:
     """The subject and email of verified claims (``email_verified`` None when not said)."""
     email = claims.get("email")
     verified = claims.get("email_verified")
+    if isinstance(verified, str):  # some providers (Amazon Cognito) send "true" and "false"
+        verified = {"true": True, "false": False}.get(verified.lower())
     return VerifiedIdentity(
         subject=str(claims["sub"]),
         email=email if isinstance(email, str) and email else None,

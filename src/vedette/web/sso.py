@@ -33,6 +33,10 @@ MAX_PARAM_CHARS = 4096
 EXPIRED = "This sign-in expired or was already used. Please sign in again."
 UNREACHABLE = "The identity provider could not be reached. Please try again later."
 UNVERIFIED_TOKEN = "The identity provider's answer could not be verified."
+NOT_LINKED = (
+    "A user with your email address exists here, and the identity provider does not say the"
+    " address is verified. Ask an administrator."
+)
 
 
 def _client(core: WebCore) -> OidcClient:
@@ -114,7 +118,9 @@ async def _sign_in(
             request, "Your email address is not verified at the identity provider.", 403
         )
     config = _client(core).config
-    claims = identities.Claims(config.issuer, identity.subject, identity.email)
+    claims = identities.Claims(
+        config.issuer, identity.subject, identity.email, identity.email_verified is True
+    )
     provisioning = identities.Provisioning(config.organization, config.role)
 
     def sign_in(conn: Connection) -> str:
@@ -126,7 +132,7 @@ async def _sign_in(
         session_id = await core.write(sign_in)
     except users.UserError as exc:
         log.warning("single sign-on: %s", exc)
-        return await core.refused_sign_in(request, EXPIRED, 409)
+        return await core.refused_sign_in(request, NOT_LINKED, 409)
     response = await core.session_started(session_id, target)
     response.delete_cookie(STATE_COOKIE, path=PATH, secure=core.secure_cookies, httponly=True)
     return response
