@@ -18,27 +18,16 @@ import pytest
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import SpanKind, Status, StatusCode
 from tests.conftest import LiveVedette, ProjectHandle
+from tests.otlp.exporting import RESOURCE, auth, otlp_url, send_trace
 
 pytestmark = pytest.mark.e2e
 
 DRIVER = Path(__file__).with_name("sentry_otlp_driver.py")
-RESOURCE = {"service.name": "shop", "service.version": "2.4.0", "deployment.environment": "prod"}
-
-
-def otlp_url(server: LiveVedette, project: ProjectHandle, signal: str) -> str:
-    return f"{server.base_url}/api/{project.id}/integration/otlp/v1/{signal}"
-
-
-def auth(project: ProjectHandle) -> dict[str, str]:
-    return {"x-sentry-auth": f"sentry sentry_key={project.public_key}"}
 
 
 def project_api(server: LiveVedette, project: ProjectHandle, path: str, **query: Any) -> Any:
@@ -48,41 +37,6 @@ def project_api(server: LiveVedette, project: ProjectHandle, path: str, **query:
 @pytest.fixture
 def project(live_vedette: LiveVedette) -> ProjectHandle:
     return live_vedette.create_project()
-
-
-def send_trace(server: LiveVedette, project: ProjectHandle, marker: str) -> str:
-    """A server span with a query, an outgoing call and a failing step, through the SDK's
-    batch processor and its protobuf exporter; the trace id."""
-    provider = TracerProvider(resource=Resource.create(RESOURCE))
-    exporter = OTLPSpanExporter(endpoint=otlp_url(server, project, "traces"), headers=auth(project))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    tracer = provider.get_tracer("shop.checkout")
-    root_attributes = {"http.request.method": "POST", "http.route": f"/checkout/{marker}"}
-    with tracer.start_as_current_span("POST", kind=SpanKind.SERVER, attributes=root_attributes):
-        with tracer.start_as_current_span(
-            "SELECT shop",
-            attributes={
-                "db.system": "postgresql",
-                "db.statement": "SELECT * FROM carts WHERE id = 7",
-            },
-        ):
-            pass
-        with tracer.start_as_current_span(
-            "GET",
-            kind=SpanKind.CLIENT,
-            attributes={
-                "http.request.method": "GET",
-                "url.full": "https://pay.example/quote",
-                "http.response.status_code": 503,
-            },
-        ) as call:
-            call.set_status(Status(StatusCode.ERROR))
-        with tracer.start_as_current_span("reserve stock") as step:
-            step.set_attribute("items", 3)
-            trace_id = format(step.get_span_context().trace_id, "032x")
-    assert provider.force_flush()
-    provider.shutdown()
-    return trace_id
 
 
 def test_sdk_trace_is_a_transaction_and_a_trace(
