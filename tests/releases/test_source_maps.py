@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.conftest import LiveVedette, ProjectHandle
 from tests.releases.test_sentry_cli_pipeline import sentry_cli
+from tests.ui.conftest import Account, make_account, signed_in
 
 NODE_DIR = Path(__file__).parents[1] / "e2e" / "sdk_scenarios" / "node"
 APP = Path(__file__).parents[1] / "fixtures" / "sourcemaps" / "app"
@@ -69,6 +69,14 @@ def run_app(node: str, project: ProjectHandle, dist: Path, release: str) -> None
     assert done.returncode == 0, done.stderr
 
 
+def issue_page_text(server: LiveVedette, account: Account, issue: dict[str, Any]) -> str:
+    visitor = signed_in(server, account)
+    try:
+        return visitor.page(f"{account.base}/issues/{issue['id']}/").text
+    finally:
+        visitor.close()
+
+
 def latest_event(server: LiveVedette, issue: dict[str, Any]) -> dict[str, Any]:
     event: dict[str, Any] = server.api_get(f"/api/0/issues/{issue['id']}/events/latest/")
     return event
@@ -83,7 +91,8 @@ def test_node_frames_resolve_by_debug_id_and_builds_group_together(
     live_vedette: LiveVedette, node: str, tmp_path: Path
 ) -> None:
     server = live_vedette
-    project = server.create_project("web", org=f"o-{uuid.uuid4().hex[:8]}")
+    account = make_account(server, "maps")
+    project = account.project
     builds = [
         (tmp_path / "one", ["--minify"], False, "1.0.0"),
         (tmp_path / "two", ["--minify-identifiers", "--minify-syntax"], True, "1.0.1"),
@@ -131,6 +140,16 @@ def test_node_frames_resolve_by_debug_id_and_builds_group_together(
     old_raw = bundle_frames(oldest["exception"]["values"][0]["raw_stacktrace"])
     assert [(f["lineno"], f["colno"]) for f in old_raw] != [(f["lineno"], f["colno"]) for f in raw]
 
+    # The event page shows the original frames, and the minified ones in its raw view.
+    text = issue_page_text(server, account, issues[0])
+    assert "formatPrice" in text and "throw new TypeError(`Price of ${item.name}" in text
+    assert "Raw stack trace (minified, as the SDK sent it)" in text
+    crashed = raw[-1]
+    assert (
+        f"{crashed['function']} at {crashed['filename']}:{crashed['lineno']}:{crashed['colno']}"
+        in text
+    )
+
 
 def test_release_files_found_by_url_and_a_missing_map_is_reported(
     live_vedette: LiveVedette, node: str, tmp_path: Path
@@ -139,7 +158,8 @@ def test_release_files_found_by_url_and_a_missing_map_is_reported(
     its map through its ``sourceMappingURL``; a release whose map was not uploaded keeps the
     minified frames and says why."""
     server = live_vedette
-    project = server.create_project("web", org=f"o-{uuid.uuid4().hex[:8]}")
+    account = make_account(server, "maps")
+    project = account.project
     dist = build(tmp_path, minify=["--minify"])
     cli = lambda *args: sentry_cli(server, project, *args, cwd=tmp_path)  # noqa: E731
     prefix = f"~{dist}"
@@ -168,3 +188,6 @@ def test_release_files_found_by_url_and_a_missing_map_is_reported(
     assert crash["filename"] == str(dist / "app.mjs")
     assert "raw_stacktrace" not in unmapped["exception"]["values"][0]
     assert {"type": "js_no_source", "url": f"{dist}/app.mjs.map"} in unmapped["errors"]
+    text = issue_page_text(server, account, {"id": unmapped["groupID"]})
+    assert f"No source map was found for {dist}/app.mjs.map" in text
+    assert "Raw stack trace" not in text

@@ -8,7 +8,7 @@ text (templates escape it). Links are only made of http(s) URLs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -156,6 +156,10 @@ def _frame(raw: object, meta: Mapping[str, Any]) -> Frame:
 @dataclass(frozen=True, slots=True)
 class Stacktrace:
     frames: list[Frame]  # most recent call last, as the protocol stores them
+    # The frames as the SDK sent them, when source maps resolved some (``raw_stacktrace``).
+    raw: Stacktrace | None = None
+    # Why some frames stayed minified (the event's ``js_*`` errors), worded for people.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def has_in_app(self) -> bool:
@@ -196,10 +200,18 @@ def exceptions(event: Mapping[str, Any]) -> list[ExceptionView]:
     found = []
     container = event.get("exception")
     base = ("exception", "values") if isinstance(container, Mapping) else ("exception",)
-    for index, raw in enumerate(_values(container)):
+    problems = source_map_problems(event)
+    values = _values(container)
+    for index, raw in enumerate(values):
         e = _dict(raw)
         mechanism = _dict(e.get("mechanism"))
         handled = mechanism.get("handled")
+        trace = stacktrace(e.get("stacktrace"), meta_at(event, *base, index, "stacktrace"))
+        if trace is not None:
+            newest = index == len(values) - 1
+            trace = replace(
+                trace, raw=stacktrace(e.get("raw_stacktrace")), problems=problems if newest else []
+            )
         found.append(
             ExceptionView(
                 type=_text(e.get("type")),
@@ -208,12 +220,29 @@ def exceptions(event: Mapping[str, Any]) -> list[ExceptionView]:
                 module=_text(e.get("module")),
                 mechanism=_text(mechanism.get("type")),
                 handled=handled if isinstance(handled, bool) else None,
-                stacktrace=stacktrace(
-                    e.get("stacktrace"), meta_at(event, *base, index, "stacktrace")
-                ),
+                stacktrace=trace,
             )
         )
     return found
+
+
+_SOURCE_MAP_PROBLEMS = {
+    "js_no_source": "No source map was found for {url}",
+    "js_invalid_source": "The source map {url} could not be read",
+    "js_too_large": "The source map {url} (or its minified file) is too large to read",
+    "js_invalid_source_location": "The source map of {url} maps nothing at the frame's position",
+}
+
+
+def source_map_problems(event: Mapping[str, Any]) -> list[str]:
+    """The event's source-map errors (processing.sourcemaps), one sentence each."""
+    found = []
+    for raw in _list(event.get("errors")):
+        error = _dict(raw)
+        template = _SOURCE_MAP_PROBLEMS.get(_text(error.get("type")))
+        if template is not None:
+            found.append(template.format(url=_text(error.get("url")) or "a frame's file"))
+    return found[:20]
 
 
 @dataclass(frozen=True, slots=True)
