@@ -23,14 +23,23 @@ HOSTILE_ID = "0f" * 16
 
 @pytest.fixture
 def account(live_vedette: LiveVedette) -> Account:
-    """A user's project holding the real SDK's transaction profile and a hostile one."""
+    """A user's project holding the real SDK's transaction profile, a hostile one and an
+    error naming the hostile one in its ``profile`` context."""
     found = make_account(live_vedette, "prof")
     run_driver("transaction", found.project)
     frames = copy.deepcopy(FRAMES)
     frames[0]["function"] = HOSTILE
     payload = sampled(event_id=HOSTILE_ID, timestamp=None)
     payload["profile"]["frames"] = frames
-    body = envelope_of(({"type": "profile"}, orjson.dumps(payload)))
+    error = {
+        "event_id": "1e" * 16,
+        "message": "report failed",
+        "contexts": {"profile": {"type": "profile", "profile_id": HOSTILE_ID}},
+    }
+    body = envelope_of(
+        ({"type": "profile"}, orjson.dumps(payload)),
+        ({"type": "event"}, orjson.dumps(error)),
+    )
     send_envelope(live_vedette, found.project, body)
     live_vedette.wait_processed()
     return found
@@ -45,6 +54,9 @@ def test_function_names_are_text_on_the_page(live_vedette: LiveVedette, account:
         assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;render" in response.text
         missing = visitor.get(f"{account.base}/profiles/{'0' * 32}/")
         assert missing.status_code == 404
+        (issue,) = live_vedette.issues(account.project)
+        issue_page = visitor.page(f"{account.base}/issues/{issue['id']}/")
+        assert f"{account.base}/profiles/{HOSTILE_ID}/" in issue_page.links
     finally:
         visitor.close()
 

@@ -85,10 +85,12 @@ def _rect(node: CallNode, x: float, depth: int, width: float, whole_ns: float) -
         f"{name}{where}: {duration(node.total_ns / 1e6)} ({share:.1%}),"
         f" self {duration(node.self_ns / 1e6)}"
     )
-    return FlameRect(x, depth * ROW_HEIGHT, width, _fit(name, width), title, _fill(node, depth))
+    return FlameRect(
+        x, depth * ROW_HEIGHT, width, fit_label(name, width), title, _fill(node, depth)
+    )
 
 
-def _fit(name: str, width: float) -> str:
+def fit_label(name: str, width: float) -> str:
     chars = int((width - 6) / CHAR_WIDTH)
     if chars < MIN_LABEL_CHARS:
         return ""
