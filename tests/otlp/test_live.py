@@ -129,6 +129,10 @@ def test_sdk_logs_with_gzip_are_stored_once_and_searchable(
     assert slow["attributes"]["otel.scope.name"] == f"shop.shipping.{marker}"
     assert slow["trace_id"] == format(context.trace_id, "032x")
     assert (slow["release"], slow["environment"]) == ("2.4.0", "prod")
+    assert slow["attributes"]["service.name"] == "shop"
+    assert slow["sdk"].startswith("opentelemetry ")  # telemetry.sdk.name and .version
+    by_service = project_api(live_vedette, project, "logs/", query=f"service.name:shop {marker}")
+    assert len(by_service) == 2
     assert project_api(live_vedette, project, "stats/")["accepted"]["log_item"] == 2
 
 
