@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
@@ -97,6 +99,8 @@ def test_success_bodies_are_empty_responses_in_the_request_encoding() -> None:
         (b"[]", "application/json", "invalid_otlp_json"),
         (b'{"resourceSpans": 5}', "application/json", "invalid_otlp_json"),
         (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "soon"}]}]}]}',
+         "application/json", "invalid_otlp_json"),
+        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"links": 5}]}]}]}',
          "application/json", "invalid_otlp_json"),
         (b"{}", "text/plain", "unsupported_otlp_content_type"),
     ],
@@ -311,3 +315,33 @@ def test_the_worker_counts_what_it_cannot_read(
     )
     assert result.outcomes == outcomes
     assert not result.spans and not result.logs
+
+
+# Field names of OTLP requests, so that generated documents reach deep into the structure.
+OTLP_KEYS = st.sampled_from([
+    "resourceSpans", "resourceLogs", "scopeSpans", "scopeLogs", "spans", "logRecords",
+    "resource", "scope", "attributes", "key", "value", "stringValue", "intValue", "doubleValue",
+    "arrayValue", "kvlistValue", "values", "traceId", "spanId", "parentSpanId", "links", "name",
+    "kind", "flags", "status", "code", "body", "severityNumber", "startTimeUnixNano",
+    "endTimeUnixNano", "timeUnixNano",
+])  # fmt: skip
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(OTLP_KEYS, inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(document=st.dictionaries(OTLP_KEYS, JSON_VALUES, max_size=4), raw=st.binary(max_size=200))
+def test_any_body_is_read_or_named_invalid_never_a_crash(document: object, raw: bytes) -> None:
+    try:
+        body = orjson.dumps(document)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits
+        return
+    for item_type in ("otlp_traces", "otlp_logs"):
+        for media, payload in (("application/json", body), ("application/x-protobuf", raw)):
+            result = process_envelope(
+                otlp_envelope(item_type, media, payload), 1.8e9, None, ProcessingConfig()
+            )
+            assert all(o.outcome in ("accepted", "invalid") for o in result.outcomes)

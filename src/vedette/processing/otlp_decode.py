@@ -61,7 +61,8 @@ def decode_request(payload: bytes, content_type: str, signal: str, message: M) -
         raise UndecodableOtlp("invalid_otlp_json")
     for record in _records(document, _RECORD_PATHS[signal]):
         _rewrite_hex_ids(record)
-        for link in record.get("links") or ():
+        links = record.get("links")
+        for link in links if isinstance(links, list) else ():
             if isinstance(link, dict):
                 _rewrite_hex_ids(link)
     try:
