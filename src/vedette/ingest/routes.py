@@ -1,4 +1,5 @@
-"""The HTTP edge for SDKs: /api/{project_id}/envelope/ and /store/.
+"""The HTTP edge for SDKs: /api/{project_id}/envelope/, /store/ and OTLP/HTTP's
+/integration/otlp/v1/traces and /logs (vedette.ingest.otlp).
 
 Handlers stay thin: read (capped) -> decode (capped) -> parse -> authenticate -> spool. The 200
 goes out only after the spool has committed the envelope.
