@@ -19,6 +19,7 @@ from vedette.domain.profiles import (
     ProfileRecord,
     ProfileSample,
     SampledProfile,
+    samples_between,
 )
 
 MS = 1_000_000
@@ -132,8 +133,18 @@ def test_merging_stops_at_the_frame_budget_but_keeps_the_newest() -> None:
     assert [r.profile_id for r in aggregate(records[::-1]).records] == ["s" * 32]
 
 
-def record(found: SampledProfile, profile_id: str) -> ProfileRecord:
+def record(found: SampledProfile, profile_id: str, start: float = 0.0) -> ProfileRecord:
     return ProfileRecord(
         TRANSACTION_PROFILE, profile_id, None, None, "GET /", None, None, None, "python",
-        0.0, 1.0, found,
+        start, start + 1.0, found,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("window", "kept"),
+    [((100.0, 100.03), 8), ((100.01, 100.02), 4), ((99.0, 99.5), 0), ((100.035, 101.0), 0)],
+)
+def test_a_window_keeps_the_samples_taken_in_it(window: tuple[float, float], kept: int) -> None:
+    # samples at 0, 10, 20 and 30 ms on two threads
+    found = record(profile([0, 0, 0, 1]), "c" * 32, start=100.0)
+    assert len(samples_between(found, *window).samples) == kept

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from tests.conftest import LiveVedette
 from tests.profiles.test_live import only_transaction, run_driver
 from tests.profiles.test_processing import FRAMES, envelope_of, sampled
+from tests.ui import pages
 from tests.ui.conftest import Account, Tab, make_account, send_envelope, signed_in
 
 pytestmark = pytest.mark.e2e
@@ -80,3 +81,23 @@ def test_the_flame_graph_pages_render_the_functions(
     slowest = page.locator("table.functions tbody tr").first
     expect(slowest).to_contain_text("crunch_invoice_numbers")
     assert tab.dialogs == [] and tab.csp_violations == []
+
+
+def test_a_transaction_links_to_its_continuous_profile(live_vedette: LiveVedette) -> None:
+    """The profiler's samples taken while the transaction ran, merged over its chunks."""
+    found = make_account(live_vedette, "cont")
+    run_driver("continuous", found.project)
+    live_vedette.wait_processed()
+    transaction = only_transaction(live_vedette, found.project)
+    visitor = signed_in(live_vedette, found)
+    try:
+        waterfall = visitor.page(f"{found.base}/performance/events/{transaction['eventID']}/")
+        (link,) = [x for x in waterfall.links if "/profiling/?profiler_id=" in x]
+        response = visitor.http.get(link)  # Visitor.get's params would replace the query
+        assert response.status_code == 200, response.text[:500]
+        merged = pages.parse(response.text)
+        assert "Continuous profile" in merged.text
+        assert "render_monthly_report" in merged.text
+        assert visitor.http.get(link.replace("&end=", "&end=x")).status_code == 400
+    finally:
+        visitor.close()

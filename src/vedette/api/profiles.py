@@ -5,7 +5,7 @@
 - ``GET .../profiling/chunks/{chunk_id}/``: one continuous profile chunk (version "2");
 - ``GET .../profiling/flamegraph/?transaction=NAME`` (or ``?profiler_id=ID``) with
   ``statsPeriod`` or ``start``/``end``: the call tree merged over the transaction's newest
-  profiles (or the profiler's chunks) in the period, and its slowest functions.
+  profiles in the period (or the profiler's samples in it), and its slowest functions.
 """
 
 from __future__ import annotations
@@ -26,7 +26,12 @@ from vedette.api.logs import time_window
 from vedette.api.serialize import iso
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.flamegraph import CallNode, FunctionStats, call_tree, slowest_functions
-from vedette.domain.profiles import PROFILE_CHUNK, TRANSACTION_PROFILE, ProfileRecord
+from vedette.domain.profiles import (
+    PROFILE_CHUNK,
+    TRANSACTION_PROFILE,
+    ProfileRecord,
+    samples_between,
+)
 from vedette.storage import profiles
 from vedette.storage.accounts import TokenGrant
 
@@ -118,9 +123,10 @@ class Aggregate:
     functions: list[FunctionStats]
 
 
-def aggregate(records: list[ProfileRecord]) -> Aggregate:
-    """The records merged, newest first, while their stacks hold at most MAX_FRAME_VISITS
-    frames together (always the first): the work of one page stays bounded."""
+def aggregate(records: list[ProfileRecord], window: tuple[float, float] | None = None) -> Aggregate:
+    """The records merged, in order, while their stacks hold at most MAX_FRAME_VISITS frames
+    together (always the first): the work of one page stays bounded. With a ``window``
+    (continuous profiles), only the samples taken in it count."""
     kept: list[ProfileRecord] = []
     frames = 0
     for record in records:
@@ -128,7 +134,7 @@ def aggregate(records: list[ProfileRecord]) -> Aggregate:
         if kept and frames > MAX_FRAME_VISITS:
             break
         kept.append(record)
-    found = [r.profile for r in kept]
+    found = [r.profile if window is None else samples_between(r, *window) for r in kept]
     return Aggregate(kept, call_tree(found), slowest_functions(found))
 
 
@@ -195,7 +201,8 @@ class ProfileEndpoints:
         records = await self._access.read(
             lambda c: load_profiles(c, project.id, transaction, profiler_id, start, end)
         )
-        found = await run_in_threadpool(aggregate, records)
+        window = None if profiler_id is None else (start, end)
+        found = await run_in_threadpool(aggregate, records, window)
         return json_response(
             {
                 "transaction": transaction,

@@ -10,7 +10,7 @@ their offset in nanoseconds from the profile's start, in time order.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 TRANSACTION_PROFILE = "transaction"
@@ -100,3 +100,11 @@ class ProfileRecord:
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+
+def samples_between(record: ProfileRecord, start: float, end: float) -> SampledProfile:
+    """The record's profile restricted to the samples taken in [start, end] (seconds since the
+    epoch): the part of a continuous profile that a transaction or a time range covers."""
+    low, high = round((start - record.start) * 1e9), round((end - record.start) * 1e9)
+    kept = tuple(s for s in record.profile.samples if low <= s.elapsed_ns <= high)
+    return replace(record.profile, samples=kept)

@@ -404,9 +404,21 @@ def trace_id(event: Mapping[str, Any]) -> str | None:
     return _hex(_dict(_dict(event.get("contexts")).get("trace")).get("trace_id"), 32)
 
 
-def profile_id(event: Mapping[str, Any]) -> str | None:
-    """The transaction profile of the event (``contexts.profile.profile_id``), if any."""
-    return _hex(_dict(_dict(event.get("contexts")).get("profile")).get("profile_id"), 32)
+def profile_path(event: Mapping[str, Any]) -> str | None:
+    """Where the event's profile is shown, under the project's pages: its transaction profile
+    (``contexts.profile.profile_id``), or the samples its continuous profiler took while it
+    ran (``contexts.profile.profiler_id``); None without either (docs/profiles.md)."""
+    context = _dict(_dict(event.get("contexts")).get("profile"))
+    profile_id = _hex(context.get("profile_id"), 32)
+    if profile_id is not None:
+        return f"/profiles/{profile_id}/"
+    profiler_id = _hex(context.get("profiler_id"), 32)
+    start, end = event.get("start_timestamp"), event.get("timestamp")
+    if profiler_id is None or not isinstance(start, float) or not isinstance(end, float):
+        return None
+    if not 0 < end - start <= 86400:
+        return None
+    return f"/profiling/?profiler_id={profiler_id}&start={start!r}&end={end!r}"
 
 
 def contexts(event: Mapping[str, Any]) -> list[ContextView]:

@@ -33,7 +33,7 @@ from vedette.storage.accounts import Project
 from vedette.storage.performance_queries import Window
 from vedette.web import charts
 from vedette.web.core import Page, WebCore, WebError
-from vedette.web.event_view import pretty, profile_id
+from vedette.web.event_view import pretty, profile_path
 from vedette.web.format import duration
 from vedette.web.issues import project_base
 
@@ -278,7 +278,7 @@ async def waterfall(ui: WebCore, page: Page, project: Project) -> Response:
         lines=lines,
         issues=issues,
         trace_id=body.get("traceID"),
-        profile_id=profile_id(event.data),
+        profile_path=profile_path(event.data),
         db_count=sum(1 for line in lines if line.is_db),
     )
 

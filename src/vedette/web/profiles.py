@@ -9,6 +9,7 @@ Content-Security-Policy allows. Function names come from SDKs: they are text, ne
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 
@@ -126,9 +127,20 @@ async def profile_detail(ui: WebCore, page: Page, project: Project) -> Response:
     return _render(ui, page, project, aggregate([record]), record=record)
 
 
-async def transaction_profiles(ui: WebCore, page: Page, project: Project) -> Response:
-    """The flame graph of a transaction merged over its newest profiles in a period."""
-    name = page.request.query_params.get("transaction", "")
+async def merged_profiles(ui: WebCore, page: Page, project: Project) -> Response:
+    """A transaction's flame graph merged over its newest profiles in a period
+    (``?transaction=NAME&period=24h``), or a continuous profiler's samples in a time range
+    (``?profiler_id=ID&start=UNIX&end=UNIX``, as a transaction's page links to it)."""
+    params = page.request.query_params
+    name = params.get("transaction", "")
+    profiler_id = normalize_event_id(params.get("profiler_id"))
+    if profiler_id is not None:
+        start, end = _range(params.get("start"), params.get("end"))
+        records = await ui.read(
+            lambda c: load_profiles(c, project.id, None, profiler_id, start, end)
+        )
+        found = aggregate(records, (start, end))
+        return _render(ui, page, project, found, profiler=(profiler_id, start, end))
     if not name or len(name) > 200:
         raise WebError(400, "Which transaction? (?transaction=NAME)")
     period = _period(page)
@@ -141,6 +153,17 @@ async def transaction_profiles(ui: WebCore, page: Page, project: Project) -> Res
     return _render(ui, page, project, found, transaction=name, period=period)
 
 
+def _range(start: str | None, end: str | None) -> tuple[float, float]:
+    """A time range in Unix seconds, at most a day long."""
+    try:
+        low, high = float(start or ""), float(end or "")
+    except ValueError:
+        raise WebError(400, "start and end must be Unix times") from None
+    if not (math.isfinite(low) and math.isfinite(high) and 0 < high - low <= 86400):
+        raise WebError(400, "start must come before end, at most a day before")
+    return low, high
+
+
 def _render(
     ui: WebCore,
     page: Page,
@@ -150,6 +173,7 @@ def _render(
     record: ProfileRecord | None = None,
     transaction: str | None = None,
     period: str = "24h",
+    profiler: tuple[str, float, float] | None = None,
 ) -> Response:
     return ui.page(
         page,
@@ -162,6 +186,7 @@ def _render(
         transaction=transaction if record is None else record.transaction_name,
         period=period,
         periods=list(PERIODS),
+        profiler=profiler,
         graph=flame_graph(found.tree),
         functions=found.functions[:FUNCTION_ROWS],
         records=found.records,

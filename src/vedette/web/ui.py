@@ -195,8 +195,8 @@ class WebUI(WebCore):
             ),
             route(
                 f"{p}/profiling/",
-                proj(lambda pg, pr: profiles.transaction_profiles(self, pg, pr)),
-                "transaction-profiles",
+                proj(lambda pg, pr: profiles.merged_profiles(self, pg, pr)),
+                "merged-profiles",
             ),
             route(
                 f"{p}/logs/tail/", proj(lambda pg, pr: logs.log_tail(self, pg, pr)), "log-tail"
