@@ -304,6 +304,9 @@ def otlp_envelope(item_type: str, media: str, body: bytes) -> Envelope:
          [Outcome("span", "invalid", "invalid_otlp_protobuf", 1)]),
         ("otlp_logs", "application/json", b'{"resourceLogs": {}}',
          [Outcome("log_item", "invalid", "invalid_otlp_json", 1)]),
+        ("otlp_traces", "application/json", b'{"resourceSpans": [{"scopeSpans": [{"spans": '
+         b'[{"traceId": "ab", "spanId": "cd"}]}]}]}',
+         [Outcome("span", "invalid", "invalid_span", 1)]),  # ids too short
         ("otlp_logs", "application/json", b"{}", []),
     ],
 )  # fmt: skip

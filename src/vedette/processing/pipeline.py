@@ -301,6 +301,7 @@ def _span_item(work: _ItemInput) -> str | None:
     )
     if batch.invalid:
         result.outcomes.append(Outcome("span", "invalid", "invalid_span", batch.invalid))
+    work.accepted = len(batch.rows)  # an invalid span is not also counted as accepted
     rows, segment_payloads = segments.segment_transactions(batch.rows)
     result.spans.extend(rows)
     result.transaction_facts.extend(batch.facts)
