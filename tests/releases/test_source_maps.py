@@ -15,6 +15,8 @@ from tests.conftest import LiveVedette, ProjectHandle
 from tests.releases.test_sentry_cli_pipeline import sentry_cli
 from tests.ui.conftest import Account, make_account, signed_in
 
+pytestmark = pytest.mark.e2e
+
 NODE_DIR = Path(__file__).parents[1] / "e2e" / "sdk_scenarios" / "node"
 APP = Path(__file__).parents[1] / "fixtures" / "sourcemaps" / "app"
 ESBUILD = NODE_DIR / "node_modules" / ".bin" / "esbuild"
