@@ -104,6 +104,7 @@ def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: 
         "rule_id": rule_id,
         "version": "1.0.0",
         "monitor_id": monitor.json()["id"],
+        "note_id": "1",
     }
     bodies = {"/api/0/issues/{issue_id}/": {"status": "resolved"}, "keys": {"isActive": False}}
     walked = 0

@@ -173,7 +173,8 @@ async def add_comment(ui: WebCore, page: Page, project: Project) -> Response:
 async def delete_comment(ui: WebCore, page: Page, project: Project) -> Response:
     """Only one's own comments."""
     issue_id = int(page.request.path_params["issue_id"])
-    note_id = int(page.request.path_params["note_id"])
+    raw = page.form.get("note")
+    note_id = int(raw) if raw.isdigit() and len(raw) < 19 else -1
 
     def remove(conn: Connection) -> bool:
         note = issue_activity.get_note(conn, issue_id, note_id)
@@ -193,5 +194,5 @@ async def delete_comment(ui: WebCore, page: Page, project: Project) -> Response:
 PAGES = [
     ("assign/", assign_issue, "issue-assign"),
     ("comments/", add_comment, "issue-comment"),
-    ("comments/{note_id:int}/delete/", delete_comment, "issue-comment-delete"),
+    ("comments/delete/", delete_comment, "issue-comment-delete"),
 ]
