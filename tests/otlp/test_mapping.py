@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from vedette.domain.envelope import Envelope, Item
@@ -32,11 +33,12 @@ from vedette.processing.otlp_decode import (
     resource_attributes,
     typed_value,
 )
-from vedette.processing.otlp_logs import record_level
+from vedette.processing.otlp_logs import log_item, record_level
 from vedette.processing.otlp_spans import (
     is_segment,
     segment_ids,
     span_description,
+    span_item,
     span_op,
     status_name,
 )
@@ -288,6 +290,66 @@ def test_segment_ids_follow_parents_within_the_request() -> None:
 )
 def test_record_level(number: int, text: str, level: str | None) -> None:
     assert record_level(number, text) == level
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (LogRecord(body=AnyValue(string_value="hi"), time_unix_nano=2_000_000_000,
+                   observed_time_unix_nano=3_000_000_000),
+         {"body": "hi", "timestamp": 2.0, "level": None, "severity_number": None}),
+        (LogRecord(body=AnyValue(int_value=5), observed_time_unix_nano=3_000_000_000,
+                   severity_number=17),
+         {"body": "5", "timestamp": 3.0, "level": "error", "severity_number": 17}),
+        (LogRecord(body=AnyValue(kvlist_value=KeyValueList(
+             values=[KeyValue(key="a", value=AnyValue(bool_value=True))]))),
+         {"body": '{"a":true}', "timestamp": None}),
+        (LogRecord(), {"body": "", "trace_id": None, "span_id": None}),
+        (LogRecord(trace_id=b"\0" * 16, span_id=b"\0" * 8), {"trace_id": None, "span_id": None}),
+        (LogRecord(trace_id=b"\1" * 16, span_id=b"\2" * 8),
+         {"trace_id": "01" * 16, "span_id": "02" * 8}),
+    ],
+)  # fmt: skip
+def test_log_item(record: LogRecord, expected: dict[str, Any]) -> None:
+    found = log_item(record, {})
+    assert {key: found[key] for key in expected} == expected
+
+
+def test_log_item_attributes_over_resource_and_event_name() -> None:
+    record = LogRecord(
+        attributes=[KeyValue(key="service.name", value=AnyValue(string_value="worker"))],
+        event_name="order.paid",
+    )
+    found = log_item(record, {"service.name": {"type": "string", "value": "shop"}})
+    assert found["attributes"] == {
+        "service.name": {"type": "string", "value": "worker"},
+        "event.name": {"type": "string", "value": "order.paid"},
+    }
+
+
+def test_span_item() -> None:
+    span = Span(
+        trace_id=b"\1" * 16, span_id=b"\2" * 8, parent_span_id=b"\3" * 8, name="GET",
+        kind=Span.SPAN_KIND_CLIENT, start_time_unix_nano=1_000_000_000,
+        end_time_unix_nano=1_500_000_000,
+        attributes=[KeyValue(key="http.method", value=AnyValue(string_value="GET")),
+                    KeyValue(key="http.url", value=AnyValue(string_value="https://a.b/")),
+                    KeyValue(key="http.status_code", value=AnyValue(int_value=404))],
+        status=Status(code=Status.STATUS_CODE_ERROR, message="not there"),
+    )  # fmt: skip
+    found = span_item(span, {"sentry.release": {"type": "string", "value": "1"}}, b"\3" * 8)
+    attributes = {key: typed["value"] for key, typed in found.pop("attributes").items()}
+    assert found == {
+        "trace_id": "01" * 16, "span_id": "02" * 8, "parent_span_id": "03" * 8,
+        "name": "GET https://a.b/", "start_timestamp": 1.0, "end_timestamp": 1.5,
+        "is_segment": False, "status": "error",
+    }  # fmt: skip
+    assert attributes == {
+        "sentry.release": "1", "http.method": "GET", "http.url": "https://a.b/",
+        "http.status_code": 404, "http.response.status_code": 404, "otel.kind": "client",
+        "sentry.op": "http.client", "otel.status_description": "not there",
+        "sentry.segment.id": "03" * 8,
+    }  # fmt: skip
 
 
 def otlp_envelope(item_type: str, media: str, body: bytes) -> Envelope:
