@@ -5,56 +5,38 @@ and the flame graphs name the functions that did the work."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
+import uuid
 
 import orjson
 import pytest
-from tests.conftest import LiveVedette, ProjectHandle
-from tests.profiles.test_processing import PROFILE_ID, envelope_of, sampled
-from tests.ui.conftest import send_envelope
+from tests.conftest import LiveVedette
+from tests.profiles.support import (
+    PROFILE_ID,
+    WORKERS,
+    envelope_of,
+    flame_names,
+    only_transaction,
+    run_driver,
+    sampled,
+)
+from tests.ui import pages
+from tests.ui.conftest import Account, make_account, send_envelope, signed_in
 
 from vedette.storage import accounts
 
 pytestmark = pytest.mark.e2e
 
-DRIVER = Path(__file__).with_name("sdk_driver.py")
-ROOT = Path(__file__).parents[2]
-WORKERS = ("crunch_invoice_numbers", "render_monthly_report")
 
-
-def run_driver(mode: str, project: ProjectHandle) -> None:
-    done = subprocess.run(
-        [sys.executable, str(DRIVER), mode, project.dsn],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-
-
-def only_transaction(server: LiveVedette, project: ProjectHandle) -> dict[str, Any]:
-    base = f"/api/0/projects/{project.org}/{project.slug}"
-    listed = server.api_get(f"{base}/events/", type="transaction")
-    assert len(listed) == 1, listed
-    event: dict[str, Any] = server.api_get(f"{base}/events/{listed[0]['eventID']}/")
-    return event
-
-
-def flame_names(node: dict[str, Any]) -> set[str]:
-    return {node["name"]}.union(*(flame_names(c) for c in node["children"]))
-
-
-def test_a_transaction_profile_is_stored_and_served(live_vedette: LiveVedette) -> None:
-    project = live_vedette.create_project()
-    run_driver("transaction", project)
-    live_vedette.wait_processed()
+def test_a_transaction_profile_is_stored_and_served(
+    live_vedette: LiveVedette, profiled: Account
+) -> None:
+    project = profiled.project
     event = only_transaction(live_vedette, project)
-    profile_id = event["contexts"]["profile"]["profile_id"]
+    profile_id = event["contexts"]["profile"]["profile_id"]  # set from the profile, as Relay
     base = f"/api/0/projects/{project.org}/{project.slug}/profiling"
 
     profile = live_vedette.api_get(f"{base}/profiles/{profile_id}/")
-    assert profile["event_id"] == profile_id.replace("-", "")
+    assert profile["event_id"] == profile_id
     assert profile["version"] == "1"
     assert profile["release"] == "profiled@1.0"
     assert profile["transaction"]["name"] == "monthly-report"
@@ -66,7 +48,7 @@ def test_a_transaction_profile_is_stored_and_served(live_vedette: LiveVedette) -
     assert all(0 <= s["stack_id"] < len(profile["profile"]["stacks"]) for s in samples)
 
     graph = live_vedette.api_get(f"{base}/flamegraph/", transaction="monthly-report")
-    assert graph["profiles"] == [profile["event_id"]]
+    assert graph["profiles"] == [profile_id]
     assert set(WORKERS) <= flame_names(graph["flamegraph"])
     slowest = graph["functions"][0]
     assert slowest["function"].startswith("crunch_invoice_numbers")  # or its <genexpr>
@@ -74,10 +56,14 @@ def test_a_transaction_profile_is_stored_and_served(live_vedette: LiveVedette) -
 
 
 def test_continuous_profile_chunks_are_stored_and_served(live_vedette: LiveVedette) -> None:
-    project = live_vedette.create_project()
+    """The chunks through the API, and the transaction's page linking to what the profiler
+    sampled while it ran."""
+    account = make_account(live_vedette, "cont")
+    project = account.project
     run_driver("continuous", project)
     live_vedette.wait_processed()
-    profiler_id = only_transaction(live_vedette, project)["contexts"]["profile"]["profiler_id"]
+    transaction = only_transaction(live_vedette, project)
+    profiler_id = transaction["contexts"]["profile"]["profiler_id"]
     base = f"/api/0/projects/{project.org}/{project.slug}/profiling"
 
     graph = live_vedette.api_get(f"{base}/flamegraph/", profiler_id=profiler_id)
@@ -88,6 +74,19 @@ def test_continuous_profile_chunks_are_stored_and_served(live_vedette: LiveVedet
     assert chunk["profiler_id"] == profiler_id.replace("-", "")
     assert chunk["profile"]["samples"][0]["timestamp"] > 0
 
+    visitor = signed_in(live_vedette, account)
+    try:
+        waterfall = visitor.page(f"{account.base}/performance/events/{transaction['eventID']}/")
+        (link,) = [x for x in waterfall.links if "/profiling/?profiler_id=" in x]
+        response = visitor.http.get(link)  # Visitor.get's params would replace the query
+        assert response.status_code == 200, response.text[:500]
+        merged = pages.parse(response.text)
+        assert "Continuous profile" in merged.text
+        assert all(name in merged.text for name in WORKERS)
+        assert visitor.http.get(link.replace("&end=", "&end=x")).status_code == 400
+    finally:
+        visitor.close()
+
 
 def test_profiles_are_read_as_other_project_routes(live_vedette: LiveVedette) -> None:
     """Only with a token of the project's organisation; bad parameters are a 400."""
@@ -96,7 +95,7 @@ def test_profiles_are_read_as_other_project_routes(live_vedette: LiveVedette) ->
     send_envelope(live_vedette, project, body)
     live_vedette.wait_processed()
     with live_vedette.db.write() as conn:
-        other = accounts.create_project(conn, "profiles-stranger", "elsewhere")
+        other = accounts.create_project(conn, f"stranger-{uuid.uuid4().hex[:8]}", "elsewhere")
         stranger = accounts.create_token(conn, "stranger", other.organization_id)
     path = f"/api/0/projects/{project.org}/{project.slug}/profiling/profiles/{PROFILE_ID}/"
     assert live_vedette.api_get(path)["transaction"]["name"] == "GET /orders"

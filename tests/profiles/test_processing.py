@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import orjson
 import pytest
+from tests.profiles.support import (
+    CHUNK_ID,
+    FRAMES,
+    PROFILE_ID,
+    PROFILER_ID,
+    RECEIVED,
+    TRACE_ID,
+    TRANSACTION_ID,
+    chunk,
+    envelope_of,
+    sampled,
+)
 
 from vedette.domain.envelope import parse_envelope
 from vedette.domain.processed import Outcome
@@ -14,81 +25,6 @@ from vedette.domain.profiles import PROFILE_CHUNK, TRANSACTION_PROFILE
 from vedette.processing import profiles
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
 from vedette.processing.profiles import InvalidProfile, profile_chunk, transaction_profile
-
-RECEIVED = 1_700_000_000.0
-PROFILE_ID = "51da1e852bd14cfea5e3161180477092"
-TRANSACTION_ID = "87bf854b4a4d43dfb5abc4c4439b3d83"
-TRACE_ID = "31080a270b7646898a1a1d37552f8383"
-PROFILER_ID = "0123456789abcdef0123456789abcdef"
-CHUNK_ID = "fedcba9876543210fedcba9876543210"
-
-FRAMES = [
-    {"function": "handler", "module": "app.views", "lineno": 10, "in_app": True},
-    {"function": "query", "module": "app.db", "lineno": 20, "in_app": True},
-    {"function": "main", "module": "__main__", "filename": "main.py", "abs_path": "/app/main.py"},
-]
-STACKS = [[1, 0, 2], [0, 2]]  # leaf first
-
-
-def envelope_of(*items: tuple[dict[str, Any], bytes]) -> bytes:
-    parts = [b"{}"]
-    for header, payload in items:
-        parts += [orjson.dumps({**header, "length": len(payload)}), payload]
-    return b"\n".join(parts) + b"\n"
-
-
-def sampled(**overrides: Any) -> dict[str, Any]:
-    """A transaction profile as the Python SDK sends it (offsets as strings)."""
-    payload: dict[str, Any] = {
-        "event_id": PROFILE_ID,
-        "version": "1",
-        "platform": "python",
-        "release": "shop@1.0",
-        "environment": "production",
-        "timestamp": RECEIVED - 10,
-        "transactions": [
-            {
-                "id": TRANSACTION_ID,
-                "name": "GET /orders",
-                "trace_id": TRACE_ID,
-                "active_thread_id": "7",
-                "relative_start_ns": "0",
-                "relative_end_ns": "50000000",
-            }
-        ],
-        "profile": {
-            "frames": copy.deepcopy(FRAMES),
-            "stacks": copy.deepcopy(STACKS),
-            "samples": [
-                {"elapsed_since_start_ns": "20000000", "thread_id": "7", "stack_id": 1},
-                {"elapsed_since_start_ns": "10000000", "thread_id": "7", "stack_id": 0},
-                {"elapsed_since_start_ns": 10000000, "thread_id": 8, "stack_id": 1},
-            ],
-            "thread_metadata": {"7": {"name": "MainThread"}, "99": {"name": "idle"}},
-        },
-    }
-    payload.update(overrides)
-    return payload
-
-
-def chunk(**overrides: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "version": "2",
-        "chunk_id": CHUNK_ID,
-        "profiler_id": PROFILER_ID,
-        "platform": "python",
-        "profile": {
-            "frames": copy.deepcopy(FRAMES),
-            "stacks": copy.deepcopy(STACKS),
-            "samples": [
-                {"timestamp": RECEIVED - 1.0, "thread_id": "7", "stack_id": 0},
-                {"timestamp": RECEIVED - 0.99, "thread_id": "7", "stack_id": 1},
-            ],
-            "thread_metadata": {"7": {"name": "MainThread"}},
-        },
-    }
-    payload.update(overrides)
-    return payload
 
 
 def with_profile(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:

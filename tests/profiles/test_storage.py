@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from tests.profiles.test_processing import CHUNK_ID, PROFILER_ID, chunk, envelope_of
+from tests.profiles.support import CHUNK_ID, PROFILER_ID, chunk, envelope_of
 
 from vedette.domain.envelope import parse_envelope
 from vedette.domain.profiles import PROFILE_CHUNK, TRANSACTION_PROFILE
