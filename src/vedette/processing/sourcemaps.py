@@ -145,7 +145,10 @@ class SourceMapSymbolicator:
             return None
         if resolved.cache is None:
             return None
-        token = resolved.cache.lookup(frame["lineno"], frame["colno"], CONTEXT_LINES)
+        try:
+            token = resolved.cache.lookup(frame["lineno"], frame["colno"], CONTEXT_LINES)
+        except SymbolicError:
+            token = None
         if token is None or not token.src:
             error = {"type": "js_invalid_source_location", "url": url}
             if error not in errors:

@@ -4,10 +4,13 @@ the pure step (processing.sourcemaps) sees an ``ArtifactLookup`` and nothing of 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
+from vedette.domain.events import NormalizedEvent
 from vedette.processing.memo import BoundedMemo
 from vedette.processing.sourcemap_bundles import BundleEntry, BundleIndex, read_file, read_index
 from vedette.processing.sourcemaps import (
@@ -20,6 +23,8 @@ from vedette.processing.sourcemaps import (
 from vedette.storage import source_maps
 from vedette.storage.database import Database
 from vedette.storage.uploads import UploadedFile
+
+log = logging.getLogger(__name__)
 
 BUNDLE_CACHE_BYTES = 128 * 1024 * 1024
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024
@@ -35,15 +40,38 @@ class SourceMapStore:
         self.bundles: BoundedMemo[bytes] = BoundedMemo(64, max_weight=BUNDLE_CACHE_BYTES)
         self.lists: BoundedMemo[tuple[UploadedFile, ...]] = BoundedMemo(4096, 100_000)
         self._organizations: dict[int, int | None] = {}
+        self._scopes: dict[int, tuple[int, tuple[int, int]]] = {}
 
-    def organization_of(self, conn: Connection, project_id: int) -> int | None:
-        if project_id not in self._organizations:
-            self._organizations[project_id] = source_maps.organization_of(conn, project_id)
-        return self._organizations[project_id]
+    def new_batch(self) -> None:
+        """A batch starts: uploads are looked at again (once per project and batch)."""
+        self._scopes.clear()
 
-    def symbolicator(self, project_id: int) -> SourceMapSymbolicator:
-        """The symbolicator of one event of the project."""
-        return SourceMapSymbolicator(StoredArtifacts(self, project_id), self.parsed)
+    def symbolicate_for(self, project_id: int) -> Callable[[NormalizedEvent], None]:
+        """Symbolication of one event of the project. Reading storage may fail (a busy or lost
+        database): the event then goes on as it came, rather than being dead-lettered as if
+        it could never be processed."""
+        symbolicator = SourceMapSymbolicator(StoredArtifacts(self, project_id), self.parsed)
+
+        def symbolicate(event: NormalizedEvent) -> None:
+            try:
+                symbolicator.symbolicate(event)
+            except SQLAlchemyError:
+                log.exception("source maps of project %d could not be read", project_id)
+
+        return symbolicate
+
+    def scope(self, conn: Connection, project_id: int) -> tuple[int, tuple[int, int]]:
+        """The project's organisation and upload stamp, read once per batch."""
+        found = self._scopes.get(project_id)
+        if found is None:
+            if project_id not in self._organizations:
+                self._organizations[project_id] = source_maps.organization_of(conn, project_id)
+            organization_id = self._organizations[project_id]
+            stamp = (0, 0)
+            if organization_id is not None:
+                stamp = source_maps.upload_stamp(conn, organization_id, project_id)
+            found = self._scopes[project_id] = (organization_id or 0, stamp)
+        return found
 
     def bundle(self, upload: UploadedFile) -> bytes | None:
         data = self.bundles.get(upload.checksum)
@@ -72,7 +100,6 @@ class StoredArtifacts:
     def __init__(self, store: SourceMapStore, project_id: int) -> None:
         self._store = store
         self._project_id = project_id
-        self._scope: tuple[int, tuple[int, int]] | None = None  # organisation, upload stamp
 
     def by_debug_id(self, debug_id: str, kind: str) -> Artifact | None:
         for upload in self._bundles(None):
@@ -115,15 +142,7 @@ class StoredArtifacts:
     ) -> tuple[UploadedFile, ...]:
         """Files the query lists, from the store's memo while the uploads stay the same."""
         with self._store.db.read() as conn:
-            if self._scope is None:
-                organization_id = self._store.organization_of(conn, self._project_id)
-                stamp = (
-                    (0, 0)
-                    if organization_id is None
-                    else source_maps.upload_stamp(conn, organization_id, self._project_id)
-                )
-                self._scope = (organization_id or 0, stamp)
-            organization_id, stamp = self._scope
+            organization_id, stamp = self._store.scope(conn, self._project_id)
             if stamp[0] == 0:
                 return ()
             key = (self._project_id, stamp, *what)

@@ -116,6 +116,7 @@ class Worker:
         entries = self._spool.claim(self._config.batch_size, time.time() if now is None else now)
         if not entries:
             return 0
+        self._source_maps.new_batch()
         processed: list[tuple[SpoolEntry, ProcessedEnvelope]] = []
         poisoned: list[tuple[SpoolEntry, str]] = []
         for entry in entries:
@@ -157,12 +158,12 @@ class Worker:
             log.info("retention removed %s", report)
 
     def _process(self, entry: SpoolEntry) -> ProcessedEnvelope:
-        symbolicator = self._source_maps.symbolicator(entry.project_id)
+        symbolicate = self._source_maps.symbolicate_for(entry.project_id)
         return process_envelope(
             parse_envelope(envelope_of(entry.payload)),
             entry.received_at,
             entry.client_ip,
-            replace(self._processing(entry.project_id), symbolicate=symbolicator.symbolicate),
+            replace(self._processing(entry.project_id), symbolicate=symbolicate),
         )
 
     def _store(
