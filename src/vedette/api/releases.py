@@ -19,7 +19,7 @@ from vedette.api.organizations import NOT_FOUND, organization_id
 from vedette.api.serialize import iso
 from vedette.domain import release_input
 from vedette.domain.release_input import CommitInput, ReleaseInputError
-from vedette.storage import accounts, releases_meta
+from vedette.storage import accounts, commit_fixes, releases_meta
 from vedette.storage.accounts import TokenGrant
 from vedette.storage.releases_meta import CommitRow, DeployRow, ReleaseFacts, ReleaseRow
 
@@ -146,6 +146,7 @@ class ReleaseEndpoints:
             release, created = releases_meta.save_release(conn, org_id, version, ids, fields, now)
             if commits is not None:
                 releases_meta.set_commits(conn, release, commits, now)
+                commit_fixes.resolve_fixed(conn, org_id, release.version, commits, now)
             return release, created
 
         return await self._access.write(save)

@@ -24,6 +24,7 @@ from vedette.api.performance import PerformanceEndpoints
 from vedette.api.profiles import ProfileEndpoints
 from vedette.api.project_settings import ProjectSettingsEndpoints
 from vedette.api.releases import ReleaseEndpoints
+from vedette.api.suspects import SuspectEndpoints
 from vedette.api.uploads import UploadEndpoints
 from vedette.api.uptime import UptimeEndpoints
 from vedette.domain.envelope import normalize_event_id
@@ -83,6 +84,7 @@ class Api:
             *ProjectSettingsEndpoints(self._access).routes(),
             *OrganizationEndpoints(self._access).routes(),
             *ReleaseEndpoints(self._access).routes(),
+            *SuspectEndpoints(self._access).routes(),
             *UploadEndpoints(self._access).routes(),
             *IssueWorkflowEndpoints(self._access, self._base_url).routes(),
             *ProfileEndpoints(self._access).routes(),

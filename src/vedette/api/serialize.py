@@ -48,7 +48,7 @@ def issue_json(
         "platform": issue.platform,
         "status": "resolved" if in_next_release else issue.status,
         "substatus": issue.substatus,
-        "statusDetails": {"inNextRelease": True} if in_next_release else {},
+        "statusDetails": _status_details(issue),
         "count": str(issue.times_seen),
         "userCount": issue.user_count,
         "firstSeen": iso(issue.first_seen),
@@ -59,6 +59,16 @@ def issue_json(
         "project": project_json(project),
         "assignedTo": assignee_json(assignee),
     }
+
+
+def _status_details(issue: IssueRow) -> dict[str, Any]:
+    """Sentry's ``statusDetails``: resolved in the next release, or in a release (a commit of
+    it said ``Fixes``)."""
+    if issue.status == IssueStatus.RESOLVED_IN_NEXT_RELEASE:
+        return {"inNextRelease": True}
+    if issue.status == IssueStatus.RESOLVED and issue.resolved_in_release:
+        return {"inRelease": issue.resolved_in_release}
+    return {}
 
 
 def tags_json(tags: list[TagSummary]) -> list[dict[str, Any]]:

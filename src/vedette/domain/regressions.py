@@ -62,10 +62,16 @@ def regresses(
     """Whether this event reopens a resolved issue.
 
     An event that happened before the resolution does not reopen it even if processed after it
-    (Sentry bug #30371). A resolution "in next release" is only undone by a newer release.
+    (Sentry bug #30371). A resolution "in next release" is only undone by a newer release; one
+    "in release X" (``resolved`` with ``resolved_in_release``: a commit of X fixed it) by X or
+    a newer release, not by the older releases still running.
     """
     if state.status == IssueStatus.RESOLVED:
-        return state.resolved_at is None or event_timestamp > state.resolved_at
+        after = state.resolved_at is None or event_timestamp > state.resolved_at
+        fixed_in = state.resolved_in_release
+        if fixed_in is None or event_release is None or not after:
+            return after
+        return event_release == fixed_in or release_is_newer(event_release, fixed_in, first_seen)
     if state.status == IssueStatus.RESOLVED_IN_NEXT_RELEASE:
         if event_release is None or state.resolved_in_release is None:
             return False

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 MAX_VERSION = 200
 MAX_COMMITS = 1000
+MAX_COMMIT_FILES = 1000
+MAX_PATH_CHARS = 400
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -24,6 +26,7 @@ class CommitInput:
     author_name: str | None
     author_email: str | None
     timestamp: float | None
+    files: tuple[str, ...] = ()  # the paths it touched (``patch_set``), for suspect commits
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +97,23 @@ def commits(value: object) -> list[CommitInput]:
                 author_name=_text(item, "author_name", 200),
                 author_email=_text(item, "author_email", 200),
                 timestamp=timestamp(item.get("timestamp"), "commit timestamp"),
+                files=patch_set_paths(item.get("patch_set")),
             )
         )
     return parsed
+
+
+def patch_set_paths(value: object) -> tuple[str, ...]:
+    """The paths of a commit's ``patch_set`` (``[{"path": ..., "type": "A"|"M"|"D"}]``), first
+    ``MAX_COMMIT_FILES`` kept; entries that are not path objects are skipped."""
+    if not isinstance(value, list):
+        return ()
+    paths = [
+        entry["path"][:MAX_PATH_CHARS]
+        for entry in value[:MAX_COMMIT_FILES]
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str) and entry["path"]
+    ]
+    return tuple(dict.fromkeys(paths))
 
 
 def refs(value: object) -> list[RefInput]:

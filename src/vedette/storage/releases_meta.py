@@ -56,6 +56,7 @@ class CommitRow:
     message: str | None
     author: Author | None
     date_created: float | None
+    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +240,7 @@ def set_commits(
             insert(release_commits).values(
                 release_id=release.id, position=position, repository_id=repository_id,
                 sha=commit.sha, message=commit.message, author_id=author_id,
-                date_created=commit.timestamp,
+                date_created=commit.timestamp, files=list(commit.files) or None,
             )
         )  # fmt: skip
 
@@ -249,6 +250,7 @@ def commits_of(conn: Connection, release_id: int, limit: int = 1000) -> list[Com
         select(
             release_commits.c.sha, repositories.c.name, release_commits.c.message,
             commit_authors.c.name, commit_authors.c.email, release_commits.c.date_created,
+            release_commits.c.files,
         )
         .select_from(release_commits)
         .outerjoin(repositories, repositories.c.id == release_commits.c.repository_id)
@@ -258,9 +260,12 @@ def commits_of(conn: Connection, release_id: int, limit: int = 1000) -> list[Com
         .limit(limit)
     )  # fmt: skip
     return [
-        CommitRow(sha, repo, message, None if email is None else Author(name, email), created)
-        for sha, repo, message, name, email, created in rows
-    ]
+        CommitRow(
+            sha, repo, message, None if email is None else Author(name, email), created,
+            tuple(files or ()),
+        )
+        for sha, repo, message, name, email, created, files in rows
+    ]  # fmt: skip
 
 
 def add_deploy(

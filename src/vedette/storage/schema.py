@@ -843,6 +843,8 @@ release_commits = Table(
     Column("message", Text, nullable=True),
     Column("author_id", BigInteger, nullable=True),
     Column("date_created", Float, nullable=True),
+    # The paths the commit touched, as sentry-cli's patch_set lists them (suspect commits).
+    Column("files", JSON, nullable=True),
 )
 
 release_deploys = Table(
