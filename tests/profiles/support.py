@@ -109,5 +109,5 @@ def only_transaction(server: LiveVedette, project: ProjectHandle) -> dict[str, A
     return event
 
 
-def flame_names(node: dict[str, Any]) -> set[str]:
-    return {node["name"]}.union(*(flame_names(c) for c in node["children"]))
+def flame_names(nodes: list[dict[str, Any]]) -> set[str]:
+    return {node["name"] for node in nodes}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
-from vedette.api.profiles import MAX_FRAME_VISITS, aggregate
+from vedette.api.profiles import MAX_FRAME_VISITS, aggregate, flame_nodes
 from vedette.domain.flamegraph import (
     DEFAULT_INTERVAL_NS,
     call_tree,
@@ -148,3 +149,16 @@ def test_a_window_keeps_the_samples_taken_in_it(window: tuple[float, float], kep
     # samples at 0, 10, 20 and 30 ms on two threads
     found = record(profile([0, 0, 0, 1]), "c" * 32, start=100.0)
     assert len(samples_between(found, *window).samples) == kept
+
+
+def test_the_json_tree_is_flat_in_pre_order_however_deep() -> None:
+    frames = tuple(ProfileFrame(f"f{i}", "m") for i in range(512))
+    samples = (ProfileSample(0, "1", 0), ProfileSample(10, "1", 1))
+    deep = SampledProfile(frames, (tuple(range(511, -1, -1)), (0,)), samples, {}, "1")
+    nodes = flame_nodes(call_tree([deep]), 0.0)
+    assert len(orjson.dumps(nodes)) > 0  # orjson refuses documents nested 255 deep
+    assert [n["name"] for n in nodes[:3]] == ["<root>", "f0", "f1"]
+    assert [(n["parent"], n["depth"]) for n in nodes[:3]] == [(None, 0), (0, 1), (1, 2)]
+    assert nodes[-1]["depth"] == 512
+    branch = [n for n in nodes if n["parent"] == 0]
+    assert [n["name"] for n in branch] == ["f0"]  # the single-frame stack is main's self time

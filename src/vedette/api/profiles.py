@@ -88,17 +88,29 @@ def sample_format(record: ProfileRecord) -> dict[str, Any]:
     }
 
 
-def node_json(node: CallNode, minimum_ns: float) -> dict[str, Any]:
-    return {
-        "name": node.function,
-        "module": node.module,
-        "in_app": node.in_app,
-        "total_ns": round(node.total_ns),
-        "self_ns": round(node.self_ns),
-        "children": [
-            node_json(c, minimum_ns) for c in node.sorted_children() if c.total_ns >= minimum_ns
-        ],
-    }
+def flame_nodes(root: CallNode, minimum_ns: float) -> list[dict[str, Any]]:
+    """The call tree as a flat list in pre-order (a caller before its callees, heaviest callee
+    first), each node naming its ``parent``'s index: flat, so however deep the stacks, the
+    JSON is not."""
+    found: list[dict[str, Any]] = []
+    pending: list[tuple[CallNode, int | None, int]] = [(root, None, 0)]
+    while pending:
+        node, parent, depth = pending.pop()
+        index = len(found)
+        found.append(
+            {
+                "name": node.function,
+                "module": node.module,
+                "in_app": node.in_app,
+                "parent": parent,
+                "depth": depth,
+                "total_ns": round(node.total_ns),
+                "self_ns": round(node.self_ns),
+            }
+        )
+        children = [c for c in node.sorted_children() if c.total_ns >= minimum_ns]
+        pending.extend((c, index, depth + 1) for c in reversed(children))
+    return found
 
 
 def function_json(stats: FunctionStats) -> dict[str, Any]:
@@ -210,7 +222,7 @@ class ProfileEndpoints:
                 "start": iso(start),
                 "end": iso(end),
                 "profiles": [r.profile_id for r in records],
-                "flamegraph": node_json(found.tree, found.tree.total_ns * MIN_NODE_SHARE),
+                "flamegraph": flame_nodes(found.tree, found.tree.total_ns * MIN_NODE_SHARE),
                 "functions": [function_json(f) for f in found.functions],
             }
         )

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from vedette.api.profiles import MIN_NODE_SHARE, Aggregate, aggregate, load_profiles
@@ -124,7 +125,8 @@ async def profile_detail(ui: WebCore, page: Page, project: Project) -> Response:
     )
     if record is None:
         raise WebError(404, "No profile with that id.")
-    return _render(ui, page, project, aggregate([record]), record=record)
+    found = await run_in_threadpool(aggregate, [record])
+    return _render(ui, page, project, found, record=record)
 
 
 async def merged_profiles(ui: WebCore, page: Page, project: Project) -> Response:
@@ -139,7 +141,7 @@ async def merged_profiles(ui: WebCore, page: Page, project: Project) -> Response
         records = await ui.read(
             lambda c: load_profiles(c, project.id, None, profiler_id, start, end)
         )
-        found = aggregate(records, (start, end))
+        found = await run_in_threadpool(aggregate, records, (start, end))
         return _render(ui, page, project, found, profiler=(profiler_id, start, end))
     if not name or len(name) > 200:
         raise WebError(400, "Which transaction? (?transaction=NAME)")
@@ -149,7 +151,7 @@ async def merged_profiles(ui: WebCore, page: Page, project: Project) -> Response
     def load(conn: Connection) -> list[ProfileRecord]:
         return load_profiles(conn, project.id, name, None, end - PERIODS[period], end)
 
-    found = aggregate(await ui.read(load))
+    found = await run_in_threadpool(aggregate, await ui.read(load))
     return _render(ui, page, project, found, transaction=name, period=period)
 
 
