@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import sentry_sdk
 from tests.conftest import LiveVedette, ProjectHandle
-from tests.releases.test_sentry_cli_pipeline import git, new_project, sentry_cli
+from tests.releases.test_sentry_cli_pipeline import git, sentry_cli
+from tests.ui.conftest import make_account, signed_in
 
 from vedette.domain.events import IssueStatus
 from vedette.domain.regressions import IssueState, regresses
@@ -160,11 +161,13 @@ def capture(project: ProjectHandle, repo: Path, release: str, fail: Callable[[],
 
 
 def test_suspect_commits_and_fixes(live_vedette: LiveVedette, tmp_path: Path) -> None:
-    server, project = live_vedette, new_project(live_vedette)
+    server, account = live_vedette, make_account(live_vedette, "commits")
+    project = account.project
     repo, (payments_sha, cart_sha) = shop_repo(tmp_path / "repo")
     cli = lambda *args: sentry_cli(server, project, *args, cwd=repo)  # noqa: E731
     cli("releases", "new", "web@1.0.0")
     cli("releases", "set-commits", "web@1.0.0", "--local")
+    cli("releases", "deploys", "web@1.0.0", "new", "--env", "production")
 
     payments = load(repo / "src" / "shop" / "payments.py")
     event_id = capture(project, repo, "web@1.0.0", lambda: payments.charge(17))
@@ -177,6 +180,13 @@ def test_suspect_commits_and_fixes(live_vedette: LiveVedette, tmp_path: Path) ->
     assert suspect["message"].strip() == "Take payments"
 
     [issue] = server.issues(project)
+    visitor = signed_in(server, account)
+    page = visitor.page(f"{account.base}/issues/{issue['id']}/").text
+    visitor.close()
+    assert "First seen in release web@1.0.0" in page
+    assert "deployed to production" in page
+    assert f"{payments_sha[:12]} Take payments" in page and "src/shop/payments.py" in page
+    assert cart_sha[:12] not in page
     # (The fix leaves payments.py as it is on disk: the SDK reads its lines for the event.)
     fix = commit(repo, "Grace", f"Guard the charge\n\nFixes {issue['shortId']}",
                  {"src/shop/guards.py": "def checked(order):\n    return order\n"})  # fmt: skip

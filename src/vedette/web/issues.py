@@ -17,7 +17,15 @@ from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import IssueStatus
 from vedette.domain.search import TagFilter, for_viewer, parse_search
 from vedette.domain.short_ids import short_id
-from vedette.storage import activity, assignment, feedback, logs, queries
+from vedette.storage import (
+    activity,
+    assignment,
+    feedback,
+    logs,
+    queries,
+    releases_meta,
+    suspect_commits,
+)
 from vedette.storage.accounts import Project
 from vedette.storage.assignment import Assignee
 from vedette.storage.snoozes import Snooze
@@ -201,6 +209,12 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
             "tags": queries.issue_tags(conn, issue.id, top=5),
             "feedback": feedback.issue_feedback(conn, issue.id),
             "trace_logs": _trace_logs(conn, project.id, event),
+            "first_release": _first_release(conn, project, issue.first_release),
+            "suspects": (
+                suspect_commits.event_suspects(conn, project.organization_id, event.data)
+                if event
+                else []
+            ),
             "counts": activity.issues_event_counts(
                 conn, [issue.id], first_bucket * bucket_seconds, bucket_seconds
             ).get(issue.id, {}),
@@ -231,10 +245,22 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
         neighbours=found["neighbours"],
         feedback=found["feedback"],
         trace_logs=found["trace_logs"],
+        first_release=found["first_release"],
+        suspects=found["suspects"],
         issue_url=f"{base}/issues/{issue.id}/",
         **found["workflow"],
         snooze_options=[(value, label) for value, label, _ in SNOOZES],
     )
+
+
+def _first_release(
+    conn: Connection, project: Project, version: str | None
+) -> tuple[str, list[releases_meta.DeployRow]] | None:
+    """The release the issue was first seen in and its deploys, newest first."""
+    if version is None:
+        return None
+    release = releases_meta.get_release(conn, project.organization_id, version)
+    return version, [] if release is None else releases_meta.deploys_of(conn, release.id)
 
 
 def _trace_logs(
