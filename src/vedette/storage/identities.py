@@ -150,15 +150,18 @@ def start_login(conn: Connection, state: str, attempt: LoginAttempt, now: float)
 
 
 def take_login(conn: Connection, state: str, now: float) -> LoginAttempt | None:
-    """The sign-in of ``state``, deleted as it is read: each state is good once."""
+    """The sign-in of ``state``, deleted as it is read (in one statement, so that of two
+    callbacks racing with one state only one gets it): each state is good once."""
     row = conn.execute(
-        select(oidc_login_attempts).where(oidc_login_attempts.c.state_hash == _hash(state))
+        delete(oidc_login_attempts)
+        .where(oidc_login_attempts.c.state_hash == _hash(state))
+        .returning(
+            oidc_login_attempts.c.nonce,
+            oidc_login_attempts.c.code_verifier,
+            oidc_login_attempts.c.next_path,
+            oidc_login_attempts.c.expires_at,
+        )
     ).one_or_none()
-    if row is None:
-        return None
-    taken = conn.execute(
-        delete(oidc_login_attempts).where(oidc_login_attempts.c.state_hash == _hash(state))
-    ).rowcount
-    if taken != 1 or row.expires_at <= now:
+    if row is None or row.expires_at <= now:
         return None
     return LoginAttempt(row.nonce, row.code_verifier, row.next_path)
