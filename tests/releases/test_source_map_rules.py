@@ -5,6 +5,8 @@ from tests/fixtures/sourcemaps/app with ``esbuild app/index.js --bundle --minify
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import zipfile
@@ -168,7 +170,8 @@ class Files:
             self.loads += 1
             return data if len(data) <= limit else None
 
-        return Artifact(key, key, {}, load)
+        # A key names content (as the worker's checksums do): the same key, the same bytes.
+        return Artifact(f"{key}@{hashlib.sha1(data).hexdigest()}", key, {}, load)
 
     def by_debug_id(self, debug_id: str, kind: str) -> Artifact | None:
         data = self.by_debug_id_files.get((debug_id, kind))
@@ -222,6 +225,19 @@ def test_frames_map_to_the_original_file_function_and_line(
     assert frame["data"]["sourcemap"] == "https://shop.example.com/static/app.mjs.map"
     assert exception["raw_stacktrace"]["frames"][0]["function"] == minified_name
     assert "errors" not in event
+
+
+def test_an_inline_map_is_read_from_the_comment() -> None:
+    inline = "data:application/json;base64," + base64.b64encode(SOURCE_MAP).decode()
+    minified = MINIFIED.replace(b"app.mjs.map", inline.encode())
+    files = Files({"~/static/app.mjs": minified}, {})
+    event = event_with([frame_at("throw new", "o")], release="1.0")
+    SourceMapSymbolicator(files, new_cache()).symbolicate(event)
+    frame = event["exception"]["values"][0]["stacktrace"]["frames"][0]
+    assert (frame["abs_path"], frame["function"], frame["lineno"]) == (
+        "https://shop.example.com/app/lib/format.js", "formatPrice", 3,
+    )  # fmt: skip
+    assert frame["data"]["sourcemap"] == URL  # its sources are relative to the file
 
 
 def test_context_comes_from_sources_content_and_long_lines_are_cut() -> None:

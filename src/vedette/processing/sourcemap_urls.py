@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from functools import lru_cache
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 JAVASCRIPT_PLATFORMS = frozenset({"javascript", "node"})
@@ -51,9 +52,20 @@ def resolve_reference(base_url: str, reference: str) -> str:
     would; a ``~/`` base keeps its ``~``."""
     if reference.startswith("data:"):
         return reference
+    if len(base_url) + len(reference) > _CACHED_URL_CHARS:
+        return _join(base_url, reference)
+    return _cached_join(base_url, reference)
+
+
+def _join(base_url: str, reference: str) -> str:
     if base_url.startswith("~/"):
         return "~" + urljoin(base_url[1:], reference)
     return urljoin(base_url, reference)
+
+
+# A map names the same sources for every frame of every event: joins are remembered.
+_CACHED_URL_CHARS = 2048
+_cached_join = lru_cache(maxsize=4096)(_join)
 
 
 def data_url_bytes(url: str, limit: int) -> bytes | None:

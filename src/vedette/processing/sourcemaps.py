@@ -85,6 +85,41 @@ class _Resolved:
     map_url: str = ""
     method: str = ""
     error: dict[str, str] | None = None
+    key: tuple[object, ...] = ()  # the parsed map's, in ``ParsedMaps``
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """What a map says of one minified position: the original source (as the map names it),
+    line, column, enclosing function and context, lines already cut to length."""
+
+    source: str
+    line: int
+    column: int
+    function: str | None
+    context_line: str | None
+    pre_context: tuple[str, ...]
+    post_context: tuple[str, ...]
+
+    @classmethod
+    def of(cls, token: SourceMapCacheToken) -> Position:
+        return cls(
+            token.src or "",
+            token.line,
+            token.col,
+            token.function_name,
+            None if token.context_line is None else _cut(token.context_line, token.col),
+            tuple(_cut(line, 0) for line in token.pre_context),
+            tuple(_cut(line, 0) for line in token.post_context if line),
+        )
+
+    def weight(self) -> int:
+        return 200 + sum(map(len, (self.context_line or "", *self.pre_context, *self.post_context)))
+
+
+# Positions looked up, by (parsed map key, line, column): an error that repeats repeats its
+# frames. Keys name content (checksums), so the memo is shared by all projects.
+POSITIONS: BoundedMemo[Position] = BoundedMemo(50_000, max_weight=32 * 1024 * 1024)
 
 
 @dataclass(slots=True)
@@ -145,16 +180,13 @@ class SourceMapSymbolicator:
             return None
         if resolved.cache is None:
             return None
-        try:
-            token = resolved.cache.lookup(frame["lineno"], frame["colno"], CONTEXT_LINES)
-        except SymbolicError:
-            token = None
-        if token is None or not token.src:
+        position = _position(resolved.cache, resolved.key, frame["lineno"], frame["colno"])
+        if position is None:
             error = {"type": "js_invalid_source_location", "url": url}
             if error not in errors:
                 errors.append(error)
             return None
-        return mapped_frame(frame, token, resolved.map_url, resolved.method)
+        return mapped_frame(frame, position, resolved.map_url, resolved.method)
 
     def _resolve(
         self, url: str, debug_id: str | None, release: str | None, dist: str | None
@@ -164,7 +196,9 @@ class SourceMapSymbolicator:
             source_map = self.lookup.by_debug_id(debug_id, "source_map")
             method = "debug-id"
             reference = None if minified is None else self._reference(minified)
-            map_url = resolve_reference(url, reference or (url.rsplit("/", 1)[-1] + ".map"))
+            if reference is None or reference.startswith("data:"):  # the map is in the bundle
+                reference = url.rsplit("/", 1)[-1] + ".map"
+            map_url = resolve_reference(url, reference)
         elif release is not None:
             minified = self.lookup.by_url(release, dist, lookup_candidates(url))
             if minified is None:
@@ -174,17 +208,20 @@ class SourceMapSymbolicator:
             if reference is None:
                 return _Resolved(error={"type": "js_no_source", "url": url})
             map_url = resolve_reference(url, reference)
-            source_map = _inline_map(map_url) or self.lookup.by_url(
-                release, dist, lookup_candidates(map_url)
-            )
+            source_map = _inline_map(map_url)
+            if source_map is not None:
+                map_url = url  # an inline map's sources are relative to the file itself
+            else:
+                source_map = self.lookup.by_url(release, dist, lookup_candidates(map_url))
         else:
             return _Resolved()
         if source_map is None:
             return _Resolved(error={"type": "js_no_source", "url": map_url})
-        parsed = self._parsed(minified, source_map)
+        key = ("map", None if minified is None else minified.key, source_map.key)
+        parsed = self._parsed(key, minified, source_map)
         if isinstance(parsed, str):
             return _Resolved(error={"type": parsed, "url": map_url})
-        return _Resolved(parsed, map_url, method)
+        return _Resolved(parsed, map_url, method, key=key)
 
     def _reference(self, minified: Artifact) -> str | None:
         """The map a minified file names: its ``sourcemap`` header, else its comment."""
@@ -200,8 +237,9 @@ class SourceMapSymbolicator:
         self.cache.put(key, found or "", 64 + len(found or ""))
         return found
 
-    def _parsed(self, minified: Artifact | None, source_map: Artifact) -> SourceMapCache | str:
-        key = ("map", None if minified is None else minified.key, source_map.key)
+    def _parsed(
+        self, key: tuple[object, ...], minified: Artifact | None, source_map: Artifact
+    ) -> SourceMapCache | str:
         known = self.cache.get(key)
         if known is not None:
             return known
@@ -218,21 +256,38 @@ class SourceMapSymbolicator:
         return parsed
 
 
+def _position(
+    cache: SourceMapCache, key: tuple[object, ...], line: int, column: int
+) -> Position | None:
+    memo_key = (key, line, column)
+    found = POSITIONS.get(memo_key)
+    if found is None:
+        try:
+            token = cache.lookup(line, column, CONTEXT_LINES)
+        except SymbolicError:
+            return None
+        if token is None or not token.src:
+            return None
+        found = Position.of(token)
+        POSITIONS.put(memo_key, found, found.weight())
+    return found
+
+
 def mapped_frame(
-    frame: Mapping[str, Any], token: SourceMapCacheToken, map_url: str, method: str
+    frame: Mapping[str, Any], position: Position, map_url: str, method: str
 ) -> dict[str, Any]:
     """The frame as the map tells it: the original file, position, function and context."""
-    abs_path = resolve_reference(map_url, token.src or "")
+    abs_path = resolve_reference(map_url, position.source)
     new = {k: v for k, v in frame.items() if k not in _REPLACED}
     new["filename"] = display_filename(abs_path)[:256]
     new["abs_path"] = abs_path[:2048]
-    new["function"] = (token.function_name or frame.get("function") or "<anonymous>")[:256]
-    new["lineno"] = token.line
-    new["colno"] = token.col
-    if token.context_line is not None:
-        new["pre_context"] = [_cut(line, 0) for line in token.pre_context]
-        new["context_line"] = _cut(token.context_line, token.col)
-        new["post_context"] = [_cut(line, 0) for line in token.post_context if line]
+    new["function"] = (position.function or frame.get("function") or "<anonymous>")[:256]
+    new["lineno"] = position.line
+    new["colno"] = position.column
+    if position.context_line is not None:
+        new["pre_context"] = list(position.pre_context)
+        new["context_line"] = position.context_line
+        new["post_context"] = list(position.post_context)
     if is_vendored(abs_path) or is_vendored(_frame_url(frame)):
         new["in_app"] = False
     elif "in_app" not in new:

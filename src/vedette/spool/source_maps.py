@@ -60,16 +60,17 @@ class SourceMapStore:
 
         return symbolicate
 
-    def scope(self, conn: Connection, project_id: int) -> tuple[int, tuple[int, int]]:
+    def scope(self, project_id: int) -> tuple[int, tuple[int, int]]:
         """The project's organisation and upload stamp, read once per batch."""
         found = self._scopes.get(project_id)
         if found is None:
-            if project_id not in self._organizations:
-                self._organizations[project_id] = source_maps.organization_of(conn, project_id)
-            organization_id = self._organizations[project_id]
-            stamp = (0, 0)
-            if organization_id is not None:
-                stamp = source_maps.upload_stamp(conn, organization_id, project_id)
+            with self.db.read() as conn:
+                if project_id not in self._organizations:
+                    self._organizations[project_id] = source_maps.organization_of(conn, project_id)
+                organization_id = self._organizations[project_id]
+                stamp = (0, 0)
+                if organization_id is not None:
+                    stamp = source_maps.upload_stamp(conn, organization_id, project_id)
             found = self._scopes[project_id] = (organization_id or 0, stamp)
         return found
 
@@ -141,15 +142,15 @@ class StoredArtifacts:
         self, what: tuple[object, ...], query: Callable[[Connection, int], list[UploadedFile]]
     ) -> tuple[UploadedFile, ...]:
         """Files the query lists, from the store's memo while the uploads stay the same."""
-        with self._store.db.read() as conn:
-            organization_id, stamp = self._store.scope(conn, self._project_id)
-            if stamp[0] == 0:
-                return ()
-            key = (self._project_id, stamp, *what)
-            found = self._store.lists.get(key)
-            if found is None:
+        organization_id, stamp = self._store.scope(self._project_id)
+        if stamp[0] == 0:
+            return ()
+        key = (self._project_id, stamp, *what)
+        found = self._store.lists.get(key)
+        if found is None:
+            with self._store.db.read() as conn:
                 found = tuple(query(conn, organization_id))
-                self._store.lists.put(key, found, 1 + len(found))
+            self._store.lists.put(key, found, 1 + len(found))
         return found
 
     def _bundled(self, upload: UploadedFile, entry: BundleEntry) -> Artifact:
