@@ -205,10 +205,12 @@ class Callback:
     nonce: str
 
 
-def sign_in_at_provider(http: httpx.Client, server: LiveVedette, account: Account) -> Callback:
+def sign_in_at_provider(
+    http: httpx.Client, server: LiveVedette, account: Account, next_path: str = "/"
+) -> Callback:
     """Start a sign-in at Vedette and sign ``account`` in at the provider, as a browser would;
     stops before the callback (the returned URL)."""
-    start = http.get(f"{server.base_url}/auth/oidc/login/")
+    start = http.get(f"{server.base_url}/auth/oidc/login/", params={"next": next_path})
     assert start.status_code == 303, start.text[:500]
     authorize = start.headers["location"]
     nonce = parse_qs(urlsplit(authorize).query)["nonce"][0]

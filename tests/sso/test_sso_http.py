@@ -19,6 +19,7 @@ import pytest
 from joserfc.jwk import RSAKey
 from tests.conftest import LiveVedette
 from tests.sso.conftest import (
+    BUTTON_LABEL,
     ORGANIZATION,
     Provider,
     member,
@@ -83,6 +84,39 @@ def test_a_well_formed_minted_token_signs_in(
     assert SESSION_COOKIE in response.cookies
     found = member(sso_server, account.email)
     assert found is not None and found.organizations == {ORGANIZATION}
+
+
+@pytest.mark.parametrize(
+    ("next_path", "landing"),
+    [
+        ("/settings/tokens/", "/settings/tokens/"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+    ],
+)
+def test_a_sign_in_returns_where_it_was_going_on_this_site_only(
+    sso_server: LiveVedette, provider: Provider, http: httpx.Client, next_path: str, landing: str
+) -> None:
+    account = provider.new_account()
+    callback = sign_in_at_provider(http, sso_server, account, next_path)
+    response = http.get(callback.url)  # the provider's own ID token, untouched
+    assert response.status_code == 303, response.text[:500]
+    assert response.headers["location"] == landing
+    assert http.get(f"{sso_server.base_url}{landing}").status_code == 200
+
+
+def test_without_oidc_settings_there_is_no_button_and_no_route(live_vedette: LiveVedette) -> None:
+    page = pages.parse(live_vedette.http.get("/login/").text)
+    assert not [link for link in page.links if link.startswith("/auth/oidc/")]
+    assert "Sign in with" not in page.text
+    assert live_vedette.http.get("/auth/oidc/login/").status_code == 404
+    assert live_vedette.http.get("/auth/oidc/callback/?state=x&code=y").status_code == 404
+
+
+def test_the_sign_in_page_offers_the_provider(sso_server: LiveVedette) -> None:
+    page = pages.parse(sso_server.http.get("/login/", params={"next": "/x/?a=1&b=2"}).text)
+    assert "/auth/oidc/login/?next=/x/%3Fa%3D1%26b%3D2" in page.links
+    assert f"Sign in with {BUTTON_LABEL}" in page.text
 
 
 @pytest.mark.parametrize("forgery", REFUSED.values(), ids=REFUSED.keys())
