@@ -353,7 +353,8 @@ def create_app(settings: Settings) -> Starlette:
         spool_gauge,
         refused,
     )
-    api = Api(storage.db, storage.spool.stats, settings.base_url, keys.forget)
+    alerts = AlertSettings(settings.base_url, settings.alert_hourly_cap)
+    api = Api(storage.db, storage.spool.stats, settings.base_url, keys.forget, alerts)
     web = WebUI(
         storage.db,
         UIConfig(

@@ -7,6 +7,7 @@ from typing import Any
 
 from vedette.alerts.message import Action, EventSummary, Message, MessageKind
 from vedette.domain.alert_rules import MetricState, Rule
+from vedette.domain.processed import UserFeedback
 from vedette.domain.short_ids import short_id
 from vedette.storage.alert_facts import IssueFacts, ProjectLabel
 
@@ -152,3 +153,34 @@ _LEVELS = ("debug", "info", "warning", "error", "fatal")
 
 def _severity(level: str) -> int:
     return _LEVELS.index(level) if level in _LEVELS else 3
+
+
+def feedback_message(
+    rule: Rule,
+    label: ProjectLabel,
+    feedback: UserFeedback,
+    issue: IssueFacts | None,
+    base_url: str,
+) -> Message:
+    """A user's report: their words as the title, linked to the issue of the event it is about
+    when that is stored, else to the project's feedback page."""
+    who = feedback.name or feedback.email or "a user"
+    url = (
+        issue_url(base_url, label, issue.id)
+        if issue is not None
+        else f"{base_url.rstrip('/')}/p/{label.organization}/{label.slug}/feedback/"
+    )
+    return Message(
+        **_about(label, rule.spec.name, rule.id),
+        kind=MessageKind.FEEDBACK,
+        action=Action.TRIGGER,
+        title=feedback.comments[:_EVENT_TEXT_CAP],
+        reason=f"New feedback from {who[:200]}",
+        url=url,
+        level="info",
+        culprit="" if issue is None else issue.title[:_EVENT_TEXT_CAP],
+        issue_id=None if issue is None else issue.id,
+        short_id=None if issue is None else short_id(label.slug, issue.short_id),
+        environment=feedback.environment,
+        release=feedback.release,
+    )

@@ -18,10 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from vedette.alerts import feedback_alerts
+from vedette.alerts.evaluate import AlertSettings
 from vedette.api import serialize
 from vedette.api.access import ApiAccess
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.domain.feedback import InvalidFeedback, user_report
+from vedette.domain.processed import UserFeedback
 from vedette.storage import accounts, feedback, queries
 from vedette.storage.accounts import Project, TokenGrant
 
@@ -67,8 +70,17 @@ def _offset(raw: str | None) -> int:
 
 
 class FeedbackEndpoints:
-    def __init__(self, access: ApiAccess) -> None:
+    def __init__(self, access: ApiAccess, alerts: AlertSettings) -> None:
         self._access = access
+        self._alerts = alerts
+
+    def _store(
+        self, conn: Connection, project_id: int, report: UserFeedback
+    ) -> feedback.StoredFeedback:
+        """Store the report and fire the project's feedback rules, in one transaction."""
+        stored = feedback.add_feedback(conn, project_id, report)
+        feedback_alerts.feedback_stored(conn, [(project_id, report)], time.time(), self._alerts)
+        return stored
 
     def routes(self) -> list[Route]:
         return [
@@ -101,8 +113,7 @@ class FeedbackEndpoints:
             raise ApiError(400, str(problem)) from problem
 
         def store(conn: Connection) -> dict[str, Any]:
-            stored = feedback.add_feedback(conn, project.id, report)
-            return with_issues(conn, [stored], project)[0]
+            return with_issues(conn, [self._store(conn, project.id, report)], project)[0]
 
         return json_response(await self._access.write(store))
 
@@ -123,7 +134,7 @@ class FeedbackEndpoints:
             return _cors(json_response({"detail": str(problem)}, 400))
         except ApiError as error:
             return _cors(json_response({"detail": error.detail}, error.status))
-        await self._access.write(lambda c: feedback.add_feedback(c, project_id, report))
+        await self._access.write(lambda c: self._store(c, project_id, report))
         return _cors(json_response({}))
 
     async def _dsn_project(self, raw: str) -> int:

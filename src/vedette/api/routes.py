@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from vedette.api import issue_workflow, serialize
 from vedette.api.access import ApiAccess
+from vedette.alerts.evaluate import AlertSettings
 from vedette.api.alerts import AlertEndpoints
 from vedette.api.feedback import FeedbackEndpoints
 from vedette.api.http import ApiError, json_object, json_response
@@ -54,8 +55,10 @@ class Api:
         spool_stats: Callable[[], SpoolStats],
         base_url: str,
         on_key_change: Callable[[str], None],
+        alerts: AlertSettings | None = None,
     ) -> None:
         self._access = ApiAccess(db)
+        self._alerts = alerts or AlertSettings(base_url)
         self._spool_stats = spool_stats
         self._base_url = base_url
         self._on_key_change = on_key_change
@@ -80,7 +83,7 @@ class Api:
             *AlertEndpoints(self._access, self._base_url).routes(),
             *UptimeEndpoints(self._access).routes(),
             *LogEndpoints(self._access).routes(),
-            *FeedbackEndpoints(self._access).routes(),
+            *FeedbackEndpoints(self._access, self._alerts).routes(),
             *ProjectSettingsEndpoints(self._access).routes(),
             *OrganizationEndpoints(self._access).routes(),
             *ReleaseEndpoints(self._access).routes(),

@@ -16,6 +16,7 @@ class Trigger(StrEnum):
     CRON = "cron"  # a cron monitor failed, missed a check-in or timed out
     METRIC = "metric"  # a transaction metric crosses `warning_threshold` / `threshold`
     UPTIME = "uptime"  # an uptime monitor goes down (resolve message when it recovers)
+    FEEDBACK = "feedback"  # a user sends feedback (from any source), once per report
 
 
 class Metric(StrEnum):
@@ -32,7 +33,7 @@ class MetricState(StrEnum):
     CRITICAL = "critical"
 
 
-ISSUE_TRIGGERS = frozenset(Trigger) - {Trigger.METRIC}
+ISSUE_TRIGGERS = frozenset(Trigger) - {Trigger.METRIC, Trigger.FEEDBACK}
 DEFAULT_INTERVAL_SECONDS = 1800  # Sentry's default action interval: 30 minutes
 DEFAULT_WINDOW_SECONDS = 3600
 DEFAULT_SPIKE_FACTOR = 10.0
@@ -118,6 +119,13 @@ def _spike(spec: RuleSpec) -> RuleSpec:
     return replace(spec, threshold=factor, min_count=min_count, window_seconds=3600)
 
 
+def _feedback(spec: RuleSpec) -> RuleSpec:
+    # Every report is news: no counting, and no issue search to filter on.
+    if spec.filter_query.strip():
+        raise RuleError("a feedback rule takes no filter")
+    return spec
+
+
 def _metric(spec: RuleSpec) -> RuleSpec:
     if spec.metric is None:
         raise RuleError("a metric rule needs a metric: " + ", ".join(Metric))
@@ -140,6 +148,7 @@ _DEFAULTS = {
     Trigger.SPIKE: _spike,
     Trigger.METRIC: _metric,
     Trigger.UPTIME: _plain,
+    Trigger.FEEDBACK: _feedback,
 }
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy import Connection
 
 from vedette.domain.envelope import parse_envelope
-from vedette.domain.processed import ProcessedEnvelope
+from vedette.domain.processed import ProcessedEnvelope, UserFeedback
 from vedette.domain.retention import RetentionPolicy
 from vedette.domain.spooled import SpoolEntry
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
@@ -58,12 +58,23 @@ class ResultConsumer(Protocol):
     def issues_stored(self, conn: Connection, outcomes: list[IssueOutcome], now: float) -> None:
         """A batch (or the cron scheduler) stored events of these issues."""
 
+    def feedback_stored(
+        self, conn: Connection, stored: list[tuple[int, UserFeedback]], now: float
+    ) -> None:
+        """A batch stored these reports (project id, report); some may have been stored
+        before."""
+
     def tick(self, conn: Connection, now: float) -> None:
         """The periodic jobs' turn (``now`` moved by tests)."""
 
 
 class NoConsumer:
     def issues_stored(self, conn: Connection, outcomes: list[IssueOutcome], now: float) -> None:
+        return None
+
+    def feedback_stored(
+        self, conn: Connection, stored: list[tuple[int, UserFeedback]], now: float
+    ) -> None:
         return None
 
     def tick(self, conn: Connection, now: float) -> None:
@@ -176,6 +187,8 @@ class Worker:
             now = time.time()
             outcomes = store_processed(conn, [(e.project_id, r) for e, r in processed], now)
             self._consumer.issues_stored(conn, outcomes, now)
+            reports = [(e.project_id, f) for e, r in processed for f in r.feedback]
+            self._consumer.feedback_stored(conn, reports, now)
             for entry, error in poisoned:
                 spool_store.dead_letter(conn, entry, error)
             self._spool.acknowledge(conn, entries)

@@ -136,3 +136,18 @@ def metric_value(
     quantile = {Metric.P50: 0.5, Metric.P95: 0.95, Metric.P99: 0.99}[metric]
     ordered = sorted(float(r.duration) for r in rows)
     return ordered[max(0, math.ceil(quantile * len(ordered)) - 1)]  # nearest rank
+
+
+def event_groups(conn: Connection, project_id: int, event_ids: Iterable[str]) -> dict[str, int]:
+    """Event id -> its issue, for the project's stored events among ``event_ids``."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(events.c.event_id, events.c.group_id).where(
+            events.c.project_id == project_id,
+            events.c.event_id.in_(ids),
+            events.c.group_id.is_not(None),
+        )
+    )
+    return {r[0]: int(r[1]) for r in rows}

@@ -259,6 +259,21 @@ def last_firings(
     return {(r[0], r[1]): float(r[2]) for r in rows}
 
 
+def fired_for_events(
+    conn: Connection, rule_ids: Iterable[int], event_ids: Iterable[str]
+) -> set[tuple[int, str]]:
+    """(rule id, event id) pairs among these for which the rule has fired already."""
+    rules, ids = sorted(set(rule_ids)), sorted(set(event_ids))
+    if not rules or not ids:
+        return set()
+    rows = conn.execute(
+        select(alert_firings.c.rule_id, alert_firings.c.event_id).where(
+            alert_firings.c.rule_id.in_(rules), alert_firings.c.event_id.in_(ids)
+        )
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
 def sent_since(conn: Connection, project_id: int, since: float) -> int:
     """Firings of the project since ``since`` that were (or will be) sent: the hourly cap."""
     return int(

@@ -31,6 +31,7 @@ TRIGGER_LABELS = {
     Trigger.CRON: "A cron monitor fails, misses a check-in or times out",
     Trigger.METRIC: "A transaction metric crosses a threshold",
     Trigger.UPTIME: "An uptime monitor goes down (and when it recovers)",
+    Trigger.FEEDBACK: "A user sends feedback",
 }
 
 

@@ -78,6 +78,8 @@ def headline(message: Message) -> str:
             text = f"{message.suppressed} more alerts suppressed in {message.project_name}"
         case MessageKind.TEST:
             text = f"Test notification: {issue_name(message) or 'Vedette is connected'}"
+        case MessageKind.FEEDBACK:
+            text = f"Feedback: {message.title}"
     return one_line(f"Resolved: {text}" if resolved else text)
 
 
@@ -99,7 +101,7 @@ def _summary(message: Message) -> str:
 def facts(message: Message) -> list[tuple[str, str]]:
     """Labelled values, at most ten (Slack's limit for section fields), empty ones left out."""
     event = message.event
-    counted = message.kind not in (MessageKind.DIGEST, MessageKind.SUPPRESSED)
+    counted = message.kind not in (MessageKind.DIGEST, MessageKind.SUPPRESSED, MessageKind.FEEDBACK)
     candidates = [
         ("Project", f"{message.project_name} ({message.project})"),
         ("Rule", message.rule_name),
