@@ -268,7 +268,7 @@ def test_context_comes_from_sources_content_and_long_lines_are_cut() -> None:
     [
         ({}, True, True),
         ({"in_app": False}, True, False),  # the SDK's word stands
-        ({"abs_path": "https://shop.example.com/node_modules/lib/x.js"}, False, None),
+        ({"abs_path": "https://shop.example.com/node_modules/lib/x.js"}, False, False),
         ({"colno": None}, False, None),  # no column: nothing to look up
         ({"abs_path": "node:internal/process/task_queues"}, False, None),
         ({"platform": "python"}, False, None),

@@ -136,6 +136,7 @@ class SourceMapSymbolicator:
         event = cast(dict[str, Any], normalized)
         if not _is_javascript(event):
             return
+        _mark_dependencies(event)
         debug_ids = _debug_ids(event.get("debug_meta"))
         release = event.get("release") if isinstance(event.get("release"), str) else None
         dist = event.get("dist") if isinstance(event.get("dist"), str) else None
@@ -323,6 +324,19 @@ def _is_javascript(event: dict[str, Any]) -> bool:
         for holder in _stacktrace_holders(event)
         for f in holder["stacktrace"].get("frames") or ()
     )
+
+
+def _mark_dependencies(event: dict[str, Any]) -> None:
+    """JavaScript frames of ``node_modules`` are never the application's, mapped or not."""
+    for holder in _stacktrace_holders(event):
+        for frame in holder["stacktrace"].get("frames") or ():
+            if (
+                isinstance(frame, dict)
+                and frame.get("in_app") is not False
+                and (frame.get("platform") or event.get("platform")) in JAVASCRIPT_PLATFORMS
+                and is_vendored(_frame_url(frame))
+            ):
+                frame["in_app"] = False
 
 
 def _wants_mapping(frame: object, event: Mapping[str, Any]) -> bool:
