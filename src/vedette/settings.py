@@ -207,7 +207,7 @@ class Settings(BaseSettings):
     )
     oidc_scopes: str = Field(
         default="openid email profile",
-        description="Scopes asked of the provider; the ID token must carry `email`.",
+        description="Scopes asked of the provider; they must give Vedette the `email` claim.",
     )
     oidc_timeout_seconds: float = Field(
         default=10.0,

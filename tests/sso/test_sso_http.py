@@ -134,6 +134,36 @@ def test_a_bad_id_token_is_refused(
     assert member(sso_server, "someone-else@sso.example") is None
 
 
+def without_email(claims: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in claims.items() if not name.startswith("email")}
+
+
+def test_the_email_comes_from_userinfo_when_the_id_token_has_none(
+    sso_server: LiveVedette, provider: Provider, http: httpx.Client
+) -> None:
+    account = provider.new_account()
+    callback = sign_in_at_provider(http, sso_server, account)
+    claims = without_email(provider.valid_claims(account, callback.nonce))
+    provider.queue_id_token(provider.mint(claims))
+    response = http.get(callback.url)
+    assert response.status_code == 303, response.text[:500]
+    assert member(sso_server, account.email) is not None
+
+
+def test_userinfo_about_another_subject_is_refused(
+    sso_server: LiveVedette, provider: Provider, http: httpx.Client
+) -> None:
+    """An ID token naming someone else, the access token (and so userinfo) the real one's."""
+    account, someone = provider.new_account(), provider.new_account()
+    callback = sign_in_at_provider(http, sso_server, account)
+    claims = without_email(provider.valid_claims(someone, callback.nonce))
+    provider.queue_id_token(provider.mint(claims))
+    response = http.get(callback.url)
+    assert response.status_code == 401, response.text[:500]
+    assert member(sso_server, account.email) is None
+    assert member(sso_server, someone.email) is None
+
+
 def test_a_callback_works_once(
     sso_server: LiveVedette, provider: Provider, http: httpx.Client
 ) -> None:

@@ -69,6 +69,12 @@ class Authorization:
 
 
 @dataclass(frozen=True, slots=True)
+class Tokens:
+    id_token: str
+    access_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class VerifiedIdentity:
     subject: str
     email: str | None
@@ -131,10 +137,12 @@ class OidcClient:
             timeout=self.config.timeout_seconds,
         )
 
-    async def _get_json(self, url: str) -> dict[str, Any]:
+    async def _get_json(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
         try:
             async with httpx2.AsyncClient(timeout=self.config.timeout_seconds) as client:
-                response = await client.get(url, headers={"Accept": "application/json"})
+                response = await client.get(
+                    url, headers={"Accept": "application/json", **(headers or {})}
+                )
                 response.raise_for_status()
                 body = response.json()
         except Exception as exc:  # transport, status, JSON: all the provider's failure
@@ -184,8 +192,18 @@ class OidcClient:
             )
         return Authorization(url, state, nonce, verifier)
 
-    async def exchange(self, code: str, code_verifier: str) -> str:
-        """The ID token the token endpoint gives for ``code`` (not yet verified)."""
+    async def sign_in(self, code: str, code_verifier: str, nonce: str) -> VerifiedIdentity:
+        """Who the provider signed in: the code exchanged, the ID token verified, and the email
+        asked of the userinfo endpoint when the ID token has none (providers that put the
+        scopes' claims only there, as Core 5.4 allows)."""
+        tokens = await self.exchange(code, code_verifier)
+        identity = await self.verify(tokens.id_token, nonce)
+        if identity.email is None and tokens.access_token:
+            return await self.userinfo(tokens.access_token, identity.subject)
+        return identity
+
+    async def exchange(self, code: str, code_verifier: str) -> Tokens:
+        """The tokens the token endpoint gives for ``code`` (the ID token not yet verified)."""
         endpoint = (await self.metadata())["token_endpoint"]
         try:
             async with self._client() as client:
@@ -197,10 +215,20 @@ class OidcClient:
                 )
         except Exception as exc:  # transport, OAuth error answer, bad JSON
             raise ProviderError(f"the code exchange failed: {exc!r}") from exc
-        id_token = token.get("id_token")
+        id_token, access_token = token.get("id_token"), token.get("access_token")
         if not isinstance(id_token, str) or not id_token:
             raise ProviderError("the token response has no id_token")
-        return id_token
+        return Tokens(id_token, access_token if isinstance(access_token, str) else None)
+
+    async def userinfo(self, access_token: str, subject: str) -> VerifiedIdentity:
+        """The userinfo endpoint's claims, which must be about the ID token's subject."""
+        endpoint = (await self.metadata()).get("userinfo_endpoint")
+        if not isinstance(endpoint, str):
+            raise ProviderError("the ID token has no email and the provider no userinfo endpoint")
+        claims = await self._get_json(endpoint, {"Authorization": f"Bearer {access_token}"})
+        if claims.get("sub") != subject:  # Core 5.3.2: else the answer may be substituted
+            raise TokenRefused("the userinfo answer is about another subject")
+        return identity_of(claims)
 
     async def verify(self, id_token: str, nonce: str) -> VerifiedIdentity:
         """The identity of a signed, current ID token issued to us for this sign-in."""

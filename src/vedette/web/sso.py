@@ -95,8 +95,7 @@ async def callback(core: WebCore, request: Request) -> Response:
     if not code:
         return await core.refused_sign_in(request, EXPIRED, 400)
     try:
-        id_token = await client.exchange(code, attempt.code_verifier)
-        identity = await client.verify(id_token, attempt.nonce)
+        identity = await client.sign_in(code, attempt.code_verifier, attempt.nonce)
     except ProviderError as exc:
         log.warning("single sign-on: %s", exc)
         return await core.refused_sign_in(request, UNREACHABLE, 502)
