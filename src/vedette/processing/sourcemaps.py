@@ -400,5 +400,6 @@ def _inline_map(map_url: str) -> Artifact | None:
 def _add_errors(event: dict[str, Any], errors: list[dict[str, str]]) -> None:
     if not errors:
         return
+    errors = [{**e, "url": e["url"][:2048]} for e in errors]
     existing = event.get("errors")
     event["errors"] = [*(existing if isinstance(existing, list) else []), *errors][:MAX_ERRORS]
