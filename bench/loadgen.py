@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from payloads import CAPTURE_DSN, Payload, build_payloads
+from payloads import CAPTURE_DSN, PAYLOAD_NAMES, Payload, build_payloads
 
 
 @dataclass
@@ -231,7 +231,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dsn", required=True, action="append", help="repeat for several servers")
-    parser.add_argument("--payload", choices=["error", "transaction", "mix"], default="error")
+    parser.add_argument("--payload", choices=[*PAYLOAD_NAMES, "mix"], default="error")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=float, default=None, help="fixed arrival rate (requests/s)")
     parser.add_argument("--duration", type=float, default=10.0)
