@@ -60,6 +60,11 @@ class Provider:
         response = self.http.post(f"/_test/accounts/{account}", content=json.dumps(claims))
         assert response.status_code == 204
 
+    def publish_key(self, key: RSAKey) -> None:
+        """The provider's JWKS lists ``key`` from now on (a rotation, as Vedette sees it)."""
+        public = json.dumps(key.as_dict(private=False))
+        assert self.http.post("/_test/published-keys", content=public).status_code == 204
+
     def new_account(self, email_verified: bool = True) -> Account:
         """An account of this test's own (each test signs in people nobody else does)."""
         account = Account(f"u{uuid.uuid4().hex[:10]}", f"{uuid.uuid4().hex[:10]}@sso.example")

@@ -134,6 +134,22 @@ def test_a_bad_id_token_is_refused(
     assert member(sso_server, "someone-else@sso.example") is None
 
 
+def test_a_key_the_provider_rotated_in_is_fetched_and_accepted(
+    sso_server: LiveVedette, provider: Provider, http: httpx.Client
+) -> None:
+    """Vedette's cached JWKS predates the new key: an unknown kid makes it fetch them again."""
+    first = provider.new_account()
+    assert http.get(sign_in_at_provider(http, sso_server, first).url).status_code == 303
+    rotated = stranger_key()
+    provider.publish_key(rotated)
+    account = provider.new_account()
+    callback = sign_in_at_provider(http, sso_server, account)
+    provider.queue_id_token(provider.mint(provider.valid_claims(account, callback.nonce), rotated))
+    response = http.get(callback.url)
+    assert response.status_code == 303, response.text[:500]
+    assert member(sso_server, account.email) is not None
+
+
 def without_email(claims: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in claims.items() if not name.startswith("email")}
 

@@ -4,7 +4,8 @@ nonce), the code exchange and the ID token's verification.
 The protocol work is Authlib's (the OAuth 2 client over httpx2) and the JOSE work joserfc's
 (signatures, claims); this module only wires them to one configured provider and caches what
 the provider publishes: its metadata for an hour, its signing keys until a token names a key
-id they lack (the provider rotated its keys), at most once per ``KEY_REFRESH_SECONDS``.
+id they lack (the provider rotated its keys). Such tokens come only from the token endpoint,
+in answer to a code and our client secret, so they cannot make us fetch keys at will.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from joserfc.jwk import KeySet
 from vedette.storage.identities import Role
 
 METADATA_SECONDS = 3600.0
-KEY_REFRESH_SECONDS = 30.0
 # Asymmetric algorithms only: an HMAC "signed" with the client secret proves nothing about
 # the provider, and "none" nothing at all.
 ID_TOKEN_ALGORITHMS = [
@@ -123,7 +123,6 @@ class OidcClient:
         self._metadata: dict[str, Any] | None = None
         self._metadata_at = 0.0
         self._keys: KeySet | None = None
-        self._keys_at = 0.0
         self._lock = asyncio.Lock()
 
     def _client(self) -> AsyncOAuth2Client:
@@ -171,14 +170,12 @@ class OidcClient:
     async def _key_set(self, refresh: bool) -> KeySet:
         jwks_uri = (await self.metadata())["jwks_uri"]
         async with self._lock:
-            stale = refresh and time.monotonic() - self._keys_at > KEY_REFRESH_SECONDS
-            if self._keys is None or stale:
+            if self._keys is None or refresh:
                 published = await self._get_json(jwks_uri)
                 try:
                     self._keys = KeySet.import_key_set(published)  # type: ignore[arg-type]
                 except (JoseError, ValueError, TypeError, KeyError) as exc:
                     raise ProviderError(f"the provider's JWKS cannot be read: {exc!r}") from exc
-                self._keys_at = time.monotonic()
             return self._keys
 
     async def authorization(self) -> Authorization:

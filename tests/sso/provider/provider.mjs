@@ -5,19 +5,21 @@
 // accounts: {id: {email, email_verified, name}}}. The signing keys come from the test, so that it
 // can mint tokens the provider's published JWKS vouches for.
 //
-// Besides the provider itself, three hooks for the tests (loopback only, this process only):
+// Besides the provider itself, four hooks for the tests (loopback only, this process only):
 // - the sign-in page: GET /interaction/:uid shows one form (an account id), POST signs that
 //   account in and grants the requested scopes (no password: the tests are about Vedette);
 // - POST /_test/next-id-token (body: a compact JWT) queues an ID token that replaces the one of
 //   the next token response, so the tests can hand Vedette's callback a forged token through
 //   the real code exchange;
-// - POST /_test/accounts/:id (JSON claims) changes an account's claims.
+// - POST /_test/accounts/:id (JSON claims) changes an account's claims;
+// - POST /_test/published-keys (a JSON public JWK) adds it to the JWKS, as a key rotation would.
 import { readFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const accounts = config.accounts;
 const queuedIdTokens = [];
+const extraPublishedKeys = [];
 
 const provider = new Provider(config.issuer, {
   clients: [{
@@ -89,9 +91,17 @@ provider.use(async (ctx, next) => {
     ctx.status = 204;
     return;
   }
+  if (ctx.path === '/_test/published-keys' && ctx.method === 'POST') {
+    extraPublishedKeys.push(JSON.parse(await readBody(ctx)));
+    ctx.status = 204;
+    return;
+  }
   await next();
   if (ctx.path === '/token' && ctx.status === 200 && queuedIdTokens.length > 0) {
     ctx.body = { ...ctx.body, id_token: queuedIdTokens.shift() };
+  }
+  if (ctx.path === '/jwks' && ctx.status === 200 && extraPublishedKeys.length > 0) {
+    ctx.body = { keys: [...ctx.body.keys, ...extraPublishedKeys] };
   }
 });
 
