@@ -8,9 +8,11 @@ import sys
 import uuid
 from pathlib import Path
 
+import orjson
 import pytest
 from starlette.routing import Route
 from tests.conftest import LiveVedette
+from tests.profiles.support import CHUNK_ID, PROFILE_ID, chunk, envelope_of, sampled
 
 from vedette.app import create_app
 from vedette.settings import Settings
@@ -28,6 +30,10 @@ CHECK_IN = (CORPORA / "sdk-python" / "crons_checkin.1.envelope").read_bytes()
 ABOUT_THE_TOKEN = {"/api/0/"}
 # Query parameters some routes require (statsPeriod: the corpora's timestamps age).
 PARAMS = {
+    "/api/0/projects/{org}/{project}/profiling/flamegraph/": {
+        "transaction": "GET /orders",
+        "statsPeriod": "90d",
+    },
     "/api/0/projects/{org}/{project}/transactions/summary/": {
         "transaction": "/orders/{order_id}",
         "statsPeriod": "90d",
@@ -54,7 +60,11 @@ def test_the_walk_covers_the_route_table(tmp_path: Path) -> None:
 
 def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: Path) -> None:
     ours = live_vedette.create_project(org=f"ours-{uuid.uuid4().hex[:6]}")
-    for envelope in (ERROR, TRANSACTION, CHECK_IN):
+    profiles = envelope_of(
+        ({"type": "profile"}, orjson.dumps(sampled())),
+        ({"type": "profile_chunk"}, orjson.dumps(chunk())),
+    )
+    for envelope in (ERROR, TRANSACTION, CHECK_IN, profiles):
         response = live_vedette.http.post(
             f"/api/{ours.id}/envelope/",
             content=envelope,
@@ -105,6 +115,8 @@ def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: 
         "version": "1.0.0",
         "monitor_id": monitor.json()["id"],
         "note_id": "1",
+        "profile_id": PROFILE_ID,
+        "chunk_id": CHUNK_ID,
     }
     bodies = {"/api/0/issues/{issue_id}/": {"status": "resolved"}, "keys": {"isActive": False}}
     walked = 0
