@@ -74,9 +74,23 @@ def test_commits_as_sentry_cli_sends_them() -> None:
         {"id": "8ed1"},
     ]
     assert release_input.commits(sent) == [
-        CommitInput("9a5c", "origin", "change 3\n", "Ada", "ada@example.com", 10.0),
+        CommitInput("9a5c", "origin", "change 3\n", "Ada", "ada@example.com", 10.0, ("f3",)),
         CommitInput("8ed1", None, None, None, None, None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("patch_set", "files"),
+    [
+        ([{"path": "a.py", "type": "M"}, {"path": "a.py", "type": "M"}], ("a.py",)),
+        ([{"path": ""}, {"type": "A"}, "b.py", {"path": 3}], ()),
+        ("not a list", ()),
+        ([{"path": "x" * 1000}], ("x" * 400,)),
+        ([{"path": f"f{i}"} for i in range(1500)], tuple(f"f{i}" for i in range(1000))),
+    ],
+)
+def test_patch_set_paths_are_bounded(patch_set: object, files: tuple[str, ...]) -> None:
+    assert release_input.patch_set_paths(patch_set) == files
 
 
 @pytest.mark.parametrize(
