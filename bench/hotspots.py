@@ -8,7 +8,9 @@
 directory) with raw ASGI calls, ``--concurrency`` at a time, so the figure is the server
 process's CPU per request: Starlette, decoding, envelope parsing, authentication and the
 spool's group commit. ``digest`` runs the worker's path for fresh copies of the real-SDK
-envelope: parse, process (normalise, scrub, group, title) and store in batches of 200.
+envelope: parse, process (normalise, scrub, group, title) and store in batches of 200, then
+bench/floor.py's floor for the same payload in the same process, and the digest's cost as a
+multiple of it (``--payload errors``: every error shape in turn).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from payloads import build_payloads
+from floor import floor_seconds
+from payloads import PAYLOAD_NAMES, Payload, build_payloads
 
 from vedette.app import create_app, open_storage
 from vedette.cli import SERVER_GC_THRESHOLD
@@ -133,7 +136,13 @@ def ingest(args: argparse.Namespace) -> None:
 
 
 def digest(args: argparse.Namespace) -> None:
-    payload = build_payloads()[args.payload]
+    built = build_payloads()
+    error_shapes = [n for n in PAYLOAD_NAMES if n.startswith("error")]
+    for name in error_shapes if args.payload == "errors" else [args.payload]:
+        digest_one(args, built[name])
+
+
+def digest_one(args: argparse.Namespace, payload: Payload) -> None:
     raw = gzip.decompress(payload.body)
     config = ProcessingConfig()
     envelopes = [fresh_raw(raw, payload.event_id) for _ in range(args.events + 50)]
@@ -167,10 +176,20 @@ def digest(args: argparse.Namespace) -> None:
         print(prof.output_text(unicode=False, color=False))
     n = args.events
     print(
-        f"digest {args.payload}: process {process_s / n * 1000:.2f} ms + store"
-        f" {store_s / n * 1000:.2f} ms CPU per event -> {n / (process_s + store_s):.0f} events/s"
+        f"digest {payload.name}: process {process_s / n * 1000:.2f} ms + store"
+        f" {store_s / n * 1000:.2f} ms CPU per envelope -> {n / (process_s + store_s):.0f}"
+        f" envelopes/s ({n * payload.records / (process_s + store_s):.0f} {_unit(payload.name)})"
         f" on one core (of which garbage collection {gc_clock.seconds / n * 1000:.2f} ms)"
     )
+    floor = floor_seconds([payload], max(n, 1000))
+    print(
+        f"  floor (bench/floor.py) {floor * 1000:.3f} ms CPU per envelope: the digest costs"
+        f" {(process_s + store_s) / n / floor:.1f}x the floor"
+    )
+
+
+def _unit(payload: str) -> str:
+    return "logs/s" if payload == "log" else "events/s"
 
 
 class _GcClock:
@@ -198,7 +217,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("what", choices=["ingest", "digest"])
-    parser.add_argument("--payload", default="error", choices=["error", "transaction"])
+    parser.add_argument("--payload", default="error", choices=[*PAYLOAD_NAMES, "errors"])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--events", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
