@@ -71,6 +71,20 @@ class SpanRow:
     def end(self) -> float:
         return self.start + self.duration_ms / 1000.0
 
+    def event_json(self) -> dict[str, Any]:
+        """The span as a transaction event's ``spans`` entry carries it."""
+        return {
+            "trace_id": self.trace_id,
+            "span_id": self.span_id,
+            "parent_span_id": self.parent_span_id,
+            "op": self.op,
+            "description": self.description,
+            "status": self.status,
+            "start_timestamp": self.start,
+            "timestamp": self.end,
+            "exclusive_time": self.exclusive_ms,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class TransactionFact:

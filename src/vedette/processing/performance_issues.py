@@ -142,20 +142,6 @@ def _hash(*parts: str) -> str:
     return hashlib.md5("\x00".join(parts).encode(), usedforsecurity=False).hexdigest()
 
 
-def _span_json(row: SpanRow) -> dict[str, Any]:
-    return {
-        "trace_id": row.trace_id,
-        "span_id": row.span_id,
-        "parent_span_id": row.parent_span_id,
-        "op": row.op,
-        "description": row.description,
-        "status": row.status,
-        "start_timestamp": row.start,
-        "timestamp": row.end,
-        "exclusive_time": row.exclusive_ms,
-    }
-
-
 def _occurrence(
     issue_type: str,
     title: str,
@@ -193,7 +179,7 @@ def _occurrence(
         "culprit": fact.name,
         "level": "info",
         "fingerprint": [fingerprint],
-        "spans": [_span_json(r) for r in spans],
+        "spans": [r.event_json() for r in spans],
         "occurrence": {
             "type": issue_type,
             "fingerprint": [fingerprint],

@@ -24,16 +24,7 @@ def segment_event_id(trace_id: str, segment_id: str) -> str:
 
 
 def _span_json(row: SpanRow) -> dict[str, Any]:
-    span: dict[str, Any] = {
-        "trace_id": row.trace_id,
-        "span_id": row.span_id,
-        "parent_span_id": row.parent_span_id,
-        "op": row.op,
-        "description": row.description,
-        "status": row.status,
-        "start_timestamp": row.start,
-        "timestamp": row.start + row.duration_ms / 1000.0,
-    }
+    span = row.event_json()
     if row.data:
         span["data"] = dict(row.data)
     return span
