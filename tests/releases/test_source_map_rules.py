@@ -151,7 +151,11 @@ def test_a_bundle_is_indexed_by_url_and_debug_id() -> None:
     assert read_file(data, source_map.path, limit=len(SOURCE_MAP) - 1) is None
 
 
-@pytest.mark.parametrize("data", [b"", b"PK\x03\x04 broken", bundle({})[:40]])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"PK\x03\x04 broken", bundle({})[:40]],
+    ids=["empty", "broken", "cut"],  # the cut zip holds a time: ids must not (pytest-xdist)
+)
 def test_a_bundle_that_does_not_read_is_empty(data: bytes) -> None:
     index = read_index(data)
     assert not index.by_url and not index.by_debug_id
