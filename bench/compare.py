@@ -4,6 +4,7 @@
         --targets null-asgi,null-starlette,sqlite,pg1,pg2,bugsink
     uv run python bench/compare.py --payload error --rate 1000 --targets null-asgi,sqlite
     uv run python bench/compare.py --payload transaction --targets sqlite,pg1,pg2
+    uv run python bench/compare.py --payload log --targets null-asgi,sqlite,pg1
 
 Targets: ``null-asgi`` / ``null-starlette`` (bench/nullapp.py, the HTTP ceiling), ``sqlite``
 (`vedette serve` on SQLite), ``pg1`` / ``pg2`` (one or two `vedette serve` processes on one
@@ -11,9 +12,17 @@ PostgreSQL database, the load split between them), ``bugsink`` (bench/bugsink.py
 
 Each target is started fresh, loaded by bench/loadgen.py (a separate process: its CPU is part
 of every figure, as it is for every target), then watched until every accepted event is stored
-("digested": a row in the server's events table, so queryable). Rounds repeat the targets in
-the same order; ratios are taken within a round, since absolute figures drift with whatever
-else runs on the machine. Prints one JSON object per target and round, then a Markdown table.
+("digested": a row in the server's events table, so queryable; for ``--payload log``, 100 rows
+of its log_records table per accepted envelope, and the rates are also given in logs/s).
+Rounds repeat the targets in the same order; ratios are taken within a round, since absolute
+figures drift with whatever else runs on the machine. Prints one JSON object per target and
+round, then a Markdown table.
+
+Beside each target: the resident memory of all its processes (bench/proctree.py) when idle
+(started, before the load) and at its peak (sampled every 0.2 s until everything is stored),
+and, for servers that digest, the CPU its digesting process used per envelope stored (Vedette's
+worker, Bugsink's snappea) as a multiple of bench/floor.py's floor for the same payload,
+measured right after that target's run: a second Markdown table.
 """
 
 from __future__ import annotations
@@ -31,23 +40,28 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from servers import Running, start_null, start_vedette
+from floor import floor_seconds
+from floor import shapes as floor_shapes
+from payloads import LOG_RECORDS, PAYLOAD_NAMES
+from proctree import PeakMemory, cpu_seconds, descendants, digesters, rss_bytes
+from servers import STORED_EVENTS, STORED_LOGS, Running, start_null, start_vedette
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def starters() -> dict[str, Callable[[], Running]]:
+def starters(payload: str = "error") -> dict[str, Callable[[], Running]]:
     def bugsink() -> Running:
         from bugsink import start_bugsink
 
         return start_bugsink()
 
+    sql = STORED_LOGS if payload == "log" else STORED_EVENTS
     return {
         "null-asgi": lambda: start_null("asgi"),
         "null-starlette": lambda: start_null("starlette"),
-        "sqlite": lambda: start_vedette("sqlite"),
-        "pg1": lambda: start_vedette("postgresql", 1),
-        "pg2": lambda: start_vedette("postgresql", 2),
+        "sqlite": lambda: start_vedette("sqlite", stored_sql=sql),
+        "pg1": lambda: start_vedette("postgresql", 1, stored_sql=sql),
+        "pg2": lambda: start_vedette("postgresql", 2, stored_sql=sql),
         "bugsink": bugsink,
     }
 
@@ -87,7 +101,8 @@ def measure(running: Running, args: argparse.Namespace) -> dict[str, Any]:
     sampler.start()
     result = load(running, args)
     load_done = time.monotonic() - started
-    accepted = result["accepted"]
+    per_envelope = LOG_RECORDS if args.payload == "log" else 1
+    accepted = result["accepted"] * per_envelope
     stored = count()
     last_progress, last_stored = time.monotonic(), stored
     while stored < accepted:
@@ -108,12 +123,56 @@ def measure(running: Running, args: argparse.Namespace) -> dict[str, Any]:
         digested_per_s=round(stored / digest_done, 1) if accepted else 0.0,
         lag=samples,
     )
+    if per_envelope != 1:  # rows are log records: digested_per_s is logs/s
+        result.update(stored_expected=accepted, digested_envelopes_per_s=round(
+            result["digested_per_s"] / per_envelope, 1))  # fmt: skip
     if running.storage_bytes is not None:
         result["storage_bytes"] = running.storage_bytes()
     return result
 
 
-def table(results: list[dict[str, Any]]) -> str:
+def measure_with_resources(running: Running, args: argparse.Namespace) -> dict[str, Any]:
+    """``measure``, plus the tree's idle and peak memory and the digest's CPU vs the floor."""
+    roots = [process.pid for process in running.processes]
+    time.sleep(args.settle_seconds)  # the worker starts after the server answers
+    idle = rss_bytes(descendants(roots))
+    digesting = digesters(roots)
+    cpu_before = cpu_seconds(digesting)
+    with PeakMemory(lambda: descendants(roots)) as memory:
+        result = measure(running, args)
+    mib = 1024 * 1024
+    result.update(rss_idle_mib=round(idle / mib, 1), rss_peak_mib=round(memory.peak / mib, 1))
+    if digesting and result.get("stored"):
+        shapes = floor_shapes(args.payload)
+        envelopes = result["stored"] / shapes[0].records
+        digest = (cpu_seconds(digesting) - cpu_before) / envelopes
+        floor = floor_seconds(shapes)
+        result.update(
+            digest_cpu_ms=round(digest * 1000, 3),
+            floor_cpu_ms=round(floor * 1000, 3),
+            digest_x_floor=round(digest / floor, 2),
+        )
+    return result
+
+
+def resources_table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| round | target | idle RSS MiB | peak RSS MiB | digest CPU ms per envelope |"
+        " floor ms | x floor |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['round']} | {r['target']} | {r.get('rss_idle_mib', '')} |"
+            f" {r.get('rss_peak_mib', '')} | {r.get('digest_cpu_ms', '')} |"
+            f" {r.get('floor_cpu_ms', '')} | {r.get('digest_x_floor', '')} |"
+        )
+    return "\n".join(lines)
+
+
+def table(results: list[dict[str, Any]], per_envelope: int = 1) -> str:
+    """``per_envelope`` > 1: log envelopes; accepted/s is envelopes/s, with logs/s beside it,
+    and digested/s and stored are log records."""
     lines = [
         "| round | target | accepted/s | vs null-asgi | p50 / p95 / p99 ms | statuses |"
         " digested/s | stored / accepted |",
@@ -131,9 +190,14 @@ def table(results: list[dict[str, Any]]) -> str:
         )
         lat = r["latency_ms"]
         digested = "" if r["target"].startswith("null") else f"{r['digested_per_s']}"
-        stored = "" if r["target"].startswith("null") else f"{r['stored']} / {r['accepted']}"
+        expected = r["accepted"] * per_envelope
+        stored = "" if r["target"].startswith("null") else f"{r['stored']} / {expected}"
+        accepted = f"{r['accepted_per_s']}"
+        if per_envelope != 1:
+            accepted += f" ({r['accepted_per_s'] * per_envelope:,.0f} logs/s)"
+            digested += " logs/s" if digested else ""
         lines.append(
-            f"| {r['round']} | {r['target']} | {r['accepted_per_s']} | {ratio} |"
+            f"| {r['round']} | {r['target']} | {accepted} | {ratio} |"
             f" {lat['p50']} / {lat['p95']} / {lat['p99']} | {r['statuses']} | {digested} |"
             f" {stored} |"
         )
@@ -145,16 +209,19 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--targets", default="null-asgi,sqlite")
-    parser.add_argument("--payload", default="error", choices=["error", "transaction", "mix"])
+    parser.add_argument("--payload", choices=[*PAYLOAD_NAMES, "mix"], default="error")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=float, default=None)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--stall-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--settle-seconds", type=float, default=5.0, help="wait before the idle memory reading"
+    )
     parser.add_argument("--out", type=Path, default=None, help="append JSON lines here")
     args = parser.parse_args()
 
-    available = starters()
+    available = starters(args.payload)
     names = args.targets.split(",")
     unknown = [n for n in names if n not in available]
     if unknown:
@@ -168,7 +235,7 @@ def main() -> None:
                 print(json.dumps({"round": round_no, "target": name, "error": str(exc)}))
                 continue
             try:
-                result = {"round": round_no, **measure(running, args)}
+                result = {"round": round_no, **measure_with_resources(running, args)}
             finally:
                 running.close()
             results.append(result)
@@ -177,7 +244,9 @@ def main() -> None:
                 with args.out.open("a") as out:
                     out.write(json.dumps(result) + "\n")
     print()
-    print(table(results))
+    print(table(results, LOG_RECORDS if args.payload == "log" else 1))
+    print()
+    print(resources_table(results))
 
 
 if __name__ == "__main__":

@@ -135,12 +135,17 @@ def _psycopg_url(sqlalchemy_url: str) -> str:
 
 # Events that came in (performance issues found in transactions are events too: not counted).
 STORED_EVENTS = "SELECT count(*) FROM events WHERE type != 'performance'"
+STORED_LOGS = "SELECT count(*) FROM log_records"
 
 
 def start_vedette(
-    store: str = "sqlite", processes: int = 1, extra_env: dict[str, str] | None = None
+    store: str = "sqlite",
+    processes: int = 1,
+    extra_env: dict[str, str] | None = None,
+    stored_sql: str = STORED_EVENTS,
 ) -> Running:
-    """``vedette serve`` on a fresh database; ``processes`` servers share it (PostgreSQL)."""
+    """``vedette serve`` on a fresh database; ``processes`` servers share it (PostgreSQL).
+    ``stored_sql`` counts what is stored so far (events, or log records: ``STORED_LOGS``)."""
     if store == "sqlite" and processes != 1:
         raise ValueError("on SQLite one process owns the spool")
     data_dir = Path(tempfile.mkdtemp(prefix="vedette-bench-"))
@@ -164,9 +169,9 @@ def start_vedette(
     def stored() -> int:
         if store == "sqlite":
             with sqlite3.connect(f"file:{main_db}?mode=ro", uri=True) as conn:
-                return int(conn.execute(STORED_EVENTS).fetchone()[0])
+                return int(conn.execute(stored_sql).fetchone()[0])
         with psycopg.connect(_psycopg_url(env["VEDETTE_DATABASE_URL"])) as conn:
-            row = conn.execute(STORED_EVENTS).fetchone()
+            row = conn.execute(stored_sql).fetchone()
             return int(row[0]) if row else 0
 
     client = httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30)
