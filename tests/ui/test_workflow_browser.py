@@ -1,5 +1,6 @@
 """Assigning and commenting in the browser: the issue page's assignee picker, a Markdown comment
-(with hostile parts shown as text), the activity stream, and bulk assignment from the list."""
+(with hostile parts shown as text) edited and deleted by its author, the activity stream, and
+bulk assignment from the list."""
 
 from __future__ import annotations
 
@@ -51,6 +52,14 @@ def test_assign_comment_and_bulk_assign(world: World, tab: Tab) -> None:
     [comment] = server.api_get(f"/api/0/issues/{checkout}/comments/")
     assert comment["data"]["text"] == HOSTILE_COMMENT
     assert comment["user"]["email"] == account.email
+
+    own = page.locator("#activity li.activity-note")
+    own.locator("summary", has_text="Edit").click()
+    own.get_by_label("Edit comment").fill("It was *the cache*")
+    own.get_by_role("button", name="Save").click()
+    expect(page.locator("#activity .note em")).to_have_text("the cache")
+    [edited] = server.api_get(f"/api/0/issues/{checkout}/comments/")
+    assert edited["data"]["text"] == "It was *the cache*"
 
     page.locator("#activity li.activity-note").get_by_role("button", name="Delete").click()
     expect(page.locator("#activity .note")).to_have_count(0)

@@ -35,6 +35,7 @@ class ActivityLine:
     what: str
     at: float
     note: Markup | None  # a comment, rendered
+    text: str  # a comment as written (to edit it)
     mine: bool
 
 
@@ -85,6 +86,7 @@ def activity_lines(rows: list[ActivityRow], viewer_id: int) -> list[ActivityLine
             what=describe(r),
             at=r.created_at,
             note=markdown.render(str(r.data.get("text", ""))) if r.type == "note" else None,
+            text=str(r.data.get("text", "")) if r.type == "note" else "",
             mine=r.type == "note" and r.user_id == viewer_id,
         )
         for r in rows
@@ -170,29 +172,48 @@ async def add_comment(ui: WebCore, page: Page, project: Project) -> Response:
     return RedirectResponse(_issue_url(project, issue_id) + "#activity", 303)
 
 
-async def delete_comment(ui: WebCore, page: Page, project: Project) -> Response:
-    """Only one's own comments."""
-    issue_id = int(page.request.path_params["issue_id"])
+def _note_id(page: Page) -> int:
     raw = page.form.get("note")
-    note_id = int(raw) if raw.isdigit() and len(raw) < 19 else -1
+    return int(raw) if raw.isdigit() and len(raw) < 19 else -1
 
-    def remove(conn: Connection) -> bool:
+
+async def _change_own_note(ui: WebCore, page: Page, project: Project, text: str | None) -> Response:
+    """Edit (``text``) or delete (None) one of the user's own comments."""
+    issue_id, note_id = int(page.request.path_params["issue_id"]), _note_id(page)
+
+    def change(conn: Connection) -> bool:
         note = issue_activity.get_note(conn, issue_id, note_id)
         if note is None or note.user_id != page.user.id:
             return False
         if not issues_of_project(conn, project.id, [issue_id]):
             return False
-        issue_activity.delete_note(conn, note_id)
+        if text is None:
+            issue_activity.delete_note(conn, note_id)
+        else:
+            issue_activity.edit_note(conn, note_id, text)
         return True
 
-    if not await ui.write(remove):
+    if not await ui.write(change):
         raise WebError(404, "There is no such comment of yours on this issue.")
     return RedirectResponse(_issue_url(project, issue_id) + "#activity", 303)
+
+
+async def edit_comment(ui: WebCore, page: Page, project: Project) -> Response:
+    try:
+        text = note_text(page.form.get("text"))
+    except ValueError as exc:
+        raise WebError(400, f"The comment's {exc}.") from exc
+    return await _change_own_note(ui, page, project, text)
+
+
+async def delete_comment(ui: WebCore, page: Page, project: Project) -> Response:
+    return await _change_own_note(ui, page, project, None)
 
 
 # Issue page forms: (path after /issues/{issue_id}/, handler, route name).
 PAGES = [
     ("assign/", assign_issue, "issue-assign"),
     ("comments/", add_comment, "issue-comment"),
+    ("comments/edit/", edit_comment, "issue-comment-edit"),
     ("comments/delete/", delete_comment, "issue-comment-delete"),
 ]
