@@ -8,6 +8,7 @@ filtered, the value rules filter secrets in string attributes and label them in 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Mapping
@@ -99,7 +100,9 @@ def typed_attributes(raw: object) -> dict[str, dict[str, Any]]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
 def _key_is_sensitive(key: str, config: ScrubConfig) -> bool:
+    """Remembered per key and settings: the records of a container repeat the same keys."""
     lowered = key.lower()
     if lowered in (k.lower() for k in config.safe_keys):
         return False
