@@ -18,7 +18,7 @@ from vedette.storage import accounts
 from vedette.storage.database import Database
 from vedette.storage.ingest_store import store_processed
 from vedette.storage.retention import cleanup, database_bytes
-from vedette.storage.schema import attachments, events, group_hashes, groups, spans
+from vedette.storage.schema import attachments, events, group_activity, group_hashes, groups, spans
 
 pytestmark = pytest.mark.time_sensitive
 
@@ -103,6 +103,7 @@ def test_old_events_go_and_idle_issues_with_them(db: Database) -> None:
     ingest(db, project.id, "fastapi_transaction.1.envelope", NOW - DAY)
     assert count(db, groups) == 3
     assert count(db, attachments) > 0
+    assert count(db, group_activity) >= 3  # each issue's "first seen"
     spans_before = count(db, spans)
 
     report = cleanup(db, POLICY, NOW, batch=2)
@@ -111,6 +112,8 @@ def test_old_events_go_and_idle_issues_with_them(db: Database) -> None:
     assert report.issues == 2, "the idle issues are gone; the one seen yesterday stays"
     assert count(db, groups) == 1
     assert count(db, group_hashes, group_hashes.c.project_id == project.id) == 1
+    orphaned = group_activity.c.group_id.not_in(select(groups.c.id))
+    assert count(db, group_activity, orphaned) == 0, "the idle issues' activity went with them"
     assert count(db, events, events.c.type == "transaction") == 2
     assert count(db, attachments) == 0
     assert report.attachments > 0
