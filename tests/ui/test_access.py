@@ -8,10 +8,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from starlette.routing import Route
 from tests.conftest import LiveVedette
-from tests.ui.conftest import PASSWORD, Account, Visitor, World, make_account, signed_in
+from tests.profiles.support import PROFILE_ID, envelope_of, sampled
+from tests.ui.conftest import (
+    PASSWORD,
+    Account,
+    Visitor,
+    World,
+    make_account,
+    send_envelope,
+    signed_in,
+)
 from tests.ui.conftest import vedette_cli as cli
 
 from vedette.alerts.rule_input import build_spec
@@ -81,6 +91,14 @@ def create_monitor(world: World) -> int:
         return uptime.create_monitor(conn, world.ours.project.id, values, 0.0)
 
 
+def store_profile(world: World) -> str:
+    """A transaction profile of ours, through ingest, for the profile page."""
+    body = envelope_of(({"type": "profile"}, orjson.dumps(sampled())))
+    send_envelope(world.server, world.ours.project, body)
+    world.server.wait_processed()
+    return PROFILE_ID
+
+
 def fill(template: str, values: dict[str, Any]) -> str:
     return re.sub(r"{(\w+)(?::\w+)?}", lambda m: str(values[m.group(1)]), template)
 
@@ -109,6 +127,7 @@ def test_another_organisation_gets_404_on_every_page(world: World, tmp_path: Pat
         "token_id": create_token(ours, "walk"),
         "rule_id": create_rule(world),
         "monitor_id": create_monitor(world),
+        "profile_id": store_profile(world),
     }
     bodies = {
         "/status/": {"status": "resolved"},
@@ -121,7 +140,10 @@ def test_another_organisation_gets_404_on_every_page(world: World, tmp_path: Pat
         "/alerts/create/": RULE_FORM,
         "/update/": RULE_FORM,
     }
-    params = {"/summary/": {"transaction": "/orders/{order_id}"}}
+    params = {
+        "/summary/": {"transaction": "/orders/{order_id}"},
+        "/profiling/": {"transaction": "GET /orders", "period": "30d"},
+    }
     before = state_of(world, ours, issue["id"])
     their_token = theirs.page("/").csrf_token
     walked = 0
@@ -173,6 +195,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(
         "token_id": 1,
         "rule_id": 1,
         "monitor_id": 1,
+        "profile_id": PROFILE_ID,
     }
     for method, template in ui_routes(tmp_path):
         if template == "/login/" or template in PUBLIC:
