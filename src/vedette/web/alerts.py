@@ -13,11 +13,12 @@ from starlette.responses import RedirectResponse, Response
 
 from vedette.alerts.evaluate import queue_test_notification
 from vedette.alerts.rule_input import build_spec
+from vedette.api.issue_changes import Actor, set_status
 from vedette.domain.alert_rules import Metric, Rule, RuleError, RuleSpec, Trigger
+from vedette.domain.events import IssueStatus
 from vedette.domain.short_ids import short_id
 from vedette.storage import alert_facts, alert_outbox, alert_rules
 from vedette.storage.accounts import Project
-from vedette.storage.snoozes import snooze_issue
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.issues import project_base
 from vedette.web.snooze_options import SNOOZES
@@ -261,7 +262,9 @@ async def snooze(ui: WebCore, page: Page, project: Project) -> Response:
         facts = alert_facts.issue_facts(conn, [issue_id]).get(issue_id)
         if facts is None or facts.project_id != project.id:
             return False
-        return snooze_issue(conn, issue_id, chosen, time.time())
+        actor = Actor(page.user.id, page.user.email)
+        set_status(conn, issue_id, project.id, IssueStatus.IGNORED, chosen, actor, time.time())
+        return True  # recorded in the issue's activity with who ignored it
 
     if not await ui.write(apply):
         raise WebError(404, "There is no such issue in this project.")
