@@ -128,6 +128,7 @@ def test_another_organisation_gets_404_on_every_page(world: World, tmp_path: Pat
         "rule_id": create_rule(world),
         "monitor_id": create_monitor(world),
         "profile_id": store_profile(world),
+        "link_id": 1,
     }
     bodies = {
         "/status/": {"status": "resolved"},
@@ -196,6 +197,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(
         "rule_id": 1,
         "monitor_id": 1,
         "profile_id": PROFILE_ID,
+        "link_id": 1,
     }
     for method, template in ui_routes(tmp_path):
         if template == "/login/" or template in PUBLIC:

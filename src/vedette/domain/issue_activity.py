@@ -20,6 +20,7 @@ class ActivityType(StrEnum):
     SET_REGRESSION = "set_regression"
     FIRST_SEEN = "first_seen"
     MERGE = "merge"
+    CREATE_ISSUE = "create_issue"  # a tracker issue was linked: {"provider", "location"}
 
 
 _STATUS_ACTIVITY = {

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from vedette.domain.issue_activity import ActivityType
-from vedette.storage import assignment, issue_activity
+from vedette.storage import assignment, issue_activity, trackers
 from vedette.storage.dialect import insert_ignore, upsert_add
 from vedette.storage.issue_activity import NewActivity
 from vedette.storage.schema import (
@@ -75,6 +75,7 @@ def merge_issues(
     _move_users(conn, child_ids, parent_id)
     _repoint(conn, child_ids, parent_id)
     issue_activity.move(conn, child_ids, parent_id)
+    trackers.move_links(conn, child_ids, parent_id)
     assignment.forget(conn, child_ids)
     conn.execute(delete(groups).where(groups.c.id.in_(child_ids)))
     merged = [{"id": str(c.id), "title": c.title} for c in children]

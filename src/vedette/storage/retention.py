@@ -26,6 +26,7 @@ from vedette.storage.schema import (
     group_activity,
     group_assignees,
     group_hashes,
+    group_links,
     group_tag_values,
     group_users,
     groups,
@@ -173,7 +174,9 @@ def _delete_issue_if_idle(conn: Connection, group_id: int, cutoff: float) -> int
         or conn.execute(select(events.c.id).where(events.c.group_id == group_id).limit(1)).first()
     ):
         return 0
-    for table in (group_hashes, group_tag_values, group_users, group_assignees, group_activity):
+    doomed = (group_hashes, group_tag_values, group_users, group_assignees, group_activity,
+              group_links)  # fmt: skip
+    for table in doomed:
         conn.execute(table.delete().where(table.c.group_id == group_id))
     conn.execute(groups.delete().where(groups.c.id == group_id))
     return 1

@@ -998,3 +998,29 @@ oidc_login_attempts = Table(
     Column("next_path", Text, nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
 )
+
+# Issue trackers (docs/workflow.md, "Issue trackers"): where a project's "Create ... issue"
+# buttons lead, and the tracker URLs users linked to an issue.
+project_trackers = Table(
+    "project_trackers",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("github_repo", String(500), nullable=True),
+    Column("gitlab_project", String(500), nullable=True),
+    Column("jira_base", String(500), nullable=True),
+    Column("jira_project_id", String(20), nullable=True),
+    Column("jira_issue_type", String(20), nullable=True),
+)
+
+group_links = Table(
+    "group_links",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("group_id", BigInteger, nullable=False),
+    Column("project_id", BigInteger, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # github | gitlab | jira | link
+    Column("user_id", BigInteger, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index("ix_group_links_group", "group_id"),
+)

@@ -14,8 +14,7 @@ from vedette.storage import accounts, activity, performance, users
 from vedette.storage.accounts import Project
 from vedette.web import charts
 from vedette.web.core import Page, WebCore, WebError
-from vedette.web.format import path_part
-from vedette.web.issues import project_base
+from vedette.web.format import path_part, project_base
 from vedette.web.privacy_page import PrivacyForm, load_privacy, preview, stored_event_text
 
 MAX_LABEL = 200

@@ -20,7 +20,7 @@ from vedette.domain.short_ids import short_id
 from vedette.storage import alert_facts, alert_outbox, alert_rules
 from vedette.storage.accounts import Project
 from vedette.web.core import Page, WebCore, WebError
-from vedette.web.issues import project_base
+from vedette.web.format import project_base
 from vedette.web.snooze_options import SNOOZES
 
 TRIGGER_LABELS = {

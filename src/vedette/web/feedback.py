@@ -8,7 +8,7 @@ from starlette.responses import Response
 from vedette.storage import feedback
 from vedette.storage.accounts import Project
 from vedette.web.core import Page, WebCore
-from vedette.web.issues import project_base
+from vedette.web.format import project_base
 
 PAGE_SIZE = 25
 

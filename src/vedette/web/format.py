@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
+from vedette.storage.accounts import Project
+
 
 def when(ts: float | None) -> str:
     if ts is None:
@@ -69,3 +71,8 @@ def query(*parts: Mapping[str, object], **more: object) -> str:
 def search_term(key: str, value: str) -> str:
     """``key:value`` for the search box, quoted so that spaces and quotes survive shlex."""
     return f"{key}:{shlex.quote(value)}"
+
+
+def project_base(project: Project) -> str:
+    """The path every page of a project starts with: ``/p/ORG/PROJECT``."""
+    return f"/p/{path_part(project.organization_slug)}/{path_part(project.slug)}"

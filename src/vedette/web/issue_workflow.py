@@ -20,11 +20,12 @@ from vedette.storage.assignment import Assignee
 from vedette.storage.issue_activity import ActivityRow, NewActivity
 from vedette.web import markdown
 from vedette.web.core import Page, WebCore, WebError
-from vedette.web.format import path_part
+from vedette.web.format import project_base
 from vedette.web.security import local_path
 
 # What Vedette itself records (no one did it).
 _BY_VEDETTE = {ActivityType.FIRST_SEEN.value, ActivityType.SET_REGRESSION.value}
+_BY_A_COMMIT = ActivityType.SET_RESOLVED_IN_RELEASE.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +48,14 @@ def describe(row: ActivityRow) -> str:
             return "commented"
         case ActivityType.SET_RESOLVED:
             return "resolved the issue"
+        case ActivityType.SET_RESOLVED_IN_RELEASE if data.get("commit"):
+            return f"resolved the issue in {version}: commit {str(data['commit'])[:12]} fixes it"
         case ActivityType.SET_RESOLVED_IN_RELEASE:
             return "resolved the issue in the next release" + (
                 f" (after {version})" if version else ""
             )
+        case ActivityType.CREATE_ISSUE:
+            return f"linked {data.get('provider') or 'a'} issue {data.get('location', '')}"
         case ActivityType.SET_UNRESOLVED:
             return "reopened the issue"
         case ActivityType.SET_IGNORED:
@@ -74,7 +79,9 @@ def describe(row: ActivityRow) -> str:
 def who(row: ActivityRow) -> str:
     if row.user_email:
         return row.user_email
-    return "Vedette" if row.type in _BY_VEDETTE else "An API token"
+    if row.type in _BY_VEDETTE or (row.type == _BY_A_COMMIT and row.data.get("commit")):
+        return "Vedette"
+    return "An API token"
 
 
 def activity_lines(rows: list[ActivityRow], viewer_id: int) -> list[ActivityLine]:
@@ -112,8 +119,7 @@ def issue_page_data(
 
 
 def _issue_url(project: Project, issue_id: int) -> str:
-    base = f"/p/{path_part(project.organization_slug)}/{path_part(project.slug)}"
-    return f"{base}/issues/{issue_id}/"
+    return f"{project_base(project)}/issues/{issue_id}/"
 
 
 def _actor(page: Page) -> Actor:

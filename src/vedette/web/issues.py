@@ -26,13 +26,15 @@ from vedette.storage import (
     releases_meta,
     suspect_commits,
 )
+from vedette.storage import trackers as tracker_links
 from vedette.storage.accounts import Project
 from vedette.storage.assignment import Assignee
 from vedette.storage.snoozes import Snooze
-from vedette.web import charts, issue_workflow
+from vedette.storage.trackers import IssueLink
+from vedette.web import charts, issue_workflow, trackers
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.event_view import event_view
-from vedette.web.format import path_part, query
+from vedette.web.format import project_base, query
 from vedette.web.security import local_path
 from vedette.web.snooze_options import SNOOZES
 
@@ -49,10 +51,6 @@ STATUS_ACTIONS = {
 PERIODS = {"24h": (3600, 24, "%d %b %H:00"), "30d": (86400, 30, "%d %b")}
 
 
-def project_base(project: Project) -> str:
-    return f"/p/{path_part(project.organization_slug)}/{path_part(project.slug)}"
-
-
 def _int_param(raw: str | None, default: int = 0) -> int:
     return int(raw) if raw is not None and raw.isdigit() and len(raw) < 10 else default
 
@@ -64,6 +62,7 @@ class IssueLine:
     status: str
     sparkline: str
     assignee: Assignee | None = None
+    links: list[IssueLink] = dataclasses.field(default_factory=list)  # linked tracker issues
 
 
 def _status_label(issue: queries.IssueRow) -> str:
@@ -99,9 +98,10 @@ async def issue_list(ui: WebCore, page: Page, project: Project) -> Response:
         )
         owners = assignment.assignees_of(conn, [r.id for r in rows[:PAGE_SIZE]])
         choices = issue_workflow.assignee_choices(conn, project.organization_id)
-        return rows, environments, releases, counts, owners, choices
+        links = tracker_links.links_of(conn, [r.id for r in rows[:PAGE_SIZE]])
+        return rows, environments, releases, counts, owners, choices, links
 
-    rows, environments, releases, counts, owners, choices = await ui.read(load)
+    rows, environments, releases, counts, owners, choices, links = await ui.read(load)
     lines = [
         IssueLine(
             issue=r,
@@ -109,6 +109,7 @@ async def issue_list(ui: WebCore, page: Page, project: Project) -> Response:
             status=_status_label(r),
             sparkline=charts.sparkline(charts.series(counts.get(r.id, {}), hour - 23, 24), 80, 20),
             assignee=owners.get(r.id),
+            links=links.get(r.id, []),
         )
         for r in rows[:PAGE_SIZE]
     ]
@@ -193,6 +194,8 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
     last_bucket = int(time.time() // bucket_seconds)
     first_bucket = last_bucket - buckets + 1
 
+    absolute_url = f"{ui.config.base_url.rstrip('/')}{project_base(project)}/issues/{issue.id}/"
+
     def load(conn: Connection) -> dict[str, Any]:
         event = queries.get_event(conn, project.id, asked) if asked else None
         if event is None or event.group_id != issue.id:
@@ -219,6 +222,9 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
                 conn, [issue.id], first_bucket * bucket_seconds, bucket_seconds
             ).get(issue.id, {}),
             "workflow": issue_workflow.issue_page_data(conn, project, issue.id, page.user.id),
+            "trackers": trackers.issue_page_data(
+                conn, project, issue, event.data if event else None, absolute_url
+            ),
         }
 
     found = await ui.read(load)
@@ -249,6 +255,7 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
         suspects=found["suspects"],
         issue_url=f"{base}/issues/{issue.id}/",
         **found["workflow"],
+        **found["trackers"],
         snooze_options=[(value, label) for value, label, _ in SNOOZES],
     )
 

@@ -15,7 +15,7 @@ from vedette.api.logs import log_json
 from vedette.storage import logs
 from vedette.storage.accounts import Project
 from vedette.web.core import Page, WebCore
-from vedette.web.issues import project_base
+from vedette.web.format import project_base
 from vedette.web.performance import PERIODS
 
 PAGE_SIZE = 50

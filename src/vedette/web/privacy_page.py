@@ -33,7 +33,7 @@ from vedette.processing.scrub import scrub_event
 from vedette.storage import privacy, queries
 from vedette.storage.accounts import Project
 from vedette.web.core import Page, WebCore, WebError
-from vedette.web.issues import project_base
+from vedette.web.format import project_base
 
 MAX_PREVIEW_BYTES = 256 * 1024
 

@@ -24,8 +24,7 @@ from vedette.domain.profiles import PROFILE_CHUNK, ProfileRecord
 from vedette.storage import profiles
 from vedette.storage.accounts import Project
 from vedette.web.core import Page, WebCore, WebError
-from vedette.web.format import duration
-from vedette.web.issues import project_base
+from vedette.web.format import duration, project_base
 from vedette.web.performance import PERIODS
 
 WIDTH = 1200.0

@@ -22,6 +22,7 @@ from vedette.web import (
     privacy_page,
     profiles,
     sso,
+    trackers,
     uptime,
 )
 from vedette.web.core import HERE, MAX_FORM_BYTES, WebCore
@@ -49,6 +50,21 @@ class WebUI(WebCore):
         ]
         return [
             route(path, proj(functools.partial(handler, self)), name, post=post)
+            for path, handler, name, post in pages
+        ]
+
+    def _tracker_routes(self, route: Callable[..., Route]) -> list[Route]:
+        """The project's issue tracker settings and the tracker links of an issue."""
+        p = "/p/{org}/{project}"
+        issue = f"{p}/issues/{{issue_id:int}}"
+        pages = [
+            (f"{p}/settings/trackers/", trackers.settings_page, "trackers", False),
+            (f"{p}/settings/trackers/", trackers.save_settings, "trackers-save", True),
+            (f"{issue}/links/", trackers.link_issue, "issue-link", True),
+            (f"{issue}/links/{{link_id:int}}/delete/", trackers.unlink_issue, "issue-unlink", True),
+        ]
+        return [
+            route(path, self.in_project(functools.partial(handler, self)), name, post=post)
             for path, handler, name, post in pages
         ]
 
@@ -198,15 +214,14 @@ class WebUI(WebCore):
                 proj(lambda pg, pr: profiles.merged_profiles(self, pg, pr)),
                 "merged-profiles",
             ),
-            route(
-                f"{p}/logs/tail/", proj(lambda pg, pr: logs.log_tail(self, pg, pr)), "log-tail"
-            ),
+            route(f"{p}/logs/tail/", proj(lambda pg, pr: logs.log_tail(self, pg, pr)), "log-tail"),
             route(
                 f"{p}/feedback/",
                 proj(lambda pg, pr: feedback.feedback_list(self, pg, pr)),
                 "feedback",
             ),
             *self._alert_routes(route),
+            *self._tracker_routes(route),
             *self._uptime_routes(route),
             route(
                 f"{p}/settings/",

@@ -29,7 +29,7 @@ from vedette.uptime.history import (
 )
 from vedette.uptime.spec import METHODS, MonitorSpec, SpecError, config_values, spec_of, validated
 from vedette.web.core import Page, WebCore, WebError
-from vedette.web.issues import project_base
+from vedette.web.format import project_base
 
 CHECKS_SHOWN = 50
 LATENCY_HOURS = 48
