@@ -692,6 +692,8 @@ log_records = Table(
     UniqueConstraint("project_id", "log_id"),
     Index("ix_log_records_project_timestamp", "project_id", "timestamp", "id"),
     Index("ix_log_records_project_trace", "project_id", "trace_id"),
+    # level:... searches read only their levels' records, newest first (migration 0018)
+    Index("ix_log_records_project_level_timestamp", "project_id", "level", "timestamp", "id"),
 )
 
 # User feedback from every source (feedback and user_report items, the REST endpoint, the
