@@ -47,6 +47,7 @@ from vedette.processing.advanced_scrub import UNSCRUBBED_TOP, AdvancedScrubber
 from vedette.processing.pii_config import PiiConfig
 from vedette.processing.trim import Notes, Path, merge_meta
 from vedette.processing.value_rules import (
+    CACHED_KEY_CHARS,
     IP_RULES,
     apply_value_rules,
     is_card_number,
@@ -186,7 +187,11 @@ class _Scrubber:
             return None
         if self.extra_keys is not None and self.extra_keys.search(lowered):
             return "strip-fields"
-        return _default_key_rule(lowered) if self.config.defaults else None
+        if not self.config.defaults:
+            return None
+        if len(lowered) > CACHED_KEY_CHARS:  # not kept: the cache stays bounded in bytes
+            return "@password:filter" if is_sensitive_key(lowered) else None
+        return _default_key_rule(lowered)
 
     def filter_value(self, key: str, value: Any, path: Path, rule: str) -> Any:
         """``[Filtered]`` for a sensitive key's value (nothing to hide in null/bool/counters)."""

@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import orjson
+
+from vedette.processing.memo import ENTRY_BYTES, BoundedMemo, approx_bytes, compact
 
 Path = tuple[str | int, ...]
 
@@ -186,16 +187,18 @@ def _text_nesting(encoded: bytes, limit: int) -> int:
         return limit
     if len(encoded) > _CACHED_TEXT_BYTES:
         return _nesting(orjson.loads(encoded), limit)
-    return _cached_nesting(encoded, limit)
+    key = (encoded, limit)
+    found = NESTING.get(key)
+    if found is None:
+        found = _nesting(orjson.loads(encoded), limit)
+        NESTING.put((compact(encoded), limit), found, ENTRY_BYTES + approx_bytes(key))
+    return found
 
 
-# Bags are cut at 8 KB (most kinds), so texts up to 16 KB are cached: 1,024 x 16 KB at most.
+# Bags are cut at 8 KB (most kinds), so texts up to 16 KB are cached, 4 MiB of them at most
+# (exact-size copies: orjson's own bytes hold more).
 _CACHED_TEXT_BYTES = 16 * 1024
-
-
-@lru_cache(maxsize=1024)
-def _cached_nesting(encoded: bytes, limit: int) -> int:
-    return _nesting(orjson.loads(encoded), limit)
+NESTING: BoundedMemo[int] = BoundedMemo(1024, max_weight=4 * 1024 * 1024)
 
 
 def _nesting(value: dict[Any, Any] | list[Any], limit: int, level: int = 1) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from vedette.processing.memo import ENTRY_BYTES, BoundedMemo, approx_bytes, compact
 from vedette.shared.secret_patterns import (
     CASED_HINTS,
     FILTERED,
@@ -233,13 +234,19 @@ _RULE_SETS = (
 )
 
 
-@lru_cache(maxsize=4096)
 def apply_value_rules(value: str, rule_set: int) -> tuple[str, tuple[str, ...]]:
     """The text with every value rule of the set applied, and the ids of those that changed it.
 
     Cached: the same strings recur in event after event (and frame after frame: the SDK repeats
-    a function's arguments in every frame they pass through).
+    a function's arguments in every frame they pass through). Only texts up to 1,024
+    characters, so the cache holds at most 4,096 x (1 KB text + 1 KB result): about 10 MB.
     """
+    if len(value) <= _CACHED_VALUE_CHARS:
+        return _cached_value_rules(value, rule_set)
+    return _value_rules(value, rule_set)
+
+
+def _value_rules(value: str, rule_set: int) -> tuple[str, tuple[str, ...]]:
     result = value
     applied: list[str] = []
     for rule in _RULE_SETS[rule_set]:
@@ -250,6 +257,10 @@ def apply_value_rules(value: str, rule_set: int) -> tuple[str, tuple[str, ...]]:
             applied.append(rule.rule_id)
             result = changed
     return result, tuple(applied)
+
+
+_CACHED_VALUE_CHARS = 1024
+_cached_value_rules = lru_cache(maxsize=4096)(_value_rules)
 
 
 # What the rules above could act on, looked for in the JSON text of a whole container at C speed
@@ -275,20 +286,21 @@ _IBAN_HEAD = b"AA00"  # country code and check digits
 
 
 # Decisions are cached by JSON text: an error that repeats (the common case: that is what makes
-# an issue) repeats its frames, so most checks become one hash and one lookup. Only texts up
-# to this size are kept, which bounds the cache at 1,024 x 16 KB.
+# an issue) repeats its frames, so most checks become one hash and one lookup. Texts up to
+# 16 KB are kept, 4 MiB of them at most (exact-size copies: orjson's own bytes hold more).
 _CACHED_TEXT_BYTES = 16 * 1024
+SCAN_DECISIONS: BoundedMemo[bool] = BoundedMemo(4096, max_weight=4 * 1024 * 1024)
 
 
 def may_need_scrubbing(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
-    if len(encoded) <= _CACHED_TEXT_BYTES:
-        return _may_need_scrubbing_cached(encoded, extra)
-    return _scan(encoded, extra)
-
-
-@lru_cache(maxsize=1024)
-def _may_need_scrubbing_cached(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
-    return _scan(encoded, extra)
+    if len(encoded) > _CACHED_TEXT_BYTES:
+        return _scan(encoded, extra)
+    key = (encoded, extra)
+    found = SCAN_DECISIONS.get(key)
+    if found is None:
+        found = _scan(encoded, extra)
+        SCAN_DECISIONS.put((compact(encoded), extra), found, ENTRY_BYTES + approx_bytes(key))
+    return found
 
 
 def _scan(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
@@ -318,10 +330,20 @@ _EXACT_SENSITIVE_KEYS = frozenset(
 _SENSITIVE_KEY = re.compile(f"(?i)(?:{_KEY_TERMS})")
 
 
-@lru_cache(maxsize=8192)
 def is_sensitive_key(lowered: str) -> bool:
-    """Whether a (lower-cased) key names a secret: Sentry's ``@password`` rule."""
+    """Whether a (lower-cased) key names a secret: Sentry's ``@password`` rule. Cached for keys
+    up to ``CACHED_KEY_CHARS`` (8,192 of them: at most about 2.5 MB)."""
+    if len(lowered) <= CACHED_KEY_CHARS:
+        return _cached_is_sensitive_key(lowered)
+    return _is_sensitive_key(lowered)
+
+
+def _is_sensitive_key(lowered: str) -> bool:
     return _SENSITIVE_KEY.search(lowered) is not None or lowered in _EXACT_SENSITIVE_KEYS
+
+
+CACHED_KEY_CHARS = 256
+_cached_is_sensitive_key = lru_cache(maxsize=8192)(_is_sensitive_key)
 
 
 # -- the data types of advanced rules (``@creditcard``, ``@ip``...: processing.pii_config) -----

@@ -16,9 +16,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from vedette.processing.grouping.component import Component, contributes, disabled, leaf
+from vedette.processing.grouping.component import (
+    Component,
+    component_bytes,
+    contributes,
+    disabled,
+    leaf,
+)
 from vedette.processing.grouping.shape import JsonMap, frame_platform, mapping, text
-from vedette.processing.memo import BoundedMemo
+from vedette.processing.memo import ENTRY_BYTES, BoundedMemo, approx_bytes, memoize_bytes
 
 Variant = Literal["app", "system"]
 
@@ -136,7 +142,7 @@ def frame_flags(
         found = _STACK_FLAGS.get(key)
         if found is None:
             found = tuple(_frame_flags(frames, event_platform, rules))
-            _STACK_FLAGS.put(key, found, max(len(frames), 1))
+            _STACK_FLAGS.put(key, found, _stack_bytes(key) + 56 * len(found))
         return list(found)
     return _frame_flags(frames, event_platform, rules)
 
@@ -181,7 +187,12 @@ def _matched_rules(
     )
 
 
-@lru_cache(maxsize=65536)
+# Keyed by frame fields of untrusted events: bounded by bytes (docs/benchmarks.md, "Digest
+# floor"), so a flood of long distinct paths and names costs at most this much memory.
+MIB = 1024 * 1024
+
+
+@memoize_bytes(65536, 4 * MIB)
 def _builtin_matches(
     frame_family: str,
     abs_path: str | None,
@@ -328,7 +339,7 @@ def frame_component(frame: JsonMap, platform: str) -> Component:
     )
 
 
-@lru_cache(maxsize=32768)
+@memoize_bytes(32768, 8 * MIB, value_bytes=component_bytes)
 def _cached_frame_component(
     platform: str,
     filename: str | None,
@@ -431,7 +442,8 @@ def stacktrace_variants(frames: Sequence[JsonMap], event_platform: str) -> dict[
         components = _frame_components(frames, event_platform)
         found = (_stacktrace(components, "app"), _stacktrace(components, "system"))
         if key is not None:
-            _STACK_VARIANTS.put(key, found, max(len(frames), 1))
+            weight = _stack_bytes(key) + component_bytes(found[0]) + component_bytes(found[1])
+            _STACK_VARIANTS.put(key, found, weight)
     return {"app": found[0], "system": found[1]}
 
 
@@ -440,15 +452,19 @@ def stacktrace_variants(frames: Sequence[JsonMap], event_platform: str) -> dict[
 # An error that repeats repeats its stack trace, and grouping and titles walk it several times
 # (in-app flags, frame components, recursion). Both are pure functions of a few fields of each
 # frame, so they are cached by exactly those fields. Components and flags are frozen, so hits
-# share them safely. Bounded (untrusted events) by the frames held: both memos together 23 MB
-# at worst (measured with tracemalloc, 120-frame stacks of random text).
+# share them safely. Bounded (untrusted events) by the bytes their keys and values hold (an
+# estimate: tests/processing/test_memo_bytes.py checks it against tracemalloc under a flood).
 
-_STACK_FLAGS: BoundedMemo[tuple[FrameFlags, ...]] = BoundedMemo(2048, max_weight=16_384)
-_STACK_VARIANTS: BoundedMemo[tuple[Component, Component]] = BoundedMemo(2048, max_weight=16_384)
+_STACK_FLAGS: BoundedMemo[tuple[FrameFlags, ...]] = BoundedMemo(2048, max_weight=4 * MIB)
+_STACK_VARIANTS: BoundedMemo[tuple[Component, Component]] = BoundedMemo(2048, max_weight=8 * MIB)
 _MAX_KEY_FRAMES = 128
 _MAX_KEY_CHARS = 16 * 1024
 
 StackKey = tuple[str, tuple[tuple[object, ...], ...]]
+
+
+def _stack_bytes(key: StackKey) -> int:
+    return ENTRY_BYTES + approx_bytes(key)
 
 
 def stack_key(frames: Sequence[JsonMap], event_platform: str) -> StackKey | None:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 from itertools import islice
+
+from vedette.processing.memo import memoize_bytes
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DAY = r"(?:Sun|Mon|Tue|Wed|Thu|Fri|Sat)"
@@ -106,10 +107,10 @@ def normalize_message(text: str) -> str:
 
 
 # An error that repeats repeats its message: the patterns above ran over it for every event
-# (0.1 ms). Messages up to this length are cached (4,096 x 2 KB at most).
+# (0.1 ms). Messages up to this length are cached, 4 MiB of messages and results at most.
 _CACHED_CHARS = 2048
 
 
-@lru_cache(maxsize=4096)
+@memoize_bytes(4096, 4 * 1024 * 1024)
 def _normalize_message(text: str) -> str:
     return parameterize(trim_lines(text))

@@ -14,7 +14,7 @@ import orjson
 
 from vedette.processing.coerce import field_bool, field_int, field_str, lenient_str, mapping, put
 from vedette.processing.interfaces.shapes import Json
-from vedette.processing.memo import BoundedMemo
+from vedette.processing.memo import ENTRY_BYTES, BoundedMemo, approx_bytes, compact
 from vedette.processing.trim import (
     CONTEXT_LINE_CHARS,
     PATH_CHARS,
@@ -130,12 +130,12 @@ def _frame_vars(raw: Mapping[str, object], frame: Json, path: Path, notes: Notes
 
 # Normalised frames without their variables, by the JSON text of the raw frame without them:
 # an error that repeats repeats its frames (only the variables differ), and normalising the
-# rest was most of the normalisation time (docs/benchmarks.md). Bounded by 4 MB of keys of at
-# most 4 KB each (an SDK frame without variables is about 1 KB); with the values, 13 MB at
-# worst (measured with tracemalloc, frames of random 4 KB text).
+# rest was most of the normalisation time (docs/benchmarks.md). Bounded by 6 MiB, an estimate
+# of its keys' and values' bytes (keys of at most 4 KB: an SDK frame without variables is about
+# 1 KB; tests/processing/test_memo_bytes.py checks the estimate under a flood).
 _ONLY_STR = {str}
 FRAME_HEADS: BoundedMemo[tuple[tuple[str, Any], ...] | bool] = BoundedMemo(
-    8192, max_weight=4 * 1024 * 1024
+    8192, max_weight=6 * 1024 * 1024
 )
 _MAX_HEAD_KEY_BYTES = 4096
 
@@ -182,12 +182,12 @@ def _cached_head(
     scratch = Notes()
     frame = _frame_head(raw, path, scratch)
     if scratch.errors or scratch.meta or scratch.dropped_errors:
-        FRAME_HEADS.put(key, False, len(key))
+        FRAME_HEADS.put(compact(key), False, ENTRY_BYTES + approx_bytes(key))
         return None
     head = tuple(
         (name, tuple(item) if type(item) is list else item) for name, item in frame.items()
     )
-    FRAME_HEADS.put(key, head, len(key))
+    FRAME_HEADS.put(compact(key), head, ENTRY_BYTES + approx_bytes(key) + approx_bytes(head))
     return head
 
 
