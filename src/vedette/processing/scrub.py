@@ -49,6 +49,8 @@ from vedette.processing.trim import Notes, Path, merge_meta
 from vedette.processing.value_rules import (
     CACHED_KEY_CHARS,
     IP_RULES,
+    SHORT_VALUE_CHARS,
+    apply_short_value_rules,
     apply_value_rules,
     is_card_number,
     is_sensitive_key,
@@ -213,7 +215,10 @@ class _Scrubber:
         if len(value) < 5 or not self.config.defaults:  # "pwd=x" is the shortest match
             return value
         rule_set = (2 if replace_only else 0) + (1 if self.config.scrub_ip_addresses else 0)
-        result, applied = apply_value_rules(value, rule_set)
+        if len(value) <= SHORT_VALUE_CHARS:  # the common case, without a call in between
+            result, applied = apply_short_value_rules(value, rule_set)
+        else:
+            result, applied = apply_value_rules(value, rule_set)
         if applied:
             self.notes.annotate(path, rem=[[rule_id, "s"] for rule_id in applied], len=len(value))
         return result

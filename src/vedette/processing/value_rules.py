@@ -238,11 +238,13 @@ def apply_value_rules(value: str, rule_set: int) -> tuple[str, tuple[str, ...]]:
     """The text with every value rule of the set applied, and the ids of those that changed it.
 
     Cached: the same strings recur in event after event (and frame after frame: the SDK repeats
-    a function's arguments in every frame they pass through). Only texts up to 1,024
-    characters, so the cache holds at most 4,096 x (1 KB text + 1 KB result): about 10 MB.
+    a function's arguments in every frame they pass through). Bounded in bytes: 4,096 texts of
+    up to 1,024 characters and 128 of up to 16 KB, with their results (about 14 MB at most).
     """
-    if len(value) <= _CACHED_VALUE_CHARS:
-        return _cached_value_rules(value, rule_set)
+    if len(value) <= SHORT_VALUE_CHARS:
+        return apply_short_value_rules(value, rule_set)
+    if len(value) <= _LONG_VALUE_CHARS:
+        return _apply_long_value_rules(value, rule_set)
     return _value_rules(value, rule_set)
 
 
@@ -259,8 +261,11 @@ def _value_rules(value: str, rule_set: int) -> tuple[str, tuple[str, ...]]:
     return result, tuple(applied)
 
 
-_CACHED_VALUE_CHARS = 1024
-_cached_value_rules = lru_cache(maxsize=4096)(_value_rules)
+# ``apply_value_rules`` for texts of at most SHORT_VALUE_CHARS (the scrubber calls it directly).
+SHORT_VALUE_CHARS = 1024
+apply_short_value_rules = lru_cache(maxsize=4096)(_value_rules)
+_LONG_VALUE_CHARS = 16 * 1024
+_apply_long_value_rules = lru_cache(maxsize=128)(_value_rules)
 
 
 # What the rules above could act on, looked for in the JSON text of a whole container at C speed
@@ -289,7 +294,7 @@ _IBAN_HEAD = b"AA00"  # country code and check digits
 # an issue) repeats its frames, so most checks become one hash and one lookup. Texts up to
 # 16 KB are kept, 4 MiB of them at most (exact-size copies: orjson's own bytes hold more).
 _CACHED_TEXT_BYTES = 16 * 1024
-SCAN_DECISIONS: BoundedMemo[bool] = BoundedMemo(4096, max_weight=4 * 1024 * 1024)
+SCAN_DECISIONS: BoundedMemo[bool] = BoundedMemo(4096, max_weight=4 * 1024 * 1024, recency=False)
 
 
 def may_need_scrubbing(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
