@@ -33,8 +33,15 @@ from vedette.web.ui import ROUTE_PREFIX
 
 pytestmark = pytest.mark.e2e
 
-OPEN_TO_EVERY_USER = {"/", "/settings/tokens/", "/settings/tokens/create/", "/logout/", "/login/"}
-PUBLIC = {"/status/{org}/"}  # an organisation's status page: anyone's once enabled, tested apart
+OPEN_TO_EVERY_USER = {
+    "/", "/settings/tokens/", "/settings/tokens/create/", "/logout/", "/login/",
+    "/settings/password/",
+}  # fmt: skip
+PUBLIC = {
+    "/status/{org}/",  # an organisation's status page: anyone's once enabled, tested apart
+    # The links of account emails: their token is the secret (tests/workflow/test_members.py).
+    "/invite/{token}/", "/password/reset/", "/password/reset/{token}/",
+}  # fmt: skip
 
 
 _ROUTES: list[tuple[str, str]] = []
@@ -129,6 +136,8 @@ def test_another_organisation_gets_404_on_every_page(world: World, tmp_path: Pat
         "monitor_id": create_monitor(world),
         "profile_id": store_profile(world),
         "link_id": 1,
+        "invitation_id": 1,
+        "user_id": 1,
     }
     bodies = {
         "/status/": {"status": "resolved"},
@@ -198,6 +207,8 @@ def test_signed_out_visitors_are_sent_to_sign_in(
         "monitor_id": 1,
         "profile_id": PROFILE_ID,
         "link_id": 1,
+        "invitation_id": 1,
+        "user_id": 1,
     }
     for method, template in ui_routes(tmp_path):
         if template == "/login/" or template in PUBLIC:

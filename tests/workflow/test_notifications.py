@@ -5,52 +5,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
-import pytest
-from tests.alerts.receivers import Mail, SmtpReceiver
-from tests.conftest import LiveVedette, fresh_database_url
+from tests.alerts.receivers import SmtpReceiver
+from tests.conftest import LiveVedette
 from tests.ui import pages
+from tests.workflow.conftest import text_of, wait_for
 from tests.workflow.sending import PASSWORD, create_user, issues_by_title, send_error
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s")
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="module")
-def mail_server(
-    tmp_path_factory: pytest.TempPathFactory, smtp: SmtpReceiver
-) -> Iterator[LiveVedette]:
-    """A server that sends email (SQLite: the outbox is the alerts' own, tested on both)."""
-    data_dir = tmp_path_factory.mktemp("workflow-mail")
-    for url in fresh_database_url("sqlite", data_dir, migrated=True):
-        server = LiveVedette(url, data_dir, "sqlite")
-        server.start(smtp_url=smtp.url(), email_from="vedette@example.test",
-                     notification_retry_seconds="0.2")  # fmt: skip
-        try:
-            yield server
-        finally:
-            server.close()
-
-
-def text_of(mail: Mail) -> str:
-    part = mail.message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def signed_in(server: LiveVedette, email: str) -> httpx.Client:

@@ -19,6 +19,7 @@ class MessageKind(StrEnum):
     DIGEST = "digest"  # several firings of one rule, sent together
     SUPPRESSED = "suppressed"  # "N more alerts suppressed" once a project's hourly cap is hit
     TEST = "test"  # "send test notification"
+    ACCOUNT = "account"  # an account email (invitation, password reset): title, reason, url
     FEEDBACK = "feedback"  # a user sent feedback (title: their words; url: its issue or list)
 
 

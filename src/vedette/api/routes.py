@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from vedette.alerts.evaluate import AlertSettings
 from vedette.api import issue_workflow, serialize
 from vedette.api.access import ApiAccess
-from vedette.alerts.evaluate import AlertSettings
 from vedette.api.alerts import AlertEndpoints
 from vedette.api.feedback import FeedbackEndpoints
 from vedette.api.http import ApiError, json_object, json_response

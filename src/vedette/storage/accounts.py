@@ -55,6 +55,14 @@ def _rate_limit(count: int | None, window: int | None) -> RateLimit | None:
     return None if count is None or window is None else RateLimit(count, window)
 
 
+def organization_slug(conn: Connection, organization_id: int) -> str:
+    return str(
+        conn.execute(
+            select(organizations.c.slug).where(organizations.c.id == organization_id)
+        ).scalar_one()
+    )
+
+
 def ensure_organization(conn: Connection, slug: str) -> int:
     existing = conn.execute(
         select(organizations.c.id).where(organizations.c.slug == slug)

@@ -30,7 +30,7 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"
 @dataclass(frozen=True, slots=True)
 class NewNotification:
     uid: str
-    project_id: int
+    project_id: int | None  # None: an account email
     rule_id: int | None
     action_id: int | None
     group_id: int | None

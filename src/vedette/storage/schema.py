@@ -604,7 +604,7 @@ notifications = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("uid", String(32), nullable=False, unique=True),  # the stable id receivers see
-    Column("project_id", BigInteger, nullable=False),
+    Column("project_id", BigInteger, nullable=True),  # None: an account email (invitation...)
     Column("rule_id", BigInteger, nullable=True, index=True),
     Column("action_id", BigInteger, nullable=True),
     Column("group_id", BigInteger, nullable=True),
@@ -1025,4 +1025,21 @@ group_links = Table(
     Column("user_id", BigInteger, nullable=True),
     Column("created_at", Float, nullable=False),
     Index("ix_group_links_group", "group_id"),
+)
+
+# One-time links sent by email (docs/workflow.md, "Members"): invitations to an organisation
+# and password resets. Only the token's sha256 is kept; ``used_at`` makes a link work once.
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(16), nullable=False),  # invite | reset
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("email", String(254), nullable=False),
+    Column("organization_id", BigInteger, nullable=True),  # invite: the organisation
+    Column("created_by", BigInteger, nullable=True),  # invite: who invited
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("used_at", Float, nullable=True),
+    Index("ix_account_tokens_org_kind", "organization_id", "kind"),
 )

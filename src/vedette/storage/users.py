@@ -113,6 +113,26 @@ def add_membership(conn: Connection, user_id: int, org_slug: str) -> None:
     )
 
 
+def members_of(conn: Connection, organization_id: int) -> list[tuple[int, str, float]]:
+    """(user id, email, member since) of the organisation's members, by email."""
+    rows = conn.execute(
+        select(users.c.id, users.c.email, memberships.c.created_at)
+        .join(memberships, memberships.c.user_id == users.c.id)
+        .where(memberships.c.organization_id == organization_id)
+        .order_by(users.c.email)
+    )
+    return [(int(r[0]), str(r[1]), float(r[2])) for r in rows]
+
+
+def remove_membership(conn: Connection, user_id: int, organization_id: int) -> bool:
+    done = conn.execute(
+        delete(memberships).where(
+            memberships.c.user_id == user_id, memberships.c.organization_id == organization_id
+        )
+    )
+    return done.rowcount > 0
+
+
 def set_password(conn: Connection, email: str, password: str) -> bool:
     _check_new(email, password)
     result = conn.execute(

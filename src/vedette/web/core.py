@@ -76,6 +76,7 @@ class Page:
 
 PageHandler = Callable[[Page], Awaitable[Response]]
 ProjectHandler = Callable[[Page, Project], Awaitable[Response]]
+PublicHandler = Callable[[Request, Form], Awaitable[Response]]
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,18 @@ class WebCore:
             request, "error.html", {"status": error.status, "message": error.message},
             error.status, session,
         )  # fmt: skip
+
+    def public(self, handler: PublicHandler) -> Callable[[Request], Awaitable[Response]]:
+        """A page anyone may open: the one-time links of account emails, whose forms carry the
+        link's own secret (so no session CSRF token), and the password-reset request."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request, await self._form(request))
+            except WebError as error:
+                return self._error(request, error, None)
+
+        return endpoint
 
     def signed_in(self, handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
         """A page for signed-in users; POSTs must carry the session's CSRF token."""

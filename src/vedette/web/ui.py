@@ -18,6 +18,7 @@ from vedette.web import (
     issue_workflow,
     issues,
     logs,
+    members,
     performance,
     privacy_page,
     profiles,
@@ -67,6 +68,37 @@ class WebUI(WebCore):
             route(path, self.in_project(functools.partial(handler, self)), name, post=post)
             for path, handler, name, post in pages
         ]
+
+    def _member_routes(self, route: Callable[..., Route]) -> list[Route]:
+        """Members and invitations of an organisation, one's password, and the one-time links
+        of account emails (public: the link's token is the secret)."""
+        org = "/o/{org}"
+        signed = [
+            (f"{org}/members/", members.member_list, "members", False),
+            (f"{org}/members/invite/", members.invite, "member-invite", True),
+            (f"{org}/invitations/{{invitation_id:int}}/revoke/", members.revoke,
+             "invitation-revoke", True),
+            (f"{org}/members/{{user_id:int}}/remove/", members.remove, "member-remove", True),
+            ("/settings/password/", members.change_password, "password", False),
+            ("/settings/password/", members.change_password, "password-change", True),
+        ]  # fmt: skip
+        public = [
+            ("/invite/{token}/", members.accept, "invite"),
+            ("/password/reset/", members.reset_request, "password-reset-request"),
+            ("/password/reset/{token}/", members.reset, "password-reset"),
+        ]
+        return [
+            *(
+                route(path, self.signed_in(functools.partial(handler, self)), name, post=post)
+                for path, handler, name, post in signed
+            ),
+            *(
+                route(path, self.public(functools.partial(handler, self)), f"{name}{suffix}",
+                      post=post)
+                for path, handler, name in public
+                for suffix, post in (("", False), ("-post", True))
+            ),
+        ]  # fmt: skip
 
     def _uptime_routes(self, route: Callable[..., Route]) -> list[Route]:
         """Uptime monitors, and the organisation's public status page (no login)."""
@@ -222,6 +254,7 @@ class WebUI(WebCore):
             ),
             *self._alert_routes(route),
             *self._tracker_routes(route),
+            *self._member_routes(route),
             *self._uptime_routes(route),
             route(
                 f"{p}/settings/",

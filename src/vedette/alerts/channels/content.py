@@ -80,6 +80,8 @@ def headline(message: Message) -> str:
             text = f"Test notification: {issue_name(message) or 'Vedette is connected'}"
         case MessageKind.FEEDBACK:
             text = f"Feedback: {message.title}"
+        case MessageKind.ACCOUNT:
+            text = message.title
     return one_line(f"Resolved: {text}" if resolved else text)
 
 
@@ -95,11 +97,15 @@ def _summary(message: Message) -> str:
         )
     if message.kind is MessageKind.TEST:
         return f"A test of rule {message.rule_name} in {message.project_name}. {message.reason}"
+    if message.kind is MessageKind.ACCOUNT:
+        return message.reason
     return f"{message.reason} in {message.project_name}"
 
 
 def facts(message: Message) -> list[tuple[str, str]]:
     """Labelled values, at most ten (Slack's limit for section fields), empty ones left out."""
+    if message.kind is MessageKind.ACCOUNT:
+        return []
     event = message.event
     counted = message.kind not in (MessageKind.DIGEST, MessageKind.SUPPRESSED, MessageKind.FEEDBACK)
     candidates = [

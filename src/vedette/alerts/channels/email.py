@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from vedette.alerts.channels.base import EmailContent
 from vedette.alerts.channels.content import Entry, describe, fit
-from vedette.alerts.message import Message
+from vedette.alerts.message import Message, MessageKind
 
 TEMPLATES = Path(__file__).parents[1] / "templates"
 SUBJECT_PREFIX = "[Vedette] "
@@ -51,6 +51,7 @@ def render_email(message: Message) -> EmailContent:
         "colour": f"#{content.colour:06x}",
         "rule_name": fit(message.rule_name, HEADLINE_LIMIT),
         "project": message.project_name,
+        "account": message.kind is MessageKind.ACCOUNT,
     }
     environment = _templates()
     return EmailContent(

@@ -1,0 +1,202 @@
+"""Members of an organisation and account emails (docs/workflow.md, "Members"): invite by email
+(a one-time link, 7 days), accept (a new account with a password, or an existing account
+joining), remove a member; reset a forgotten password by email (a one-time link, an hour);
+change one's password."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from vedette.alerts import account_emails
+from vedette.storage import account_tokens, accounts, releases_meta, users
+from vedette.storage.account_tokens import TokenKind
+from vedette.web.core import Form, Page, WebCore, WebError
+from vedette.web.format import path_part
+
+NOT_USABLE = "This link is not valid: it was used already, it expired, or it was withdrawn."
+
+
+def _members_url(org: str) -> str:
+    return f"/o/{path_part(org)}/members/"
+
+
+async def _organization(ui: WebCore, page: Page) -> tuple[str, int]:
+    """The organisation of the path, when the user may see it; else 404."""
+    slug = page.request.path_params["org"]
+    org_id = await ui.read(lambda c: releases_meta.organization_id(c, slug))
+    if org_id is None or not page.user.may_read(org_id):
+        raise WebError(404, "There is no such organisation, or it is not yours to see.")
+    return slug, org_id
+
+
+async def member_list(ui: WebCore, page: Page, notice: str = "", status: int = 200) -> Response:
+    slug, org_id = await _organization(ui, page)
+    now = time.time()
+
+    def load(conn: Connection) -> tuple[Any, Any]:
+        return users.members_of(conn, org_id), account_tokens.pending_invitations(conn, org_id, now)
+
+    members, invitations = await ui.read(load)
+    return ui.page(
+        page,
+        "members.html",
+        http_status=status,
+        section="members",
+        organization=slug,
+        members=members,
+        invitations=invitations,
+        notice=notice,
+    )
+
+
+async def invite(ui: WebCore, page: Page) -> Response:
+    slug, org_id = await _organization(ui, page)
+    email = users.normalize_email(page.form.get("email"))
+    local, at, domain = email.partition("@")
+    if not (local and at and domain) or len(email) > 254 or any(c.isspace() for c in email):
+        return await member_list(ui, page, f"Not an email address: {email[:100]}", 400)
+    base = ui.config.base_url.rstrip("/")
+
+    def apply(conn: Connection) -> None:
+        now = time.time()
+        token = account_tokens.create(conn, TokenKind.INVITE, email, now, org_id, page.user.id)
+        account_emails.invitation(
+            conn, email, slug, page.user.email, f"{base}/invite/{token}/", now
+        )
+
+    await ui.write(apply)
+    return await member_list(ui, page, f"Invitation sent to {email}.")
+
+
+async def revoke(ui: WebCore, page: Page) -> Response:
+    slug, org_id = await _organization(ui, page)
+    invitation_id = int(page.request.path_params["invitation_id"])
+    if not await ui.write(lambda c: account_tokens.revoke_invitation(c, org_id, invitation_id)):
+        raise WebError(404, "There is no such invitation.")
+    return RedirectResponse(_members_url(slug), 303)
+
+
+async def remove(ui: WebCore, page: Page) -> Response:
+    slug, org_id = await _organization(ui, page)
+    user_id = int(page.request.path_params["user_id"])
+    if not await ui.write(lambda c: users.remove_membership(c, user_id, org_id)):
+        raise WebError(404, "There is no such member.")
+    return RedirectResponse(_members_url(slug), 303)
+
+
+# -- the links of account emails (public: the token is the secret) ---------------------------
+
+
+def _new_password(form: Form) -> str:
+    password = form.get("password")
+    if password != form.get("password_again"):
+        raise WebError(400, "The two passwords differ.")
+    if len(password) < 8:
+        raise WebError(400, "The password must have at least 8 characters.")
+    return password
+
+
+async def accept(ui: WebCore, request: Request, form: Form) -> Response:
+    """An invitation's link: a new account (with a password) or an existing one joins."""
+    token = request.path_params["token"]
+    found = await ui.read(lambda c: account_tokens.peek(c, TokenKind.INVITE, token, time.time()))
+    if found is None:
+        raise WebError(404, NOT_USABLE)
+    existing = await ui.read(lambda c: users.get_user(c, found.email))
+    if request.method == "GET":
+        return ui.render(request, "invite.html", {"invitation": found, "existing": existing})
+    password = None if existing else _new_password(form)
+
+    def apply(conn: Connection) -> str | None:
+        now = time.time()
+        taken = account_tokens.take(conn, TokenKind.INVITE, token, now)
+        if taken is None or taken.organization_id is None:
+            raise WebError(404, NOT_USABLE)
+        org = accounts.organization_slug(conn, taken.organization_id)
+        if existing is not None:
+            users.add_membership(conn, existing.id, org)
+            return None  # they sign in as usual
+        user = users.create_user(conn, taken.email, password or "", [org])
+        return users.start_session(conn, user.id, now)
+
+    try:
+        session_id = await ui.write(apply)
+    except users.UserError as problem:
+        raise WebError(400, str(problem)) from problem
+    if session_id is None:
+        return RedirectResponse("/login/", 303)
+    return await ui.session_started(session_id, "/")
+
+
+async def reset_request(ui: WebCore, request: Request, form: Form) -> Response:
+    """Ask for a reset link. The answer is the same whether the address has an account or not;
+    an address gets at most one link an hour."""
+    if request.method == "GET":
+        return ui.render(request, "password_reset_request.html", {"sent": False})
+    email = users.normalize_email(form.get("email"))
+    base = ui.config.base_url.rstrip("/")
+
+    def apply(conn: Connection) -> None:
+        now = time.time()
+        user = users.get_user(conn, email)
+        if user is None or account_tokens.recent_resets(conn, user.email, now) >= (
+            account_tokens.RESETS_PER_HOUR
+        ):
+            return
+        token = account_tokens.create(conn, TokenKind.RESET, user.email, now)
+        account_emails.password_reset(conn, user.email, f"{base}/password/reset/{token}/", now)
+
+    await ui.write(apply)
+    return ui.render(request, "password_reset_request.html", {"sent": True})
+
+
+async def reset(ui: WebCore, request: Request, form: Form) -> Response:
+    """A reset link: a new password; every session of the account ends."""
+    token = request.path_params["token"]
+    found = await ui.read(lambda c: account_tokens.peek(c, TokenKind.RESET, token, time.time()))
+    if found is None:
+        raise WebError(404, NOT_USABLE)
+    if request.method == "GET":
+        return ui.render(request, "password_reset.html", {"email": found.email})
+    password = _new_password(form)
+
+    def apply(conn: Connection) -> None:
+        taken = account_tokens.take(conn, TokenKind.RESET, token, time.time())
+        user = None if taken is None else users.get_user(conn, taken.email)
+        if user is None:
+            raise WebError(404, NOT_USABLE)
+        users.set_password(conn, user.email, password)
+        account_tokens.end_sessions(conn, user.id)
+
+    await ui.write(apply)
+    return RedirectResponse("/login/", 303)
+
+
+async def change_password(ui: WebCore, page: Page) -> Response:
+    """A signed-in user's own password: the current one, then the new one twice. Every session
+    ends (sign in again)."""
+    if page.request.method == "GET":
+        return ui.page(page, "password_change.html", section="password", problem="")
+    try:
+        password = _new_password(page.form)
+    except WebError as problem:
+        return ui.page(page, "password_change.html", 400, section="password",
+                       problem=problem.message)  # fmt: skip
+    current, email = page.form.get("current"), page.user.email
+
+    def apply(conn: Connection) -> bool:
+        if users.authenticate(conn, email, current) is None:
+            return False
+        users.set_password(conn, email, password)
+        account_tokens.end_sessions(conn, page.user.id)
+        return True
+
+    if not await ui.write(apply):
+        return ui.page(page, "password_change.html", 400, section="password",
+                       problem="The current password is wrong.")  # fmt: skip
+    return RedirectResponse("/login/", 303)
