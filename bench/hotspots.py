@@ -98,6 +98,8 @@ async def _ingest(app: Any, bodies: list[bytes], path: str, auth: str, concurren
 
 
 def ingest(args: argparse.Namespace) -> None:
+    if args.payload == "errors":
+        raise SystemExit("ingest takes one payload (--payload errors is for digest)")
     payload = build_payloads()[args.payload]
     raw = gzip.decompress(payload.body)
     bodies = [gzip.compress(fresh_raw(raw, payload.event_id), 6) for _ in range(args.requests)]
