@@ -35,12 +35,14 @@ pytestmark = pytest.mark.e2e
 
 OPEN_TO_EVERY_USER = {
     "/", "/settings/tokens/", "/settings/tokens/create/", "/logout/", "/login/",
-    "/settings/password/",
+    "/settings/password/", "/settings/2fa/", "/settings/2fa/setup/", "/settings/2fa/confirm/",
+    "/settings/2fa/disable/",
 }  # fmt: skip
 PUBLIC = {
     "/status/{org}/",  # an organisation's status page: anyone's once enabled, tested apart
     # The links of account emails: their token is the secret (tests/workflow/test_members.py).
     "/invite/{token}/", "/password/reset/", "/password/reset/{token}/",
+    "/login/code/",  # a sign-in's code step: its signed cookie ties it to the password step
 }  # fmt: skip
 
 

@@ -1043,3 +1043,25 @@ account_tokens = Table(
     Column("used_at", Float, nullable=True),
     Index("ix_account_tokens_org_kind", "organization_id", "kind"),
 )
+
+# The optional second factor of password sign-ins (docs/workflow.md, "Two-factor sign-in"): a
+# TOTP secret (``confirmed_at`` NULL while being set up; ``last_step``: the newest time step
+# used, so a code works once) and single-use recovery codes, stored as sha256.
+user_totp = Table(
+    "user_totp",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("secret", String(64), nullable=False),
+    Column("confirmed_at", Float, nullable=True),
+    Column("last_step", BigInteger, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", BigInteger, nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", Float, nullable=True),
+)

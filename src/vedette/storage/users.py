@@ -172,6 +172,10 @@ def _load(conn: Connection, user_id: int) -> User | None:
     return User(row.id, row.email, bool(row.is_superuser), frozenset(int(o) for o in orgs))
 
 
+def get_user_by_id(conn: Connection, user_id: int) -> User | None:
+    return _load(conn, user_id)
+
+
 def get_user(conn: Connection, email: str) -> User | None:
     user_id = conn.execute(
         select(users.c.id).where(users.c.email == normalize_email(email))

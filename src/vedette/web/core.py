@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from vedette.api.serialize import iso
-from vedette.storage import accounts, identities, threaded, users
+from vedette.storage import accounts, identities, second_factor, threaded, users
 from vedette.storage.accounts import Project
 from vedette.storage.database import Database
 from vedette.web import format as fmt
@@ -34,6 +34,8 @@ T = TypeVar("T")
 HERE = Path(__file__).parent
 SESSION_COOKIE = "vedette_session"
 LOGIN_CSRF_COOKIE = "vedette_login_csrf"
+SECOND_STEP_COOKIE = "vedette_login_step"
+SECOND_STEP_SECONDS = 300  # to type the code after the password
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 500
 
@@ -272,7 +274,8 @@ class WebCore:
             )  # fmt: skip
         password = form.get("password")
 
-        def attempt(conn: Connection) -> str | None:
+        def attempt(conn: Connection) -> tuple[str | None, int] | None:
+            """(the session started, or None while a second factor is due; the user)."""
             user = users.authenticate(conn, email, password)
             if user is None:
                 users.record_failure(conn, email, ip, now)
@@ -281,18 +284,23 @@ class WebCore:
             sso = self.config.oidc
             if sso and sso.sso_only and identities.password_refused(conn, user, sso.organization):
                 raise WebError(403, f"Members of {sso.organization} sign in with single sign-on.")
-            return users.start_session(conn, user.id, now)
+            if second_factor.is_enabled(conn, user.id):
+                return None, user.id
+            return users.start_session(conn, user.id, now), user.id
 
         try:
-            session_id = await self.write(attempt)
+            outcome = await self.write(attempt)
         except WebError as refused:
             return self._login_page(
                 request, signer, nonce, target, email, refused.message, refused.status
             )
-        if session_id is None:
+        if outcome is None:
             return self._login_page(
                 request, signer, nonce, target, email, "Wrong email or password.", 401
             )
+        session_id, user_id = outcome
+        if session_id is None:
+            return self.second_step_page(request, signer.sign(f"{user_id}|{now:.0f}|{target}"))
         response = await self.session_started(session_id, target)
         response.delete_cookie(
             LOGIN_CSRF_COOKIE, path="/login/", secure=self._secure_cookies, httponly=True
@@ -316,6 +324,20 @@ class WebCore:
             samesite="lax",
             secure=self._secure_cookies,
         )
+        return response
+
+    def second_step_page(
+        self, request: Request, step: str | None, error: str = "", status: int = 200
+    ) -> Response:
+        """The one-time code form of a sign-in whose password was right. ``step`` (signed: the
+        user, when the password was checked, where to go) rides in a cookie for the code's
+        POST (``web.two_factor``); None keeps the cookie the browser has."""
+        response = self.render(request, "login_code.html", {"error": error}, status)
+        if step is not None:
+            response.set_cookie(
+                SECOND_STEP_COOKIE, step, max_age=SECOND_STEP_SECONDS, path="/login/",
+                httponly=True, samesite="lax", secure=self._secure_cookies,
+            )  # fmt: skip
         return response
 
     async def refused_sign_in(self, request: Request, error: str, status: int) -> Response:

@@ -24,6 +24,7 @@ from vedette.web import (
     profiles,
     sso,
     trackers,
+    two_factor,
     uptime,
 )
 from vedette.web.core import HERE, MAX_FORM_BYTES, WebCore
@@ -82,7 +83,14 @@ class WebUI(WebCore):
             ("/settings/password/", members.change_password, "password", False),
             ("/settings/password/", members.change_password, "password-change", True),
         ]  # fmt: skip
+        signed += [
+            ("/settings/2fa/", two_factor.settings, "two-factor", False),
+            ("/settings/2fa/setup/", two_factor.setup, "two-factor-setup", True),
+            ("/settings/2fa/confirm/", two_factor.confirm, "two-factor-confirm", True),
+            ("/settings/2fa/disable/", two_factor.disable, "two-factor-disable", True),
+        ]
         public = [
+            ("/login/code/", two_factor.code, "login-code"),
             ("/invite/{token}/", members.accept, "invite"),
             ("/password/reset/", members.reset_request, "password-reset-request"),
             ("/password/reset/{token}/", members.reset, "password-reset"),
