@@ -286,6 +286,15 @@ _DIGITS = bytes(range(48, 58))
 _NO_SEPARATORS = bytes.maketrans(_DIGITS, b"0" * 10)
 _SKELETON = bytes.maketrans(_DIGITS + bytes(range(65, 91)), b"0" * 10 + b"A" * 26)
 _CARD_RUN = b"0" * 13  # 13 digits once spaces and dashes are gone
+# Confirmations of a cheap hit, on the JSON text: each finds everything its rule could act on
+# (the rule's own pattern without its look-arounds, which only narrow it) but skips the common
+# lookalikes. A card number cannot start right after a digit or a point (``_CARD``), so the
+# fraction of a float (0.5263157894736842) is no card; a Twilio key is ``SK`` and 32 hex
+# digits, so ``SKU-1`` or ``TASK`` is none. Digits, spaces, dashes and hex digits are never
+# escaped in JSON; a character escaped before a card ends its escape in a letter, a quote or
+# a backslash, or in digits that run into the card's own (``\u0001``) and are found with it.
+_CARD_SHAPE = re.compile(rb"(?<![0-9.])(?:[0-9][ \-]?){12,18}[0-9]")
+_CASED_SHAPES = {b"SK": re.compile(rb"SK[0-9a-f]{32}")}
 _SSN_RUN = b"000-00-0000"
 _IBAN_HEAD = b"AA00"  # country code and check digits
 
@@ -315,9 +324,11 @@ def _scan(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
             return True
     for needle in _CASED_NEEDLES:
         if needle in encoded:
-            return True
+            shape = _CASED_SHAPES.get(needle)
+            if shape is None or shape.search(encoded) is not None:
+                return True
     digits = encoded.translate(_NO_SEPARATORS, b" -")
-    if _CARD_RUN in digits:
+    if _CARD_RUN in digits and _CARD_SHAPE.search(encoded) is not None:
         return True
     skeleton = encoded.translate(_SKELETON)
     return _SSN_RUN in skeleton or _IBAN_HEAD in skeleton
