@@ -17,8 +17,9 @@ from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.serialize import iso
 from vedette.domain.alert_rules import Rule, RuleError, RuleSpec
 from vedette.domain.short_ids import short_id
-from vedette.storage import alert_facts, alert_outbox, alert_rules
+from vedette.storage import alert_facts, alert_outbox, alert_rules, audit
 from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.audit import AuditEvent
 
 _NOT_FOUND = "The requested resource does not exist"
 HISTORY_DAYS = 14  # Sentry's group history looks back two weeks by default
@@ -44,9 +45,13 @@ class AlertEndpoints:
         project = await self._access.project(request, grant)
         if request.method == "POST":
             spec = _spec(await json_object(request))
-            rule_id = await self._access.write(
-                lambda c: alert_rules.create_rule(c, project.id, spec)
-            )
+
+            def create(conn: Connection) -> int:
+                rule_id = alert_rules.create_rule(conn, project.id, spec)
+                _audit(conn, project, AuditEvent.RULE_ADD, spec.name)
+                return rule_id
+
+            rule_id = await self._access.write(create)
             rule = await self._access.read(lambda c: alert_rules.get_rule(c, rule_id))
             assert rule is not None
             return json_response(rule_json(rule), 201)
@@ -54,13 +59,23 @@ class AlertEndpoints:
         return json_response([rule_json(r) for r in rules])
 
     async def rule(self, request: Request, grant: TokenGrant) -> Response:
-        _, rule = await self._rule(request, grant)
+        project, rule = await self._rule(request, grant)
         if request.method == "DELETE":
-            await self._access.write(lambda c: alert_rules.delete_rule(c, rule.id))
+
+            def delete(conn: Connection) -> None:
+                alert_rules.delete_rule(conn, rule.id)
+                _audit(conn, project, AuditEvent.RULE_REMOVE, rule.spec.name)
+
+            await self._access.write(delete)
             return Response(status_code=204)
         if request.method == "PUT":
             spec = _spec(await json_object(request))
-            await self._access.write(lambda c: alert_rules.update_rule(c, rule.id, spec))
+
+            def update(conn: Connection) -> None:
+                alert_rules.update_rule(conn, rule.id, spec)
+                _audit(conn, project, AuditEvent.RULE_EDIT, spec.name)
+
+            await self._access.write(update)
             _, rule = await self._rule(request, grant)
         return json_response(rule_json(rule))
 
@@ -150,3 +165,8 @@ def _issue_json(issue: alert_facts.IssueFacts, project: Project) -> dict[str, An
         "firstSeen": iso(issue.first_seen),
         "lastSeen": iso(issue.last_seen),
     }
+
+
+def _audit(conn: Connection, project: Project, event: AuditEvent, name: str) -> None:
+    audit.record(conn, project.organization_id, audit.API_TOKEN, event,
+                 f"{project.slug}: {name}", time.time())  # fmt: skip

@@ -27,8 +27,9 @@ from vedette.processing.privacy_settings import (
     from_stored,
     updated,
 )
-from vedette.storage import privacy
+from vedette.storage import audit, privacy
 from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.audit import AuditEvent
 from vedette.storage.privacy import Organization
 
 NOT_FOUND = "The requested resource does not exist"
@@ -83,6 +84,9 @@ class ProjectSettingsEndpoints:
                 return current
             changed = _changed(current, body)
             privacy.save_project_options(conn, project.id, changed.to_api(), time.time())
+            target = f"{project.slug}: data scrubbing"
+            audit.record(conn, project.organization_id, audit.API_TOKEN, AuditEvent.PROJECT_EDIT,
+                         target, time.time(), changed.to_api())  # fmt: skip
             return changed
 
         run = self._access.read if body is None else self._access.write
@@ -103,6 +107,8 @@ class ProjectSettingsEndpoints:
                 return current
             changed = _changed(current, body)
             privacy.save_organization_options(conn, org_id, changed.to_api(), time.time())
+            audit.record(conn, org_id, audit.API_TOKEN, AuditEvent.PROJECT_EDIT,
+                         "organization: data scrubbing", time.time(), changed.to_api())  # fmt: skip
             return changed
 
         run = self._access.read if body is None else self._access.write

@@ -16,6 +16,7 @@ from vedette.alerts.evaluate import AlertSettings
 from vedette.api import issue_workflow, serialize
 from vedette.api.access import ApiAccess
 from vedette.api.alerts import AlertEndpoints
+from vedette.api.audit_logs import AuditLogEndpoints
 from vedette.api.feedback import FeedbackEndpoints
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.issue_workflow import IssueWorkflowEndpoints
@@ -30,9 +31,10 @@ from vedette.api.uploads import UploadEndpoints
 from vedette.api.uptime import UptimeEndpoints
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.search import for_viewer, parse_search
-from vedette.storage import accounts, assignment, queries
+from vedette.storage import accounts, assignment, audit, queries
 from vedette.storage.accounts import Project, TokenGrant
 from vedette.storage.assignment import Assignee
+from vedette.storage.audit import AuditEvent
 from vedette.storage.database import Database
 from vedette.storage.spool_store import SpoolStats
 
@@ -88,6 +90,7 @@ class Api:
             *OrganizationEndpoints(self._access).routes(),
             *ReleaseEndpoints(self._access).routes(),
             *SuspectEndpoints(self._access).routes(),
+            *AuditLogEndpoints(self._access).routes(),
             *UploadEndpoints(self._access).routes(),
             *IssueWorkflowEndpoints(self._access, self._base_url).routes(),
             *ProfileEndpoints(self._access).routes(),
@@ -230,6 +233,8 @@ class Api:
 
         def create(conn: Connection) -> accounts.ProjectKeyRow:
             public_key = accounts.create_key(conn, project.id, name)
+            audit.record(conn, project.organization_id, audit.API_TOKEN, AuditEvent.KEY_ADD,
+                         f"{project.slug}: {public_key} ({name})", time.time())  # fmt: skip
             return next(k for k in accounts.keys_of_project(conn, project.id)
                         if k.public_key == public_key)  # fmt: skip
 
@@ -240,9 +245,16 @@ class Api:
         project = await self._access.project(request, grant)
         public_key = request.path_params["key"]
         if request.method == "DELETE":
-            found = await self._access.write(
-                lambda c: accounts.delete_key(c, project.id, public_key)
-            )
+
+            def remove(conn: Connection) -> bool:
+                done = accounts.delete_key(conn, project.id, public_key)
+                if done:
+                    audit.record(conn, project.organization_id, audit.API_TOKEN,
+                                 AuditEvent.KEY_REMOVE, f"{project.slug}: {public_key}",
+                                 time.time())  # fmt: skip
+                return done
+
+            found = await self._access.write(remove)
             self._on_key_change(public_key)
             if not found:
                 raise ApiError(404, "The requested resource does not exist")
@@ -250,7 +262,10 @@ class Api:
         values = _key_changes(await json_object(request))
 
         def apply(conn: Connection) -> list[accounts.ProjectKeyRow]:
-            accounts.update_key(conn, project.id, public_key, **values)
+            if accounts.update_key(conn, project.id, public_key, **values):
+                target = f"{project.slug}: {public_key}"
+                audit.record(conn, project.organization_id, audit.API_TOKEN, AuditEvent.KEY_EDIT,
+                             target, time.time(), dict(values))  # fmt: skip
             return accounts.keys_of_project(conn, project.id)
 
         rows = await self._access.write(apply)

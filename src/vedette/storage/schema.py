@@ -1065,3 +1065,20 @@ recovery_codes = Table(
     Column("code_hash", String(64), nullable=False),
     Column("used_at", Float, nullable=True),
 )
+
+# Who changed what of an organisation (docs/workflow.md, "Audit log"): members and
+# invitations, client keys, API tokens, alert rules, project settings. ``actor`` is the user's
+# email or "API token"; ``event`` Sentry's names where it has them (member.invite, ...).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("organization_id", BigInteger, nullable=False),
+    Column("actor_user_id", BigInteger, nullable=True),
+    Column("actor", String(254), nullable=False),
+    Column("event", String(48), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_audit_log_org_created", "organization_id", "created_at"),
+)

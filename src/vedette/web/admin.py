@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 
 from vedette.api.serialize import dsn
-from vedette.storage import accounts, activity, performance, users
+from vedette.storage import accounts, activity, audit, performance, releases_meta, users
 from vedette.storage.accounts import Project
+from vedette.storage.audit import AuditEvent
 from vedette.web import charts
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.format import path_part, project_base
@@ -114,7 +116,12 @@ def _label(page: Page, default: str) -> str:
 
 async def create_key(ui: WebCore, page: Page, project: Project) -> Response:
     label = _label(page, "Default")
-    await ui.write(lambda c: accounts.create_key(c, project.id, label))
+
+    def apply(conn: Connection) -> None:
+        key = accounts.create_key(conn, project.id, label)
+        _audit(conn, page, project, AuditEvent.KEY_ADD, f"{key} ({label})")
+
+    await ui.write(apply)
     return RedirectResponse(project_base(project) + "/settings/", 303)
 
 
@@ -122,9 +129,13 @@ async def set_key_active(ui: WebCore, page: Page, project: Project) -> Response:
     public_key = page.request.path_params["key"]
     active = page.form.get("active") == "1"
 
-    if not await ui.write(
-        lambda c: accounts.update_key(c, project.id, public_key, is_active=active)
-    ):
+    def apply(conn: Connection) -> bool:
+        done = accounts.update_key(conn, project.id, public_key, is_active=active)
+        if done:
+            _audit(conn, page, project, AuditEvent.KEY_EDIT, public_key, {"isActive": active})
+        return done
+
+    if not await ui.write(apply):
         raise WebError(404, "There is no such key in this project.")
     ui.config.on_key_change(public_key)
     return RedirectResponse(project_base(project) + "/settings/", 303)
@@ -146,7 +157,17 @@ async def set_key_rate_limit(ui: WebCore, page: Page, project: Project) -> Respo
                 f" {accounts.MAX_RATE_LIMIT_WINDOW} seconds.",
             ) from None
     values = accounts.RateLimit.columns(limit)
-    if not await ui.write(lambda c: accounts.update_key(c, project.id, public_key, **values)):
+    change = {
+        "rateLimit": None if limit is None else {"count": limit.count, "window": limit.window}
+    }
+
+    def apply(conn: Connection) -> bool:
+        done = accounts.update_key(conn, project.id, public_key, **values)
+        if done:
+            _audit(conn, page, project, AuditEvent.KEY_EDIT, public_key, change)
+        return done
+
+    if not await ui.write(apply):
         raise WebError(404, "There is no such key in this project.")
     ui.config.on_key_change(public_key)
     return RedirectResponse(project_base(project) + "/settings/", 303)
@@ -154,7 +175,14 @@ async def set_key_rate_limit(ui: WebCore, page: Page, project: Project) -> Respo
 
 async def delete_key(ui: WebCore, page: Page, project: Project) -> Response:
     public_key = page.request.path_params["key"]
-    if not await ui.write(lambda c: accounts.delete_key(c, project.id, public_key)):
+
+    def apply(conn: Connection) -> bool:
+        done = accounts.delete_key(conn, project.id, public_key)
+        if done:
+            _audit(conn, page, project, AuditEvent.KEY_REMOVE, public_key)
+        return done
+
+    if not await ui.write(apply):
         raise WebError(404, "There is no such key in this project.")
     ui.config.on_key_change(public_key)
     return RedirectResponse(project_base(project) + "/settings/", 303)
@@ -168,7 +196,13 @@ async def set_apdex(ui: WebCore, page: Page, project: Project) -> Response:
         threshold = 0.0
     if not 0 < threshold <= 600_000:
         raise WebError(400, "The Apdex threshold is a number of milliseconds above 0.")
-    await ui.write(lambda c: performance.set_apdex_threshold(c, project.id, threshold))
+
+    def apply(conn: Connection) -> None:
+        performance.set_apdex_threshold(conn, project.id, threshold)
+        _audit(conn, page, project, AuditEvent.PROJECT_EDIT, project.slug,
+               {"apdexThreshold": threshold})  # fmt: skip
+
+    await ui.write(apply)
     return RedirectResponse(project_base(project) + "/settings/", 303)
 
 
@@ -217,7 +251,15 @@ async def create_token(ui: WebCore, page: Page) -> Response:
         org_id = int(org)
     else:
         raise WebError(403, "You may only create tokens for your own organisations.")
-    token = await ui.write(lambda c: accounts.create_token(c, label, org_id, read_only=read_only))
+
+    def apply(conn: Connection) -> str:
+        token = accounts.create_token(conn, label, org_id, read_only=read_only)
+        if org_id is not None:
+            data = {"readOnly": read_only}
+            audit.record(conn, org_id, page.actor, AuditEvent.TOKEN_ADD, label, time.time(), data)
+        return token
+
+    token = await ui.write(apply)
     # Rendered, not redirected: the token is shown this once and never stored in clear.
     return await _token_page(ui, page, token, 201)
 
@@ -226,11 +268,33 @@ async def revoke_token(ui: WebCore, page: Page) -> Response:
     token_id = int(page.request.path_params["token_id"])
 
     def apply(conn: Connection) -> bool:
-        if not any(t.id == token_id for t in _visible_tokens(conn, page.user)):
+        found = next((t for t in _visible_tokens(conn, page.user) if t.id == token_id), None)
+        if found is None:
             return False
         accounts.revoke_token(conn, token_id)
+        org_id = (
+            None
+            if found.organization_slug is None
+            else (releases_meta.organization_id(conn, found.organization_slug))
+        )
+        if org_id is not None:
+            audit.record(
+                conn, org_id, page.actor, AuditEvent.TOKEN_REMOVE, found.label, time.time()
+            )
         return True
 
     if not await ui.write(apply):
         raise WebError(404, "There is no such token, or it is not yours to revoke.")
     return RedirectResponse("/settings/tokens/", 303)
+
+
+def _audit(
+    conn: Connection,
+    page: Page,
+    project: Project,
+    event: AuditEvent,
+    target: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    audit.record(conn, project.organization_id, page.actor, event, f"{project.slug}: {target}",
+                 time.time(), data)  # fmt: skip

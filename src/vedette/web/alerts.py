@@ -17,8 +17,9 @@ from vedette.api.issue_changes import Actor, set_status
 from vedette.domain.alert_rules import Metric, Rule, RuleError, RuleSpec, Trigger
 from vedette.domain.events import IssueStatus
 from vedette.domain.short_ids import short_id
-from vedette.storage import alert_facts, alert_outbox, alert_rules
+from vedette.storage import alert_facts, alert_outbox, alert_rules, audit
 from vedette.storage.accounts import Project
+from vedette.storage.audit import AuditEvent
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.format import project_base
 from vedette.web.snooze_options import SNOOZES
@@ -132,7 +133,13 @@ async def create_rule(ui: WebCore, page: Page, project: Project) -> Response:
         spec = _spec_from_form(form)
     except RuleError as error:
         return await _list_page(ui, page, project, form, str(error))
-    rule_id = await ui.write(lambda c: alert_rules.create_rule(c, project.id, spec))
+
+    def create(conn: Connection) -> int:
+        rule_id = alert_rules.create_rule(conn, project.id, spec)
+        _audit(conn, page, project, AuditEvent.RULE_ADD, spec.name)
+        return rule_id
+
+    rule_id = await ui.write(create)
     return RedirectResponse(f"{_rules_url(project)}{rule_id}/", 303)
 
 
@@ -227,7 +234,12 @@ async def update_rule(ui: WebCore, page: Page, project: Project) -> Response:
     if not form["secret"]:  # a blank secret keeps the webhook's signing key
         kept = {a.target: a.secret for a in rule.spec.actions}
         spec = _keep_secrets(spec, kept)
-    await ui.write(lambda c: alert_rules.update_rule(c, rule.id, spec))
+
+    def update(conn: Connection) -> None:
+        alert_rules.update_rule(conn, rule.id, spec)
+        _audit(conn, page, project, AuditEvent.RULE_EDIT, spec.name)
+
+    await ui.write(update)
     return RedirectResponse(f"{_rules_url(project)}{rule.id}/", 303)
 
 
@@ -239,7 +251,12 @@ def _keep_secrets(spec: RuleSpec, secrets: dict[str, str | None]) -> RuleSpec:
 
 async def delete_rule(ui: WebCore, page: Page, project: Project) -> Response:
     rule = await _rule(ui, page, project)
-    await ui.write(lambda c: alert_rules.delete_rule(c, rule.id))
+
+    def delete(conn: Connection) -> None:
+        alert_rules.delete_rule(conn, rule.id)
+        _audit(conn, page, project, AuditEvent.RULE_REMOVE, rule.spec.name)
+
+    await ui.write(delete)
     return RedirectResponse(_rules_url(project), 303)
 
 
@@ -269,3 +286,8 @@ async def snooze(ui: WebCore, page: Page, project: Project) -> Response:
     if not await ui.write(apply):
         raise WebError(404, "There is no such issue in this project.")
     return RedirectResponse(f"{project_base(project)}/issues/{issue_id}/", 303)
+
+
+def _audit(conn: Connection, page: Page, project: Project, event: AuditEvent, name: str) -> None:
+    audit.record(conn, project.organization_id, page.actor, event, f"{project.slug}: {name}",
+                 time.time())  # fmt: skip

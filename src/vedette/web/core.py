@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from vedette.api.serialize import iso
-from vedette.storage import accounts, identities, second_factor, threaded, users
+from vedette.storage import accounts, audit, identities, second_factor, threaded, users
 from vedette.storage.accounts import Project
 from vedette.storage.database import Database
 from vedette.web import format as fmt
@@ -74,6 +74,11 @@ class Page:
     @property
     def user(self) -> users.User:
         return self.session.user
+
+    @property
+    def actor(self) -> audit.Actor:
+        """Who the audit log says made a change."""
+        return audit.Actor(self.user.email, self.user.id)
 
 
 PageHandler = Callable[[Page], Awaitable[Response]]

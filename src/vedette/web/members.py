@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from vedette.alerts import account_emails
-from vedette.storage import account_tokens, accounts, releases_meta, users
+from vedette.storage import account_tokens, accounts, audit, releases_meta, users
 from vedette.storage.account_tokens import TokenKind
+from vedette.storage.audit import AuditEvent
 from vedette.web.core import Form, Page, WebCore, WebError
 from vedette.web.format import path_part
 
@@ -65,6 +66,7 @@ async def invite(ui: WebCore, page: Page) -> Response:
     def apply(conn: Connection) -> None:
         now = time.time()
         token = account_tokens.create(conn, TokenKind.INVITE, email, now, org_id, page.user.id)
+        audit.record(conn, org_id, page.actor, AuditEvent.MEMBER_INVITE, email, now)
         account_emails.invitation(
             conn, email, slug, page.user.email, f"{base}/invite/{token}/", now
         )
@@ -76,7 +78,15 @@ async def invite(ui: WebCore, page: Page) -> Response:
 async def revoke(ui: WebCore, page: Page) -> Response:
     slug, org_id = await _organization(ui, page)
     invitation_id = int(page.request.path_params["invitation_id"])
-    if not await ui.write(lambda c: account_tokens.revoke_invitation(c, org_id, invitation_id)):
+
+    def apply(conn: Connection) -> bool:
+        done = account_tokens.revoke_invitation(conn, org_id, invitation_id)
+        if done:
+            audit.record(conn, org_id, page.actor, AuditEvent.INVITE_REVOKE,
+                         f"invitation {invitation_id}", time.time())  # fmt: skip
+        return done
+
+    if not await ui.write(apply):
         raise WebError(404, "There is no such invitation.")
     return RedirectResponse(_members_url(slug), 303)
 
@@ -84,7 +94,16 @@ async def revoke(ui: WebCore, page: Page) -> Response:
 async def remove(ui: WebCore, page: Page) -> Response:
     slug, org_id = await _organization(ui, page)
     user_id = int(page.request.path_params["user_id"])
-    if not await ui.write(lambda c: users.remove_membership(c, user_id, org_id)):
+
+    def apply(conn: Connection) -> bool:
+        member = users.get_user_by_id(conn, user_id)
+        done = member is not None and users.remove_membership(conn, user_id, org_id)
+        if member is not None and done:
+            audit.record(conn, org_id, page.actor, AuditEvent.MEMBER_REMOVE, member.email,
+                         time.time())  # fmt: skip
+        return done
+
+    if not await ui.write(apply):
         raise WebError(404, "There is no such member.")
     return RedirectResponse(_members_url(slug), 303)
 
@@ -118,6 +137,8 @@ async def accept(ui: WebCore, request: Request, form: Form) -> Response:
         if taken is None or taken.organization_id is None:
             raise WebError(404, NOT_USABLE)
         org = accounts.organization_slug(conn, taken.organization_id)
+        joined = audit.Actor(taken.email, existing.id if existing else None)
+        audit.record(conn, taken.organization_id, joined, AuditEvent.MEMBER_JOIN, taken.email, now)
         if existing is not None:
             users.add_membership(conn, existing.id, org)
             return None  # they sign in as usual
@@ -200,3 +221,10 @@ async def change_password(ui: WebCore, page: Page) -> Response:
         return ui.page(page, "password_change.html", 400, section="password",
                        problem="The current password is wrong.")  # fmt: skip
     return RedirectResponse("/login/", 303)
+
+
+async def audit_log(ui: WebCore, page: Page) -> Response:
+    """Who changed the organisation's members, keys, tokens, rules and settings."""
+    slug, org_id = await _organization(ui, page)
+    rows = await ui.read(lambda c: audit.entries(c, org_id, 200))
+    return ui.page(page, "audit.html", section="members", organization=slug, rows=rows)

@@ -30,8 +30,9 @@ from vedette.processing.privacy_settings import (
     updated,
 )
 from vedette.processing.scrub import scrub_event
-from vedette.storage import privacy, queries
+from vedette.storage import audit, privacy, queries
 from vedette.storage.accounts import Project
+from vedette.storage.audit import AuditEvent
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.format import project_base
 
@@ -93,6 +94,8 @@ async def save_privacy(ui: WebCore, page: Page, project: Project) -> Response:
         current = from_stored(privacy.project_options(conn, project.id), PROJECT_DEFAULTS)
         changed = settings_from_form(page, current)
         privacy.save_project_options(conn, project.id, changed.to_api(), time.time())
+        audit.record(conn, project.organization_id, page.actor, AuditEvent.PROJECT_EDIT,
+                     f"{project.slug}: data scrubbing", time.time(), changed.to_api())  # fmt: skip
 
     await ui.write(apply)
     return RedirectResponse(project_base(project) + "/settings/#privacy", 303)

@@ -5,6 +5,7 @@ URLs linked to an issue, also shown in the issue list (docs/workflow.md, "Issue 
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Connection
@@ -20,8 +21,9 @@ from vedette.domain.trackers import (
     new_issue_links,
     settings_from_form,
 )
-from vedette.storage import issue_activity, queries, trackers
+from vedette.storage import audit, issue_activity, queries, trackers
 from vedette.storage.accounts import Project
+from vedette.storage.audit import AuditEvent
 from vedette.storage.issue_activity import NewActivity
 from vedette.web.core import Page, WebCore, WebError
 from vedette.web.format import project_base
@@ -73,7 +75,13 @@ async def save_settings(ui: WebCore, page: Page, project: Project) -> Response:
         settings = settings_from_form(typed)
     except TrackerError as problem:
         return await settings_page(ui, page, project, str(problem), typed)
-    await ui.write(lambda c: trackers.save_tracker_settings(c, project.id, settings))
+
+    def apply(conn: Connection) -> None:
+        trackers.save_tracker_settings(conn, project.id, settings)
+        audit.record(conn, project.organization_id, page.actor, AuditEvent.PROJECT_EDIT,
+                     f"{project.slug}: issue trackers", time.time(), asdict(settings))  # fmt: skip
+
+    await ui.write(apply)
     return RedirectResponse(f"{project_base(project)}/settings/trackers/", 303)
 
 

@@ -76,6 +76,7 @@ class WebUI(WebCore):
         org = "/o/{org}"
         signed = [
             (f"{org}/members/", members.member_list, "members", False),
+            (f"{org}/audit/", members.audit_log, "audit", False),
             (f"{org}/members/invite/", members.invite, "member-invite", True),
             (f"{org}/invitations/{{invitation_id:int}}/revoke/", members.revoke,
              "invitation-revoke", True),
