@@ -14,6 +14,7 @@ from pathlib import Path
 from vedette.alerts.rule_input import build_spec
 from vedette.api.serialize import dsn
 from vedette.cli_alerts import add_alert_commands
+from vedette.domain.roles import Role
 from vedette.settings import Settings
 from vedette.storage import accounts, alert_rules, releases_meta, retention, teams, uptime, users
 from vedette.storage.database import Database
@@ -313,12 +314,13 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
     try:
         with migrated_database(settings) as db, db.write() as conn:
             user = users.create_user(
-                conn, args.email, password, list(args.org), is_superuser=args.superuser
-            )
+                conn, args.email, password, list(args.org), is_superuser=args.superuser,
+                role=Role(args.role),
+            )  # fmt: skip
     except users.UserError as error:
         raise SystemExit(str(error)) from error
     scope = "every organisation" if user.is_superuser else ", ".join(args.org) or "no organisation"
-    print(f"created user {user.email} ({scope})")
+    print(f"created user {user.email} ({scope}, {args.role})")
 
 
 def cmd_user_password(args: argparse.Namespace, settings: Settings) -> None:
@@ -426,6 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
     user_create.add_argument("--password", help="asked for when not given")
     user_create.add_argument(
         "--org", action="append", default=[], help="organisation to join (repeatable)"
+    )
+    user_create.add_argument(
+        "--role",
+        choices=list(Role),
+        default=Role.OWNER.value,
+        help="their role in --org (docs/workflow.md, 'Roles'); default owner: the operator"
+        " hands the organisation over",
     )
     user_create.add_argument(
         "--superuser", action="store_true", help="sees every organisation, like the first admin"

@@ -10,6 +10,7 @@ import httpx
 import orjson
 from tests.conftest import LiveVedette, ProjectHandle
 
+from vedette.domain.roles import Role
 from vedette.storage import users
 
 PASSWORD = "correct horse battery"
@@ -52,10 +53,14 @@ def issues_by_title(server: LiveVedette, project: ProjectHandle) -> dict[str, di
     return {i["title"].partition(":")[0]: i for i in found}
 
 
-def create_user(server: LiveVedette, org: str, password: str = PASSWORD) -> users.User:
-    """A web UI user of ``org``, with an email of its own."""
+def create_user(
+    server: LiveVedette, org: str, password: str = PASSWORD, role: Role = Role.OWNER
+) -> users.User:
+    """A web UI user of ``org`` (an owner unless told), with an email of its own."""
     with server.db.write() as conn:
-        return users.create_user(conn, f"{uuid.uuid4().hex[:8]}@{org}.test", password, [org])
+        return users.create_user(
+            conn, f"{uuid.uuid4().hex[:8]}@{org}.test", password, [org], role=role
+        )
 
 
 def call(server: LiveVedette, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -36,6 +36,7 @@ class AccountToken:
     organization_id: int | None
     created_at: float
     expires_at: float
+    role: str | None  # invite: the role it gives
 
 
 def _hash(token: str) -> str:
@@ -49,6 +50,7 @@ def create(
     now: float,
     organization_id: int | None = None,
     created_by: int | None = None,
+    role: str | None = None,
 ) -> str:
     """A new token for ``email``; the token itself (for the link), never stored."""
     token = secrets.token_urlsafe(32)
@@ -56,7 +58,7 @@ def create(
         insert(account_tokens).values(
             kind=kind.value, token_hash=_hash(token), email=email,
             organization_id=organization_id, created_by=created_by, created_at=now,
-            expires_at=now + _LIFETIMES[kind],
+            expires_at=now + _LIFETIMES[kind], role=role,
         )
     )  # fmt: skip
     return token
@@ -74,6 +76,7 @@ def _usable(kind: TokenKind, token: str, now: float) -> tuple[ColumnElement[bool
 _COLUMNS = (
     account_tokens.c.id, account_tokens.c.kind, account_tokens.c.email,
     account_tokens.c.organization_id, account_tokens.c.created_at, account_tokens.c.expires_at,
+    account_tokens.c.role,
 )  # fmt: skip
 
 

@@ -55,6 +55,13 @@ def _rate_limit(count: int | None, window: int | None) -> RateLimit | None:
     return None if count is None or window is None else RateLimit(count, window)
 
 
+def organization_id(conn: Connection, slug: str) -> int | None:
+    found = conn.execute(
+        select(organizations.c.id).where(organizations.c.slug == slug)
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
 def organization_slug(conn: Connection, organization_id: int) -> str:
     return str(
         conn.execute(

@@ -18,6 +18,7 @@ class AuditEvent(StrEnum):
     MEMBER_INVITE = "member.invite"
     MEMBER_JOIN = "member.accept-invite"
     MEMBER_REMOVE = "member.remove"
+    MEMBER_EDIT = "member.edit"
     INVITE_REVOKE = "member.invite-revoke"
     KEY_ADD = "projectkey.create"
     KEY_EDIT = "projectkey.edit"

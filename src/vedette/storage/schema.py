@@ -500,6 +500,8 @@ memberships = Table(
     Column("user_id", ForeignKey("users.id"), primary_key=True),
     Column("organization_id", ForeignKey("organizations.id"), primary_key=True),
     Column("created_at", Float, nullable=False),
+    # viewer | member | admin | manager | owner (domain/roles.py)
+    Column("role", String(16), nullable=False, server_default="member"),
 )
 
 # Server-side sessions: the cookie carries a random id (signed); only its sha256 is stored, so
@@ -1038,6 +1040,7 @@ account_tokens = Table(
     Column("email", String(254), nullable=False),
     Column("organization_id", BigInteger, nullable=True),  # invite: the organisation
     Column("created_by", BigInteger, nullable=True),  # invite: who invited
+    Column("role", String(16), nullable=True),  # invite: the role it gives
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
     Column("used_at", Float, nullable=True),

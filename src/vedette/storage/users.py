@@ -10,13 +10,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from vedette.domain.roles import Role
 from vedette.storage import accounts
 from vedette.storage.dialect import insert_ignore
 from vedette.storage.schema import (
@@ -50,9 +52,14 @@ class User:
     email: str
     is_superuser: bool
     organization_ids: frozenset[int]
+    roles: Mapping[int, Role] = field(default_factory=dict)  # organisation id -> role
 
     def may_read(self, organization_id: int) -> bool:
         return self.is_superuser or organization_id in self.organization_ids
+
+    def role_in(self, organization_id: int) -> Role | None:
+        """Superusers are owners everywhere; None: not a member."""
+        return Role.OWNER if self.is_superuser else self.roles.get(organization_id)
 
 
 def normalize_email(email: str) -> str:
@@ -75,6 +82,7 @@ def create_user(
     password: str,
     org_slugs: list[str] = [],  # noqa: B006 (never mutated)
     is_superuser: bool = False,
+    role: Role = Role.MEMBER,
 ) -> User:
     address = _check_new(email, password)
     now = time.time()
@@ -98,30 +106,39 @@ def create_user(
     for org_id in org_ids:
         conn.execute(
             insert_ignore(conn, memberships).values(
-                user_id=user_id, organization_id=org_id, created_at=now
+                user_id=user_id, organization_id=org_id, created_at=now, role=role.value
             )
         )
-    return User(user_id, address, is_superuser, frozenset(org_ids))
+    return User(user_id, address, is_superuser, frozenset(org_ids), dict.fromkeys(org_ids, role))
 
 
-def add_membership(conn: Connection, user_id: int, org_slug: str) -> None:
+def add_membership(conn: Connection, user_id: int, org_slug: str, role: Role = Role.MEMBER) -> None:
     org_id = accounts.ensure_organization(conn, org_slug)
     conn.execute(
         insert_ignore(conn, memberships).values(
-            user_id=user_id, organization_id=org_id, created_at=time.time()
+            user_id=user_id, organization_id=org_id, created_at=time.time(), role=role.value
         )
     )
 
 
-def members_of(conn: Connection, organization_id: int) -> list[tuple[int, str, float]]:
-    """(user id, email, member since) of the organisation's members, by email."""
+def set_role(conn: Connection, user_id: int, organization_id: int, role: Role) -> bool:
+    done = conn.execute(
+        update(memberships)
+        .where(memberships.c.user_id == user_id, memberships.c.organization_id == organization_id)
+        .values(role=role.value)
+    )
+    return done.rowcount > 0
+
+
+def members_of(conn: Connection, organization_id: int) -> list[tuple[int, str, float, Role]]:
+    """(user id, email, member since, role) of the organisation's members, by email."""
     rows = conn.execute(
-        select(users.c.id, users.c.email, memberships.c.created_at)
+        select(users.c.id, users.c.email, memberships.c.created_at, memberships.c.role)
         .join(memberships, memberships.c.user_id == users.c.id)
         .where(memberships.c.organization_id == organization_id)
         .order_by(users.c.email)
     )
-    return [(int(r[0]), str(r[1]), float(r[2])) for r in rows]
+    return [(int(r[0]), str(r[1]), float(r[2]), Role(r[3])) for r in rows]
 
 
 def remove_membership(conn: Connection, user_id: int, organization_id: int) -> bool:
@@ -166,10 +183,15 @@ def _load(conn: Connection, user_id: int) -> User | None:
     ).one_or_none()
     if row is None:
         return None
-    orgs = conn.execute(
-        select(memberships.c.organization_id).where(memberships.c.user_id == user_id)
-    ).scalars()
-    return User(row.id, row.email, bool(row.is_superuser), frozenset(int(o) for o in orgs))
+    roles = {
+        int(org): Role(role)
+        for org, role in conn.execute(
+            select(memberships.c.organization_id, memberships.c.role).where(
+                memberships.c.user_id == user_id
+            )
+        )
+    }
+    return User(row.id, row.email, bool(row.is_superuser), frozenset(roles), roles)
 
 
 def get_user_by_id(conn: Connection, user_id: int) -> User | None:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 
 from vedette.api.serialize import dsn
+from vedette.domain.roles import Role, at_least
 from vedette.storage import accounts, activity, audit, performance, releases_meta, users
 from vedette.storage.accounts import Project
 from vedette.storage.audit import AuditEvent
@@ -249,6 +250,8 @@ async def create_token(ui: WebCore, page: Page) -> Response:
         org_id: int | None = None  # an operator token, as `vedette token create` makes
     elif org.isdigit() and page.user.may_read(int(org)):
         org_id = int(org)
+        if not read_only and not at_least(page.user.role_in(org_id), Role.MEMBER):
+            raise WebError(403, "A viewer's tokens read only.")
     else:
         raise WebError(403, "You may only create tokens for your own organisations.")
 

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from vedette.api.serialize import iso
+from vedette.domain.roles import Role, at_least
 from vedette.storage import accounts, audit, identities, second_factor, threaded, users
 from vedette.storage.accounts import Project
 from vedette.storage.database import Database
@@ -206,6 +207,26 @@ class WebCore:
                 return self._error(request, error, None)
 
         return endpoint
+
+    def with_role(
+        self, endpoint: Callable[[Request], Awaitable[Response]], needed: Role
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """``endpoint`` for members of the path's organisation with at least ``needed``: a
+        lesser role gets 403. Others fall through to the endpoint (sign in, or 404 to those
+        who may not see the organisation)."""
+
+        async def checked(request: Request) -> Response:
+            found = await self._session(request)
+            if found is not None:
+                user, slug = found[0].user, request.path_params["org"]
+                org_id = await self.read(lambda c: accounts.organization_id(c, slug))
+                role = None if org_id is None else user.role_in(org_id)
+                if role is not None and not at_least(role, needed):
+                    message = f"This takes the {needed} role; yours is {role}."
+                    return self._error(request, WebError(403, message), found[0])
+            return await endpoint(request)
+
+        return checked
 
     def signed_in(self, handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
         """A page for signed-in users; POSTs must carry the session's CSRF token."""

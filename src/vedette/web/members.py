@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from vedette.alerts import account_emails
+from vedette.domain.roles import Role, may_grant, parse_role
 from vedette.storage import account_tokens, accounts, audit, releases_meta, users
 from vedette.storage.account_tokens import TokenKind
 from vedette.storage.audit import AuditEvent
@@ -43,6 +44,7 @@ async def member_list(ui: WebCore, page: Page, notice: str = "", status: int = 2
         return users.members_of(conn, org_id), account_tokens.pending_invitations(conn, org_id, now)
 
     members, invitations = await ui.read(load)
+    mine = page.user.role_in(org_id)
     return ui.page(
         page,
         "members.html",
@@ -52,11 +54,14 @@ async def member_list(ui: WebCore, page: Page, notice: str = "", status: int = 2
         members=members,
         invitations=invitations,
         notice=notice,
+        my_role=mine,
+        grantable=[r for r in Role if may_grant(mine, r)],
     )
 
 
 async def invite(ui: WebCore, page: Page) -> Response:
     slug, org_id = await _organization(ui, page)
+    role = _grantable(page, org_id, page.form.get("role") or Role.MEMBER.value)
     email = users.normalize_email(page.form.get("email"))
     local, at, domain = email.partition("@")
     if not (local and at and domain) or len(email) > 254 or any(c.isspace() for c in email):
@@ -65,14 +70,59 @@ async def invite(ui: WebCore, page: Page) -> Response:
 
     def apply(conn: Connection) -> None:
         now = time.time()
-        token = account_tokens.create(conn, TokenKind.INVITE, email, now, org_id, page.user.id)
-        audit.record(conn, org_id, page.actor, AuditEvent.MEMBER_INVITE, email, now)
+        token = account_tokens.create(
+            conn, TokenKind.INVITE, email, now, org_id, page.user.id, role.value
+        )
+        audit.record(conn, org_id, page.actor, AuditEvent.MEMBER_INVITE, email, now,
+                     {"role": role.value})  # fmt: skip
         account_emails.invitation(
             conn, email, slug, page.user.email, f"{base}/invite/{token}/", now
         )
 
     await ui.write(apply)
     return await member_list(ui, page, f"Invitation sent to {email}.")
+
+
+def _grantable(page: Page, org_id: int, raw: str) -> Role:
+    """The role asked for, when the user may give it (managers up to manager, owners all)."""
+    try:
+        role = parse_role(raw)
+    except ValueError as problem:
+        raise WebError(400, str(problem)) from problem
+    if not may_grant(page.user.role_in(org_id), role):
+        raise WebError(403, f"Your role may not give the {role} role.")
+    return role
+
+
+def _may_change(conn: Connection, page: Page, org_id: int, member: users.User) -> None:
+    """Only owners change owners, and an organisation keeps at least one owner."""
+    if member.role_in(org_id) != Role.OWNER or member.is_superuser:
+        return
+    if page.user.role_in(org_id) != Role.OWNER:
+        raise WebError(403, "Only an owner changes an owner.")
+    owners = [m for m in users.members_of(conn, org_id) if m[3] == Role.OWNER]
+    if len(owners) <= 1:
+        raise WebError(400, "An organisation keeps at least one owner.")
+
+
+async def change_role(ui: WebCore, page: Page) -> Response:
+    slug, org_id = await _organization(ui, page)
+    user_id = int(page.request.path_params["user_id"])
+    role = _grantable(page, org_id, page.form.get("role"))
+
+    def apply(conn: Connection) -> bool:
+        member = users.get_user_by_id(conn, user_id)
+        if member is None or org_id not in member.organization_ids:
+            return False
+        _may_change(conn, page, org_id, member)
+        users.set_role(conn, user_id, org_id, role)
+        audit.record(conn, org_id, page.actor, AuditEvent.MEMBER_EDIT, member.email,
+                     time.time(), {"role": role.value})  # fmt: skip
+        return True
+
+    if not await ui.write(apply):
+        raise WebError(404, "There is no such member.")
+    return RedirectResponse(_members_url(slug), 303)
 
 
 async def revoke(ui: WebCore, page: Page) -> Response:
@@ -97,6 +147,8 @@ async def remove(ui: WebCore, page: Page) -> Response:
 
     def apply(conn: Connection) -> bool:
         member = users.get_user_by_id(conn, user_id)
+        if member is not None:
+            _may_change(conn, page, org_id, member)
         done = member is not None and users.remove_membership(conn, user_id, org_id)
         if member is not None and done:
             audit.record(conn, org_id, page.actor, AuditEvent.MEMBER_REMOVE, member.email,
@@ -139,10 +191,11 @@ async def accept(ui: WebCore, request: Request, form: Form) -> Response:
         org = accounts.organization_slug(conn, taken.organization_id)
         joined = audit.Actor(taken.email, existing.id if existing else None)
         audit.record(conn, taken.organization_id, joined, AuditEvent.MEMBER_JOIN, taken.email, now)
+        role = Role(taken.role or Role.MEMBER.value)
         if existing is not None:
-            users.add_membership(conn, existing.id, org)
+            users.add_membership(conn, existing.id, org, role)
             return None  # they sign in as usual
-        user = users.create_user(conn, taken.email, password or "", [org])
+        user = users.create_user(conn, taken.email, password or "", [org], role=role)
         return users.start_session(conn, user.id, now)
 
     try:

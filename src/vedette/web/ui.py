@@ -28,6 +28,7 @@ from vedette.web import (
     uptime,
 )
 from vedette.web.core import HERE, MAX_FORM_BYTES, WebCore
+from vedette.web.roles import ACTION_ROLES
 from vedette.web.security import SecurityHeaders
 
 ROUTE_PREFIX = "web:"
@@ -81,6 +82,7 @@ class WebUI(WebCore):
             (f"{org}/invitations/{{invitation_id:int}}/revoke/", members.revoke,
              "invitation-revoke", True),
             (f"{org}/members/{{user_id:int}}/remove/", members.remove, "member-remove", True),
+            (f"{org}/members/{{user_id:int}}/role/", members.change_role, "member-role", True),
             ("/settings/password/", members.change_password, "password", False),
             ("/settings/password/", members.change_password, "password-change", True),
         ]  # fmt: skip
@@ -145,6 +147,9 @@ class WebUI(WebCore):
             path: str, endpoint: Callable[[Request], Awaitable[Response]], name: str,
             post: bool = False,
         ) -> Route:  # fmt: skip
+            if post and "{org}" in path:
+                # A change of an organisation's data: its role, or no start (web/roles.py).
+                endpoint = self.with_role(endpoint, ACTION_ROLES[name])
             return Route(
                 path,
                 endpoint,
