@@ -7,28 +7,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 from tests.alerts.receivers import HttpReceiver, Reply, SmtpReceiver
 from tests.alerts.sdk import capture_error
 from tests.conftest import BACKENDS, LiveVedette, ProjectHandle, fresh_database_url
+from tests.waiting import wait_for
 
 FAST_RETRIES = {"notification_retry_seconds": "0.2", "alerts_allow_private_targets": "true"}
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll ``condition`` until it is truthy (the server works on its own clock)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def vedette_cli(server: LiveVedette, *args: str) -> str:

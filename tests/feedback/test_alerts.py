@@ -5,32 +5,20 @@ HTTP receiver on loopback gets the webhooks."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from tests.alerts.receivers import HttpReceiver
 from tests.alerts.sdk import capture_error
 from tests.conftest import LiveVedette
 from tests.feedback.test_live import send, user_report
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 class Checkout(Exception):
     pass
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll ``condition`` until it is truthy (the server delivers on its own)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def test_each_report_fires_the_feedback_rule_once(live_vedette: LiveVedette) -> None:

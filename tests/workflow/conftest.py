@@ -4,22 +4,11 @@ with the alerts)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from tests.alerts.receivers import Mail, SmtpReceiver
 from tests.conftest import LiveVedette, fresh_database_url
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def text_of(mail: Mail) -> str:

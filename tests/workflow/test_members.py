@@ -14,7 +14,8 @@ import pytest
 from tests.alerts.receivers import SmtpReceiver
 from tests.conftest import LiveVedette
 from tests.ui import pages
-from tests.workflow.conftest import text_of, wait_for
+from tests.waiting import wait_for
+from tests.workflow.conftest import text_of
 from tests.workflow.sending import PASSWORD, create_user
 
 from vedette.storage import account_tokens, accounts
