@@ -140,6 +140,7 @@ def test_another_organisation_gets_404_on_every_page(world: World, tmp_path: Pat
         "link_id": 1,
         "invitation_id": 1,
         "user_id": 1,
+        "team_id": 1,
     }
     bodies = {
         "/status/": {"status": "resolved"},
@@ -211,6 +212,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(
         "link_id": 1,
         "invitation_id": 1,
         "user_id": 1,
+        "team_id": 1,
     }
     for method, template in ui_routes(tmp_path):
         if template == "/login/" or template in PUBLIC:

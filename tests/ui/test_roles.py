@@ -24,7 +24,8 @@ from vedette.web.ui import ROUTE_PREFIX
 pytestmark = pytest.mark.e2e
 
 BOGUS = {"issue_id": "999999", "rule_id": "999999", "monitor_id": "999999", "link_id": "999999",
-         "invitation_id": "999999", "user_id": "999999", "key": "nokey"}  # fmt: skip
+         "invitation_id": "999999", "user_id": "999999", "team_id": "999999",
+         "key": "nokey"}  # fmt: skip
 
 
 def org_changes(tmp_path: Path) -> list[tuple[str, str]]:

@@ -29,6 +29,8 @@ class AuditEvent(StrEnum):
     RULE_EDIT = "rule.edit"
     RULE_REMOVE = "rule.remove"
     PROJECT_EDIT = "project.edit"
+    TEAM_EDIT = "team.edit"
+    ORG_EDIT = "org.edit"
 
 
 @dataclass(frozen=True, slots=True)

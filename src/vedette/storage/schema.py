@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 
 metadata = MetaData(
@@ -39,6 +40,9 @@ organizations = Table(
     Column("slug", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("created_at", Float, nullable=False),
+    # Members see every project (Sentry's "open membership"); off: only their teams' projects
+    # (admins and above still see all). docs/workflow.md, "Roles".
+    Column("open_membership", Boolean, nullable=False, server_default=true()),
 )
 
 projects = Table(
@@ -1084,4 +1088,13 @@ audit_log = Table(
     Column("data", JSON, nullable=False),
     Column("created_at", Float, nullable=False),
     Index("ix_audit_log_org_created", "organization_id", "created_at"),
+)
+
+# The projects a team owns (docs/workflow.md, "Roles": what members see without open membership).
+team_projects = Table(
+    "team_projects",
+    metadata,
+    Column("team_id", BigInteger, primary_key=True),
+    Column("project_id", BigInteger, primary_key=True),
+    Index("ix_team_projects_project", "project_id"),
 )

@@ -1,15 +1,23 @@
-"""Teams of an organisation's users: enough to assign an issue to one (no roles, no per-team
-project visibility)."""
+"""Teams of an organisation's users: issues are assigned to them, and they own projects, which
+is what members see when the organisation's open membership is off (docs/workflow.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vedette.domain.assignment import is_slug
-from vedette.storage.schema import memberships, team_members, teams, users
+from vedette.storage.schema import (
+    memberships,
+    organizations,
+    projects,
+    team_members,
+    team_projects,
+    teams,
+    users,
+)
 
 
 class TeamError(ValueError):
@@ -120,3 +128,55 @@ def org_users(conn: Connection, organization_id: int) -> list[tuple[int, str]]:
         .order_by(users.c.email)
     )
     return [(int(r.id), str(r.email)) for r in rows]
+
+
+def team_project_ids(conn: Connection, organization_id: int) -> dict[int, set[int]]:
+    """Team id -> the projects it owns, for the organisation's teams."""
+    rows = conn.execute(
+        select(team_projects.c.team_id, team_projects.c.project_id)
+        .join(teams, teams.c.id == team_projects.c.team_id)
+        .where(teams.c.organization_id == organization_id)
+    )
+    found: dict[int, set[int]] = {}
+    for team_id, project_id in rows:
+        found.setdefault(int(team_id), set()).add(int(project_id))
+    return found
+
+
+def set_team_projects(
+    conn: Connection, organization_id: int, team_id: int, project_ids: set[int]
+) -> bool:
+    """The team owns exactly these projects (those of its organisation); False: no such team."""
+    team = conn.execute(
+        select(teams.c.id).where(teams.c.id == team_id, teams.c.organization_id == organization_id)
+    ).first()
+    if team is None:
+        return False
+    own = set(
+        conn.execute(
+            select(projects.c.id).where(
+                projects.c.organization_id == organization_id, projects.c.id.in_(project_ids)
+            )
+        ).scalars()
+    )
+    conn.execute(delete(team_projects).where(team_projects.c.team_id == team_id))
+    if own:
+        conn.execute(
+            insert(team_projects), [{"team_id": team_id, "project_id": p} for p in sorted(own)]
+        )
+    return True
+
+
+def open_membership(conn: Connection, organization_id: int) -> bool:
+    found = conn.execute(
+        select(organizations.c.open_membership).where(organizations.c.id == organization_id)
+    ).scalar_one_or_none()
+    return bool(found) if found is not None else True
+
+
+def set_open_membership(conn: Connection, organization_id: int, value: bool) -> None:
+    conn.execute(
+        update(organizations)
+        .where(organizations.c.id == organization_id)
+        .values(open_membership=value)
+    )

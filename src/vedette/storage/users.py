@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from vedette.domain.roles import Role
+from vedette.domain.roles import Role, at_least
 from vedette.storage import accounts
 from vedette.storage.dialect import insert_ignore
 from vedette.storage.schema import (
@@ -26,6 +26,8 @@ from vedette.storage.schema import (
     login_failures,
     memberships,
     organizations,
+    team_members,
+    team_projects,
     users,
     web_sessions,
 )
@@ -53,9 +55,23 @@ class User:
     is_superuser: bool
     organization_ids: frozenset[int]
     roles: Mapping[int, Role] = field(default_factory=dict)  # organisation id -> role
+    # Organisations without open membership, and the projects of the user's teams.
+    closed_organizations: frozenset[int] = frozenset()
+    team_project_ids: frozenset[int] = frozenset()
 
     def may_read(self, organization_id: int) -> bool:
         return self.is_superuser or organization_id in self.organization_ids
+
+    def may_see_project(self, organization_id: int, project_id: int) -> bool:
+        """Members see every project of their organisation, or with open membership off only
+        their teams' projects; admins and above see all."""
+        if not self.may_read(organization_id):
+            return False
+        return (
+            organization_id not in self.closed_organizations
+            or at_least(self.role_in(organization_id), Role.ADMIN)
+            or project_id in self.team_project_ids
+        )
 
     def role_in(self, organization_id: int) -> Role | None:
         """Superusers are owners everywhere; None: not a member."""
@@ -191,7 +207,20 @@ def _load(conn: Connection, user_id: int) -> User | None:
             )
         )
     }
-    return User(row.id, row.email, bool(row.is_superuser), frozenset(roles), roles)
+    closed = conn.execute(
+        select(organizations.c.id).where(
+            organizations.c.id.in_(sorted(roles)), organizations.c.open_membership.is_(False)
+        )
+    ).scalars()
+    teams_projects = conn.execute(
+        select(team_projects.c.project_id)
+        .join(team_members, team_members.c.team_id == team_projects.c.team_id)
+        .where(team_members.c.user_id == user_id)
+    ).scalars()
+    return User(
+        row.id, row.email, bool(row.is_superuser), frozenset(roles), roles,
+        frozenset(int(o) for o in closed), frozenset(int(p) for p in teams_projects),
+    )  # fmt: skip
 
 
 def get_user_by_id(conn: Connection, user_id: int) -> User | None:

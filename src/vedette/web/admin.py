@@ -46,7 +46,11 @@ async def projects(ui: WebCore, page: Page) -> Response:
         dict[int, dict[int, int]],
         dict[int, list[accounts.ProjectKeyRow]],
     ]:
-        found = accounts.list_projects(conn, _org_filter(page.user))
+        found = [
+            p
+            for p in accounts.list_projects(conn, _org_filter(page.user))
+            if page.user.may_see_project(p.organization_id, p.id)
+        ]
         ids = [p.id for p in found]
         keys = {p.id: accounts.keys_of_project(conn, p.id) for p in found}
         return found, activity.accepted_per_hour(conn, ids, hour - 23), keys

@@ -262,7 +262,9 @@ class WebCore:
         async def with_project(page: Page) -> Response:
             org, slug = page.request.path_params["org"], page.request.path_params["project"]
             project = await self.read(lambda c: accounts.find_project(c, org, slug))
-            if project is None or not page.user.may_read(project.organization_id):
+            if project is None or not page.user.may_see_project(
+                project.organization_id, project.id
+            ):
                 raise WebError(404, "There is no such project, or it is not yours to see.")
             return await handler(page, project)
 

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from vedette.alerts import account_emails
-from vedette.domain.roles import Role, may_grant, parse_role
-from vedette.storage import account_tokens, accounts, audit, releases_meta, users
+from vedette.domain.roles import Role, at_least, may_grant, parse_role
+from vedette.storage import account_tokens, accounts, audit, releases_meta, teams, users
 from vedette.storage.account_tokens import TokenKind
 from vedette.storage.audit import AuditEvent
 from vedette.web.core import Form, Page, WebCore, WebError
@@ -40,10 +40,17 @@ async def member_list(ui: WebCore, page: Page, notice: str = "", status: int = 2
     slug, org_id = await _organization(ui, page)
     now = time.time()
 
-    def load(conn: Connection) -> tuple[Any, Any]:
-        return users.members_of(conn, org_id), account_tokens.pending_invitations(conn, org_id, now)
+    def load(conn: Connection) -> tuple[Any, ...]:
+        return (
+            users.members_of(conn, org_id),
+            account_tokens.pending_invitations(conn, org_id, now),
+            teams.list_teams(conn, org_id),
+            teams.team_project_ids(conn, org_id),
+            accounts.list_projects(conn, [org_id]),
+            teams.open_membership(conn, org_id),
+        )
 
-    members, invitations = await ui.read(load)
+    members, invitations, team_rows, owned, org_projects, is_open = await ui.read(load)
     mine = page.user.role_in(org_id)
     return ui.page(
         page,
@@ -56,6 +63,12 @@ async def member_list(ui: WebCore, page: Page, notice: str = "", status: int = 2
         notice=notice,
         my_role=mine,
         grantable=[r for r in Role if may_grant(mine, r)],
+        teams=team_rows,
+        owned=owned,
+        projects=org_projects,
+        open_membership=is_open,
+        may_admin=at_least(mine, Role.ADMIN),
+        may_manage=at_least(mine, Role.MANAGER),
     )
 
 
@@ -281,3 +294,34 @@ async def audit_log(ui: WebCore, page: Page) -> Response:
     slug, org_id = await _organization(ui, page)
     rows = await ui.read(lambda c: audit.entries(c, org_id, 200))
     return ui.page(page, "audit.html", section="members", organization=slug, rows=rows)
+
+
+async def set_team_projects(ui: WebCore, page: Page) -> Response:
+    """The projects a team owns (what its members see without open membership)."""
+    slug, org_id = await _organization(ui, page)
+    team_id = int(page.request.path_params["team_id"])
+    wanted = {int(p) for p in page.form.getlist("project") if p.isdigit()}
+
+    def apply(conn: Connection) -> bool:
+        if not teams.set_team_projects(conn, org_id, team_id, wanted):
+            return False
+        audit.record(conn, org_id, page.actor, AuditEvent.TEAM_EDIT, f"team {team_id}",
+                     time.time(), {"projects": sorted(wanted)})  # fmt: skip
+        return True
+
+    if not await ui.write(apply):
+        raise WebError(404, "There is no such team.")
+    return RedirectResponse(_members_url(slug), 303)
+
+
+async def set_open_membership(ui: WebCore, page: Page) -> Response:
+    slug, org_id = await _organization(ui, page)
+    value = page.form.get("open") == "1"
+
+    def apply(conn: Connection) -> None:
+        teams.set_open_membership(conn, org_id, value)
+        audit.record(conn, org_id, page.actor, AuditEvent.ORG_EDIT, slug, time.time(),
+                     {"openMembership": value})  # fmt: skip
+
+    await ui.write(apply)
+    return RedirectResponse(_members_url(slug), 303)

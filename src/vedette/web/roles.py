@@ -28,7 +28,10 @@ ACTION_ROLES: dict[str, Role] = {
         Role.ADMIN,
     ),
     # Members of the organisation.
+    # Which projects a team owns.
+    "team-projects": Role.ADMIN,
     **dict.fromkeys(
-        ["member-invite", "invitation-revoke", "member-remove", "member-role"], Role.MANAGER
+        ["member-invite", "invitation-revoke", "member-remove", "member-role", "open-membership"],
+        Role.MANAGER,
     ),
 }  # fmt: skip

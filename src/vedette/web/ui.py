@@ -83,6 +83,9 @@ class WebUI(WebCore):
              "invitation-revoke", True),
             (f"{org}/members/{{user_id:int}}/remove/", members.remove, "member-remove", True),
             (f"{org}/members/{{user_id:int}}/role/", members.change_role, "member-role", True),
+            (f"{org}/teams/{{team_id:int}}/projects/", members.set_team_projects, "team-projects",
+             True),
+            (f"{org}/open-membership/", members.set_open_membership, "open-membership", True),
             ("/settings/password/", members.change_password, "password", False),
             ("/settings/password/", members.change_password, "password-change", True),
         ]  # fmt: skip
