@@ -11,6 +11,7 @@ import uuid
 
 import httpx
 import pytest
+from sqlalchemy import select
 from tests.alerts.receivers import SmtpReceiver
 from tests.conftest import LiveVedette
 from tests.ui import pages
@@ -21,6 +22,7 @@ from tests.workflow.sending import PASSWORD, create_user
 from vedette.storage import account_tokens, accounts
 from vedette.storage.account_tokens import INVITE_SECONDS, TokenKind
 from vedette.storage.database import Database
+from vedette.storage.schema import notifications
 
 T0 = 1_800_000_000.0
 
@@ -57,6 +59,14 @@ def link_in_mail(smtp: SmtpReceiver, to: str, path: str) -> str:
     return found.group(0)
 
 
+def outbox_urls(server: LiveVedette, email: str) -> list[str]:
+    with server.db.read() as conn:
+        rows = conn.execute(
+            select(notifications.c.message).where(notifications.c.address == email)
+        ).scalars()
+        return [str(message["url"]) for message in rows]
+
+
 def csrf(client: httpx.Client, path: str) -> str:
     return pages.parse(client.get(path).text).csrf_token
 
@@ -77,6 +87,8 @@ def test_an_invitation_makes_an_account_once(mail_server: LiveVedette, smtp: Smt
         assert newcomer in ours.get(members).text  # waiting for an answer
         link = link_in_mail(smtp, newcomer, "/invite/")
         assert link.startswith(server.base_url)
+        # Delivered: the outbox no longer holds the link (a secret) in its copy of the message.
+        wait_for(lambda: outbox_urls(server, newcomer) == [""])
 
     with client_of(server) as theirs:
         assert "Choose a password" in theirs.get(link).text

@@ -177,6 +177,8 @@ def record_attempt(
     ).rowcount
     if not updated:
         return False
+    if status != PENDING:
+        _forget_account_link(conn, notification_id)
     conn.execute(
         insert(notification_attempts).values(
             notification_id=notification_id,
@@ -187,6 +189,22 @@ def record_attempt(
         )
     )
     return True
+
+
+def _forget_account_link(conn: Connection, notification_id: int) -> None:
+    """An account email's link (an invitation, a password reset: no project) is a secret: once
+    the email is delivered or given up on, the outbox keeps the message without it."""
+    row = conn.execute(
+        select(notifications.c.message).where(
+            notifications.c.id == notification_id, notifications.c.project_id.is_(None)
+        )
+    ).one_or_none()
+    if row is not None:
+        conn.execute(
+            update(notifications)
+            .where(notifications.c.id == notification_id)
+            .values(message={**row.message, "url": ""})
+        )
 
 
 def release_leases(conn: Connection) -> None:
