@@ -16,7 +16,7 @@ from vedette.api.serialize import dsn
 from vedette.cli_alerts import add_alert_commands
 from vedette.domain.roles import Role
 from vedette.settings import Settings
-from vedette.storage import accounts, alert_rules, releases_meta, retention, teams, uptime, users
+from vedette.storage import accounts, alert_rules, retention, teams, uptime, users
 from vedette.storage.database import Database
 from vedette.storage.migrate import current_revision, head_revision, upgrade
 from vedette.uptime.spec import MonitorSpec, config_values
@@ -337,7 +337,7 @@ def cmd_user_password(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_team_create(args: argparse.Namespace, settings: Settings) -> None:
     with migrated_database(settings) as db, db.write() as conn:
-        org_id = releases_meta.organization_id(conn, args.org)
+        org_id = accounts.organization_id(conn, args.org)
         if org_id is None:
             raise SystemExit(f"no organisation {args.org}")
         try:

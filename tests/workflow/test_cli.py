@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from vedette import cli
-from vedette.storage import releases_meta, teams, users
+from vedette.storage import accounts, teams, users
 from vedette.storage.database import Database
 
 
@@ -28,7 +28,7 @@ def test_team_create(
               "--member", "Ann@Example.com"])  # fmt: skip
     assert capsys.readouterr().out.strip() == "created team #backend of acme (1 members)"
     with db.read() as conn:
-        org_id = releases_meta.organization_id(conn, "acme")
+        org_id = accounts.organization_id(conn, "acme")
         assert org_id is not None
         [team] = teams.list_teams(conn, org_id)
     assert (team.slug, team.name, team.member_emails) == (

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from vedette.api import serialize
 from vedette.api.access import ApiAccess
 from vedette.api.http import ApiError, json_response
-from vedette.storage import audit, releases_meta
+from vedette.storage import accounts, audit
 from vedette.storage.accounts import TokenGrant
 from vedette.storage.audit import AuditEntry, AuditEvent
 
@@ -43,7 +43,7 @@ class AuditLogEndpoints:
 
     async def logs(self, request: Request, grant: TokenGrant) -> Response:
         slug = request.path_params["org"]
-        org_id = await self._access.read(lambda c: releases_meta.organization_id(c, slug))
+        org_id = await self._access.read(lambda c: accounts.organization_id(c, slug))
         if org_id is None or not grant.may_read(org_id):
             raise ApiError(404, "The requested resource does not exist")
         cursor = request.query_params.get("cursor", "")

@@ -25,7 +25,7 @@ WRITE_SCOPES = ["event:write", "org:write", "project:releases", "project:write"]
 async def organization_id(access: ApiAccess, request: Request, grant: TokenGrant) -> int:
     """The id of the path's ``org``, if the grant may read it (404 otherwise)."""
     slug = request.path_params["org"]
-    found = await access.read(lambda c: releases_meta.organization_id(c, slug))
+    found = await access.read(lambda c: accounts.organization_id(c, slug))
     if found is None or not grant.may_read(found):
         raise ApiError(404, NOT_FOUND)
     return found

@@ -11,7 +11,6 @@ from vedette.domain.release_input import CommitInput
 from vedette.storage.schema import (
     commit_authors,
     groups,
-    organizations,
     projects,
     release_commits,
     release_deploys,
@@ -319,13 +318,6 @@ def release_facts(conn: Connection, release: ReleaseRow) -> ReleaseFacts:
         first_event=first,
         last_event=last,
     )
-
-
-def organization_id(conn: Connection, slug: str) -> int | None:
-    found = conn.execute(
-        select(organizations.c.id).where(organizations.c.slug == slug)
-    ).scalar_one_or_none()
-    return None if found is None else int(found)
 
 
 def previous_with_commits(

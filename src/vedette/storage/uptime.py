@@ -16,7 +16,6 @@ from sqlalchemy import Connection, delete, func, select, update
 from vedette.storage.database import Database
 from vedette.storage.dialect import insert_for, upsert_add
 from vedette.storage.schema import (
-    organizations,
     projects,
     status_pages,
     uptime_checks,
@@ -278,7 +277,3 @@ def public_monitors(conn: Connection, organization_id: int) -> list[UptimeMonito
         .order_by(uptime_monitors.c.name, uptime_monitors.c.id)
     )
     return [_monitor(r) for r in rows]
-
-
-def organization_id(conn: Connection, slug: str) -> int | None:
-    return conn.scalar(select(organizations.c.id).where(organizations.c.slug == slug))

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from vedette.api.serialize import dsn
 from vedette.domain.roles import Role, at_least
-from vedette.storage import accounts, activity, audit, performance, releases_meta, users
+from vedette.storage import accounts, activity, audit, performance, users
 from vedette.storage.accounts import Project
 from vedette.storage.audit import AuditEvent
 from vedette.web import charts
@@ -282,7 +282,7 @@ async def revoke_token(ui: WebCore, page: Page) -> Response:
         org_id = (
             None
             if found.organization_slug is None
-            else (releases_meta.organization_id(conn, found.organization_slug))
+            else (accounts.organization_id(conn, found.organization_slug))
         )
         if org_id is not None:
             audit.record(

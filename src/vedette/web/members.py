@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from vedette.alerts import account_emails
 from vedette.domain.roles import Role, at_least, may_grant, parse_role
-from vedette.storage import account_tokens, accounts, audit, releases_meta, teams, users
+from vedette.storage import account_tokens, accounts, audit, teams, users
 from vedette.storage.account_tokens import TokenKind
 from vedette.storage.audit import AuditEvent
 from vedette.web.core import Form, Page, WebCore, WebError
@@ -30,7 +30,7 @@ def _members_url(org: str) -> str:
 async def _organization(ui: WebCore, page: Page) -> tuple[str, int]:
     """The organisation of the path, when the user may see it; else 404."""
     slug = page.request.path_params["org"]
-    org_id = await ui.read(lambda c: releases_meta.organization_id(c, slug))
+    org_id = await ui.read(lambda c: accounts.organization_id(c, slug))
     if org_id is None or not page.user.may_read(org_id):
         raise WebError(404, "There is no such organisation, or it is not yours to see.")
     return slug, org_id

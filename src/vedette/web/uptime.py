@@ -11,8 +11,8 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from vedette.storage import accounts, uptime_queries
 from vedette.storage import uptime as storage
-from vedette.storage import uptime_queries
 from vedette.storage.accounts import Project
 from vedette.storage.uptime import CheckRow, StatusPage, UptimeMonitor
 from vedette.uptime import issues
@@ -173,7 +173,7 @@ async def public_status(ui: WebCore, request: Request) -> Response:
     slug = request.path_params["org"]
 
     def load(conn: Connection) -> tuple[StatusPage, list[MonitorLine]] | None:
-        org_id = storage.organization_id(conn, slug)
+        org_id = accounts.organization_id(conn, slug)
         status_page = None if org_id is None else storage.get_status_page(conn, org_id)
         if org_id is None or status_page is None or not status_page.enabled:
             return None
