@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection
 
 from vedette.alerts import compose
-from vedette.alerts.message import Action, Message, MessageKind
-from vedette.domain.short_ids import short_id
+from vedette.alerts.message import Action, Message
 from vedette.storage import alert_facts, alert_outbox, assignment
 from vedette.storage.alert_facts import IssueFacts, ProjectLabel
 from vedette.storage.alert_outbox import NewNotification
@@ -26,26 +25,10 @@ def notice(
 ) -> Message:
     """The message an assignee gets about one of their issues."""
     return Message(
-        id=compose.new_id(),
-        kind=MessageKind.ISSUE,
+        **compose.about(label, RULE_NAME, None),
+        **compose.issue_fields(label, issue, base_url),
         action=Action.TRIGGER,
-        organization=label.organization,
-        project=label.slug,
-        project_id=label.id,
-        project_name=label.name,
-        rule_name=RULE_NAME,
-        rule_id=None,
-        title=issue.title,
         reason=reason,
-        url=compose.issue_url(base_url, label, issue.id),
-        level=issue.level,
-        culprit=issue.culprit,
-        issue_id=issue.id,
-        short_id=short_id(label.slug, issue.short_id),
-        event_count=issue.times_seen,
-        user_count=issue.user_count,
-        first_seen=issue.first_seen,
-        last_seen=issue.last_seen,
         release=release,
     )
 

@@ -19,7 +19,7 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _about(label: ProjectLabel, rule_name: str, rule_id: int | None) -> dict[str, Any]:
+def about(label: ProjectLabel, rule_name: str, rule_id: int | None) -> dict[str, Any]:
     """What every message says of its project and rule, with a fresh id."""
     return {
         "id": new_id(),
@@ -47,24 +47,31 @@ def issue_message(
 ) -> Message:
     summary = None if event is None else _event_summary(event, issue.title)
     return Message(
-        **_about(label, rule.spec.name, rule.id),
-        kind=MessageKind.ISSUE,
+        **about(label, rule.spec.name, rule.id),
+        **issue_fields(label, issue, base_url),
         action=action,
-        title=issue.title,
         reason=reason,
-        url=issue_url(base_url, label, issue.id),
-        level=issue.level,
-        culprit=issue.culprit,
-        issue_id=issue.id,
-        short_id=short_id(label.slug, issue.short_id),
-        event_count=issue.times_seen,
-        user_count=issue.user_count,
-        first_seen=issue.first_seen,
-        last_seen=issue.last_seen,
         environment=None if summary is None else summary.environment,
         release=None if summary is None else summary.release,
         event=summary,
     )
+
+
+def issue_fields(label: ProjectLabel, issue: IssueFacts, base_url: str) -> dict[str, Any]:
+    """What a message about one issue says of it (kind, title, link, level and counters)."""
+    return {
+        "kind": MessageKind.ISSUE,
+        "title": issue.title,
+        "url": issue_url(base_url, label, issue.id),
+        "level": issue.level,
+        "culprit": issue.culprit,
+        "issue_id": issue.id,
+        "short_id": short_id(label.slug, issue.short_id),
+        "event_count": issue.times_seen,
+        "user_count": issue.user_count,
+        "first_seen": issue.first_seen,
+        "last_seen": issue.last_seen,
+    }
 
 
 def _event_summary(event: dict[str, Any], title: str) -> EventSummary:
@@ -100,7 +107,7 @@ def metric_message(
         limit = spec.threshold if state == MetricState.CRITICAL else spec.warning_threshold
         reason = f"{state.value.title()}: {spec.metric} of {subject} is {measured} (>= {limit:g})"
     return Message(
-        **_about(label, spec.name, rule.id),
+        **about(label, spec.name, rule.id),
         kind=MessageKind.METRIC,
         action=Action.RESOLVE if state == MetricState.OK else Action.TRIGGER,
         title=f"{spec.metric} of {subject}",
@@ -112,7 +119,7 @@ def metric_message(
 
 def digest_message(rule: Rule, label: ProjectLabel, items: list[Message], base_url: str) -> Message:
     return Message(
-        **_about(label, rule.spec.name, rule.id),
+        **about(label, rule.spec.name, rule.id),
         kind=MessageKind.DIGEST,
         action=Action.TRIGGER,
         title=f"{len(items)} alerts of {rule.spec.name}",
@@ -125,7 +132,7 @@ def digest_message(rule: Rule, label: ProjectLabel, items: list[Message], base_u
 
 def suppressed_message(label: ProjectLabel, count: int, cap: int, base_url: str) -> Message:
     return Message(
-        **_about(label, "hourly cap", None),
+        **about(label, "hourly cap", None),
         kind=MessageKind.SUPPRESSED,
         action=Action.TRIGGER,
         title=f"{count} more alerts suppressed",
@@ -138,7 +145,7 @@ def suppressed_message(label: ProjectLabel, count: int, cap: int, base_url: str)
 
 def test_message(rule: Rule, label: ProjectLabel, base_url: str) -> Message:
     return Message(
-        **_about(label, rule.spec.name, rule.id),
+        **about(label, rule.spec.name, rule.id),
         kind=MessageKind.TEST,
         action=Action.TRIGGER,
         title=f"Test notification from {rule.spec.name}",
@@ -171,7 +178,7 @@ def feedback_message(
         else f"{base_url.rstrip('/')}/p/{label.organization}/{label.slug}/feedback/"
     )
     return Message(
-        **_about(label, rule.spec.name, rule.id),
+        **about(label, rule.spec.name, rule.id),
         kind=MessageKind.FEEDBACK,
         action=Action.TRIGGER,
         title=feedback.comments[:_EVENT_TEXT_CAP],
