@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import orjson
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from vedette.domain.envelope import Item
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -41,6 +43,20 @@ M = TypeVar("M", bound=Message)
 class UndecodableOtlp(Exception):
     """The body is not a request of its signal in its content type; the message is the
     ``invalid`` outcome's reason."""
+
+
+def read_item(
+    item: Item, signal: str, message: M, container: Callable[[M], dict[str, Any]]
+) -> dict[str, Any] | str:
+    """An ``otlp_*`` item's payload (in the content type its header names) as the container
+    ``container`` makes of the decoded request, or why it cannot be read."""
+    try:
+        request = decode_request(
+            item.payload, str(item.headers.get("content_type")), signal, message
+        )
+    except UndecodableOtlp as problem:
+        return str(problem)
+    return container(request)
 
 
 def decode_request(payload: bytes, content_type: str, signal: str, message: M) -> M:

@@ -15,9 +15,8 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from vedette.domain.envelope import Item
 from vedette.processing.logs import MAX_RECORDS, level_of_severity
 from vedette.processing.otlp_decode import (
-    UndecodableOtlp,
-    decode_request,
     id_hex,
+    read_item,
     resource_attributes,
     seconds,
     text_of,
@@ -67,11 +66,4 @@ def log_container(request: ExportLogsServiceRequest) -> dict[str, Any]:
 
 def read_logs(item: Item) -> dict[str, Any] | str:
     """An ``otlp_logs`` item's payload as a log container, or why it cannot be read."""
-    content_type = item.headers.get("content_type")
-    try:
-        request = decode_request(
-            item.payload, str(content_type), "logs", ExportLogsServiceRequest()
-        )
-    except UndecodableOtlp as problem:
-        return str(problem)
-    return log_container(request)
+    return read_item(item, "logs", ExportLogsServiceRequest(), log_container)

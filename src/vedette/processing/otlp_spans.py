@@ -16,9 +16,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from vedette.domain.envelope import Item
 from vedette.processing.otlp_decode import (
-    UndecodableOtlp,
-    decode_request,
     id_hex,
+    read_item,
     resource_attributes,
     seconds,
     string_attribute,
@@ -171,11 +170,4 @@ def span_container(request: ExportTraceServiceRequest) -> dict[str, Any]:
 
 def read_traces(item: Item) -> dict[str, Any] | str:
     """An ``otlp_traces`` item's payload as a span container, or why it cannot be read."""
-    content_type = item.headers.get("content_type")
-    try:
-        request = decode_request(
-            item.payload, str(content_type), "traces", ExportTraceServiceRequest()
-        )
-    except UndecodableOtlp as problem:
-        return str(problem)
-    return span_container(request)
+    return read_item(item, "traces", ExportTraceServiceRequest(), span_container)
