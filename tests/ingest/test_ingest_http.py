@@ -13,6 +13,7 @@ import orjson
 import pytest
 import zstandard
 from tests.conftest import LiveVedette, ProjectHandle
+from tests.waiting import wait_for
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 ERROR_ENVELOPE = (CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes()
@@ -282,8 +283,9 @@ def test_metrics_count_accepted_and_rejected(
     assert after["vedette_database_bytes"] > 0
 
     live_vedette.wait_processed()
-    processed = counters()
+    # The worker counts a batch once it has committed it, just after the spool shows it done.
     entries = "vedette_worker_entries_total"
+    processed = wait_for(lambda: (c := counters())[entries] >= before[entries] + 1 and c)
     assert processed[entries] >= before[entries] + 1, "the worker's batches are counted"
     assert processed["vedette_worker_batches_total"] >= 1
     assert processed["vedette_worker_batch_seconds_total"] > 0
