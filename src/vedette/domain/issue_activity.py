@@ -20,6 +20,9 @@ class ActivityType(StrEnum):
     SET_REGRESSION = "set_regression"
     FIRST_SEEN = "first_seen"
     MERGE = "merge"
+    # An unmerge, on both issues: {"fingerprints": [hash, ...], "destination_id" | "source_id"}.
+    UNMERGE_SOURCE = "unmerge_source"
+    UNMERGE_DESTINATION = "unmerge_destination"
     CREATE_ISSUE = "create_issue"  # a tracker issue was linked: {"provider", "location"}
 
 

@@ -300,13 +300,20 @@ def _owner_of(conn: Connection, key: tuple[int, str]) -> int:
     )
 
 
+def next_short_id(conn: Connection, project_id: int) -> int:
+    """The project's next issue number (its short id, SHOP-12)."""
+    return int(
+        conn.execute(
+            update(projects)
+            .where(projects.c.id == project_id)
+            .values(next_short_id=projects.c.next_short_id + 1)
+            .returning(projects.c.next_short_id)
+        ).scalar_one()
+    )
+
+
 def _create_group(conn: Connection, project_id: int, processed: ProcessedEvent) -> int:
-    short_id = conn.execute(
-        update(projects)
-        .where(projects.c.id == project_id)
-        .values(next_short_id=projects.c.next_short_id + 1)
-        .returning(projects.c.next_short_id)
-    ).scalar_one()
+    short_id = next_short_id(conn, project_id)
     event, summary = processed.event, processed.summary
     ts = float(event["timestamp"])
     release = event.get("release")
@@ -336,7 +343,7 @@ def _create_group(conn: Connection, project_id: int, processed: ProcessedEvent) 
     )
 
 
-def _event_tags(event: Event) -> list[tuple[str, str]]:
+def event_tags(event: Event) -> list[tuple[str, str]]:
     """The event's tags, and its user's identities for search (user_identities.py)."""
     pairs = event.get("tags") or []
     return [*((str(k), str(v)) for k, v in pairs), *identity_tags(event)]
@@ -354,7 +361,7 @@ def _apply_group_deltas(
         delta = deltas.setdefault(group_of[index], _GroupDelta(pid))
         delta.events.append(processed)
         ts = float(processed.event["timestamp"])
-        for key, value in _event_tags(processed.event):
+        for key, value in event_tags(processed.event):
             bounds = delta.tags.setdefault((key, value), [0, ts, ts])
             bounds[0] += 1
             bounds[1], bounds[2] = min(bounds[1], ts), max(bounds[2], ts)
@@ -543,7 +550,9 @@ def _insert_events(
     group_of: dict[int, int],
 ) -> None:
     rows = [
-        _event_row(pid, e.event, group_of[i], e.summary.title, e.summary.level)
+        _event_row(
+            pid, e.event, group_of[i], e.summary.title, e.summary.level, e.grouping.hashes[0]
+        )
         for i, (pid, e) in enumerate(fresh_errors)
     ]
     rows += [
@@ -555,8 +564,15 @@ def _insert_events(
 
 
 def _event_row(
-    project_id: int, event: Event, group_id: int | None, title: str, level: str | None
+    project_id: int,
+    event: Event,
+    group_id: int | None,
+    title: str,
+    level: str | None,
+    grouping_hash: str | None = None,
 ) -> dict[str, Any]:
+    """``grouping_hash``: an error's primary hash, which its issue owns once it is grouped
+    (``_assign_groups``); unmerge splits an issue by it (storage/unmerge.py)."""
     trace = (event.get("contexts") or {}).get("trace") or {}
     trace_id = trace.get("trace_id") if isinstance(trace, dict) else None
     return {
@@ -573,6 +589,7 @@ def _event_row(
         "trace_id": trace_id if isinstance(trace_id, str) else None,
         "title": title,
         "data": pack(event),
+        "grouping_hash": grouping_hash,
     }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from vedette.domain.issue_activity import ActivityType
-from vedette.storage import assignment, issue_activity, trackers
+from vedette.storage import assignment, issue_activity, issue_redirects, trackers, unmerge
 from vedette.storage.dialect import insert_ignore, upsert_add
 from vedette.storage.issue_activity import NewActivity
 from vedette.storage.schema import (
@@ -71,6 +71,7 @@ def merge_issues(
     children = [r for r in rows if r.id != parent_id]
     child_ids = [int(c.id) for c in children]
     conn.execute(update(groups).where(groups.c.id == parent_id).values(_counters(parent, rows)))
+    unmerge.fill_sole_hashes(conn, [int(r.id) for r in rows])  # so that they can be unmerged
     _move_tag_values(conn, child_ids, parent_id)
     _move_users(conn, child_ids, parent_id)
     _repoint(conn, child_ids, parent_id)
@@ -78,6 +79,7 @@ def merge_issues(
     trackers.move_links(conn, child_ids, parent_id)
     assignment.forget(conn, child_ids)
     conn.execute(delete(groups).where(groups.c.id.in_(child_ids)))
+    issue_redirects.record(conn, child_ids, parent_id)
     merged = [{"id": str(c.id), "title": c.title} for c in children]
     issue_activity.record(
         conn,

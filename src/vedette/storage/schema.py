@@ -202,6 +202,15 @@ group_users = Table(
     Column("user_key", String(200), primary_key=True),
 )
 
+# A merged issue's id -> the issue it was merged into (Sentry's GroupRedirect): its old links
+# lead there. No foreign key: retention deletes issues without looking here.
+group_redirects = Table(
+    "group_redirects",
+    metadata,
+    Column("previous_group_id", BigInteger, primary_key=True),
+    Column("group_id", BigInteger, nullable=False, index=True),
+)
+
 events = Table(
     "events",
     metadata,
@@ -220,6 +229,9 @@ events = Table(
     Column("title", Text, nullable=False),
     # zstd-compressed JSON of the normalised event.
     Column("data", LargeBinary, nullable=False),
+    # An error's primary grouping hash, what an unmerge splits by (storage/unmerge.py); NULL
+    # for transactions and for events stored before migration 0024.
+    Column("grouping_hash", String(32), nullable=True),
     UniqueConstraint("project_id", "event_id"),
     Index("ix_events_group_timestamp", "group_id", "timestamp"),
     Index("ix_events_project_type_timestamp", "project_id", "type", "timestamp"),
