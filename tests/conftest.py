@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from vedette.api.serialize import dsn
 from vedette.app import open_storage
 from vedette.settings import Settings
-from vedette.storage import accounts
+from vedette.storage import accounts, tokens
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 
@@ -275,7 +275,7 @@ class LiveVedette:
         self.db = Database(database_url)
         upgrade(self.db)
         with self.db.write() as conn:
-            self.token = accounts.create_token(conn, "tests")
+            self.token = tokens.create_token(conn, "tests")
         self.http = httpx.Client(base_url=self.base_url, timeout=30)
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:

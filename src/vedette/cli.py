@@ -15,8 +15,9 @@ from vedette.alerts.rule_input import build_spec
 from vedette.api.serialize import dsn
 from vedette.cli_alerts import add_alert_commands
 from vedette.domain.roles import Role
+from vedette.domain.scopes import user_token_scopes
 from vedette.settings import Settings
-from vedette.storage import accounts, alert_rules, retention, teams, uptime, users
+from vedette.storage import accounts, alert_rules, retention, teams, tokens, uptime, users
 from vedette.storage.database import Database
 from vedette.storage.migrate import current_revision, head_revision, upgrade
 from vedette.uptime.spec import MonitorSpec, config_values
@@ -147,10 +148,34 @@ def create_api_token(
     """An operator token (every organisation), or one limited to ``org``."""
     with migrated_database(settings) as db, db.write() as conn:
         org_id = None if org is None else accounts.ensure_organization(conn, org)
-        return accounts.create_token(conn, label, org_id, read_only=read_only)
+        return tokens.create_token(conn, label, org_id, read_only=read_only)
+
+
+def create_user_token(
+    settings: Settings, label: str, email: str, org: str, scopes: list[str] | None
+) -> str:
+    """A user's token in ``org``: the scopes named (all the user's role allows when None)."""
+    with migrated_database(settings) as db, db.write() as conn:
+        user = users.get_user(conn, email)
+        org_id = accounts.organization_id(conn, org)
+        if user is None or org_id is None:
+            raise SystemExit(f"no user {email} or no organisation {org}")
+        try:
+            granted = user_token_scopes(scopes, user.role_in(org_id))
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
+        return tokens.create_token(conn, label, org_id, user_id=user.id, scopes=granted)
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
+    if args.user is not None:
+        if args.org is None or args.read_only:
+            raise SystemExit("--user needs --org, and takes --scopes instead of --read-only")
+        scopes = None if args.scopes is None else args.scopes.replace(",", " ").split()
+        token = create_user_token(settings, args.label, args.user, args.org, scopes)
+        print(f"API token of {args.user} in {args.org} (shown once):")
+        print(token)
+        return
     scope = f"organisation {args.org}" if args.org else "every organisation"
     access = "read-only" if args.read_only else "read-write"
     print(
@@ -161,17 +186,18 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_token_list(_args: argparse.Namespace, settings: Settings) -> None:
     with migrated_database(settings) as db, db.read() as conn:
-        tokens = accounts.list_tokens(conn)
-    for token in tokens:
+        rows = tokens.list_tokens(conn)
+    for token in rows:
         state = "revoked" if token.revoked_at is not None else "active"
-        access = "read-only" if token.read_only else "read-write"
+        access = " ".join(sorted(token.scopes))
         org = token.organization_slug or "*"
-        print(f"{token.id}\t{state}\t{access}\t{org}\t{token.label}")
+        owner = token.user_email or "-"
+        print(f"{token.id}\t{state}\t{org}\t{owner}\t{token.label}\t{access}")
 
 
 def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
     with migrated_database(settings) as db, db.write() as conn:
-        revoked = accounts.revoke_token(conn, args.id)
+        revoked = tokens.revoke_token(conn, args.id)
     if not revoked:
         raise SystemExit(f"no active token with id {args.id} (see `vedette token list`)")
     print(f"token {args.id} revoked")
@@ -413,8 +439,14 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument(
         "--read-only", action="store_true", help="the token may read but not change anything"
     )
+    token_create.add_argument(
+        "--user", default=None, help="a user's token in --org, bounded by the user's role"
+    )
+    token_create.add_argument(
+        "--scopes", default=None, help="with --user: e.g. 'project:releases org:read'"
+    )
     token_create.set_defaults(func=cmd_token_create)
-    token_list = token.add_parser("list", help="list tokens: id, state, access, org, label")
+    token_list = token.add_parser("list", help="list tokens: id, state, org, user, label, scopes")
     token_list.set_defaults(func=cmd_token_list)
     token_revoke = token.add_parser("revoke", help="revoke a token by the id `list` shows")
     token_revoke.add_argument("id", type=int)

@@ -1,4 +1,6 @@
-"""Every API route, walked with a token of another organisation: nothing of ours is visible."""
+"""Every API route, from the application's route table, walked with a token of another
+organisation (nothing of ours is visible) and with the tokens of users of each role (each
+answer is what the role allows)."""
 
 from __future__ import annotations
 
@@ -6,16 +8,22 @@ import re
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from starlette.routing import Route
-from tests.conftest import LiveVedette
+from tests.conftest import LiveVedette, ProjectHandle
 from tests.profiles.support import CHUNK_ID, PROFILE_ID, chunk, envelope_of, sampled
 
+from vedette.api.route_scopes import ROUTE_RESOURCES
 from vedette.app import create_app
+from vedette.domain.roles import Role, at_least
+from vedette.domain.scopes import ROLE_SCOPES, Resource, needed_scopes
 from vedette.settings import Settings
+from vedette.storage import accounts, users
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 ERROR = (CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes()
@@ -58,7 +66,20 @@ def test_the_walk_covers_the_route_table(tmp_path: Path) -> None:
     assert ("PUT", "/api/0/issues/{issue_id}/") in routes
 
 
-def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Seeded:
+    """An organisation with something behind every route: the values of the path parameters."""
+
+    project: ProjectHandle
+    values: dict[str, str]
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    route_values = {**values, "event_id": TRANSACTION_ID} if "waterfall" in template else values
+    return re.sub(r"{(\w+)(?::\w+)?}", lambda m: route_values[m.group(1)], template)
+
+
+def seed(live_vedette: LiveVedette) -> Seeded:
     ours = live_vedette.create_project(org=f"ours-{uuid.uuid4().hex[:6]}")
     profiles = envelope_of(
         ({"type": "profile"}, orjson.dumps(sampled())),
@@ -95,13 +116,6 @@ def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: 
     )
     assert monitor.status_code == 201, monitor.text  # a monitor of ours, for its routes
 
-    theirs_org = f"theirs-{uuid.uuid4().hex[:6]}"
-    live_vedette.create_project(org=theirs_org)
-    result = subprocess.run(
-        [sys.executable, "-m", "vedette", "token", "create", "--org", theirs_org],
-        env=live_vedette.env(), check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    their_token = result.stdout.splitlines()[-1]
     values = {
         "org": ours.org,
         "project": ours.slug,
@@ -118,13 +132,31 @@ def test_another_organisation_sees_nothing(live_vedette: LiveVedette, tmp_path: 
         "profile_id": PROFILE_ID,
         "chunk_id": CHUNK_ID,
     }
+    return Seeded(ours, {k: str(v) for k, v in values.items()})
+
+
+@pytest.fixture(scope="module")
+def seeded(live_vedette: LiveVedette) -> Seeded:
+    return seed(live_vedette)
+
+
+def test_another_organisation_sees_nothing(
+    live_vedette: LiveVedette, seeded: Seeded, tmp_path: Path
+) -> None:
+    ours, values = seeded.project, seeded.values
+    theirs_org = f"theirs-{uuid.uuid4().hex[:6]}"
+    live_vedette.create_project(org=theirs_org)
+    result = subprocess.run(
+        [sys.executable, "-m", "vedette", "token", "create", "--org", theirs_org],
+        env=live_vedette.env(), check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    their_token = result.stdout.splitlines()[-1]
     bodies = {"/api/0/issues/{issue_id}/": {"status": "resolved"}, "keys": {"isActive": False}}
     walked = 0
     for method, template in api_routes(tmp_path):
         if template in ABOUT_THE_TOKEN:
             continue
-        route_values = {**values, "event_id": TRANSACTION_ID} if "waterfall" in template else values
-        path = re.sub(r"{(\w+)(?::\w+)?}", lambda m, v=route_values: v[m.group(1)], template)
+        path = fill(template, values)
         body = bodies.get(template, bodies["keys"] if "keys" in template else None)
         params = PARAMS.get(template, {})
         response = live_vedette.http.request(
@@ -156,3 +188,150 @@ def test_bad_credentials_are_401(live_vedette: LiveVedette, header: str | None) 
     headers = {"Authorization": header} if header is not None else {}
     response = live_vedette.http.get("/api/0/internal/spool/", headers=headers)
     assert response.status_code == 401
+
+
+# -- the role walk ------------------------------------------------------------------------------
+
+# Changes are sent to ids that do not exist (or with empty bodies), so an allowed change answers
+# 400 or 404 and the walk leaves the organisation as it found it; refused ones answer 403 first.
+NOTHING = {"key": "0" * 32, "rule_id": "999999", "monitor_id": "999999", "note_id": "999999",
+           "version": "no-such-release"}  # fmt: skip
+# The policy in Sentry's terms, written out apart from the scope tables: the lowest role that
+# may call each of these routes with a token.
+LOWEST_ROLE = [
+    ("GET", "/api/0/projects/{org}/{project}/issues/", Role.VIEWER),
+    ("GET", "/api/0/projects/{org}/{project}/rules/", Role.VIEWER),
+    ("PUT", "/api/0/issues/{issue_id}/", Role.MEMBER),
+    ("POST", "/api/0/issues/{issue_id}/comments/", Role.MEMBER),
+    ("DELETE", "/api/0/issues/{issue_id}/comments/{note_id}/", Role.MEMBER),
+    ("POST", "/api/0/projects/{org}/{project}/rules/", Role.MEMBER),
+    ("POST", "/api/0/organizations/{org}/releases/", Role.MEMBER),
+    ("POST", "/api/0/organizations/{org}/chunk-upload/", Role.MEMBER),
+    ("POST", "/api/0/projects/{org}/{project}/keys/", Role.ADMIN),
+    ("DELETE", "/api/0/projects/{org}/{project}/keys/{key}/", Role.ADMIN),
+    ("PUT", "/api/0/projects/{org}/{project}/", Role.ADMIN),
+    ("POST", "/api/0/projects/{org}/{project}/uptime/", Role.ADMIN),
+    ("POST", "/api/0/organizations/{org}/teams/", Role.ADMIN),
+    ("GET", "/api/0/organizations/{org}/audit-logs/", Role.MANAGER),
+    ("PUT", "/api/0/organizations/{org}/", Role.MANAGER),
+]
+
+
+def role_allows(role: Role, method: str, template: str) -> bool:
+    needed = needed_scopes(ROUTE_RESOURCES[template], method)
+    return bool(needed & ROLE_SCOPES[role])
+
+
+@pytest.mark.parametrize(("method", "template", "lowest"), LOWEST_ROLE)
+def test_the_scope_tables_give_each_role_what_sentry_does(
+    method: str, template: str, lowest: Role
+) -> None:
+    for role in Role:
+        assert role_allows(role, method, template) == at_least(role, lowest), (role, template)
+
+
+def status_of(
+    server: LiveVedette, method: str, path: str, bearer: str, params: dict[str, str], body: Any
+) -> int:
+    headers = {"Authorization": f"Bearer {bearer}"}
+    return server.http.request(method, path, json=body, params=params, headers=headers).status_code
+
+
+def users_token(server: LiveVedette, email: str, org: str) -> str:
+    """The user's token in ``org``, with every scope the role there allows (as the CLI makes
+    it by default)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "vedette", "token", "create", "--user", email, "--org", org],
+        env=server.env(), check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return done.stdout.splitlines()[-1]
+
+
+def test_every_api_route_answers_each_role_as_it_allows(
+    live_vedette: LiveVedette, seeded: Seeded, tmp_path: Path
+) -> None:
+    """Users of each role, members of two organisations, call every API route of one with their
+    token of each: with the token of the route's organisation, what the role allows answers
+    (GET: 200) and the rest 403; with the other organisation's token, nothing is there."""
+    ours, values = seeded.project, seeded.values
+    other = live_vedette.create_project(org=f"other-{uuid.uuid4().hex[:6]}")
+    routes = api_routes(tmp_path)
+    before = live_vedette.issues(ours)
+    for role in Role:
+        email = f"{role}-{uuid.uuid4().hex[:6]}@walk.test"
+        with live_vedette.db.write() as conn:
+            users.create_user(conn, email, "a long enough password", [ours.org, other.org],
+                              role=role)  # fmt: skip
+        token = users_token(live_vedette, email, ours.org)
+        elsewhere = users_token(live_vedette, email, other.org)
+        for method, template in routes:
+            resource = ROUTE_RESOURCES[template]
+            writes = method != "GET"
+            path = fill(template, {**values, **NOTHING} if writes else values)
+            params = PARAMS.get(template, {})
+            body = {} if method in ("POST", "PUT") else None
+
+            status = status_of(live_vedette, method, path, token, params, body)
+            where = (role.value, method, template, status)
+            if resource == Resource.TOKEN:
+                assert status == 200, where
+            elif resource == Resource.OPERATOR or not role_allows(role, method, template):
+                assert status == 403, where
+            elif writes:
+                assert status not in (401, 403), where
+            else:
+                assert status == 200, where
+            if resource not in (Resource.TOKEN, Resource.OPERATOR):
+                # A token that may not do this anywhere is refused before the path is read.
+                seen = status_of(live_vedette, method, path, elsewhere, params, body)
+                assert seen == (404 if role_allows(role, method, template) else 403), where
+    after = live_vedette.issues(ours)
+    assert [(i["id"], i["status"], i["count"]) for i in after] == [
+        (i["id"], i["status"], i["count"]) for i in before
+    ], "the walk changed nothing"
+
+
+def test_a_users_token_follows_the_role(live_vedette: LiveVedette, seeded: Seeded) -> None:
+    """Lowering the role lowers the token at once; removing the member ends it."""
+    ours = seeded.project
+    email = f"moves-{uuid.uuid4().hex[:6]}@walk.test"
+    with live_vedette.db.write() as conn:
+        user = users.create_user(conn, email, "a long enough password", [ours.org],
+                                 role=Role.ADMIN)  # fmt: skip
+    token = users_token(live_vedette, email, ours.org)
+    headers = {"Authorization": f"Bearer {token}"}
+    keys = f"/api/0/projects/{ours.org}/{ours.slug}/keys/"
+    me = live_vedette.http.get("/api/0/", headers=headers).json()
+    assert me["user"]["email"] == email
+    assert "project:write" in me["auth"]["scopes"]
+    assert live_vedette.http.post(keys, json={"name": "ci"}, headers=headers).status_code == 201
+
+    with live_vedette.db.read() as conn:
+        org_id = accounts.organization_id(conn, ours.org)
+    assert org_id is not None
+    with live_vedette.db.write() as conn:
+        assert users.set_role(conn, user.id, org_id, Role.VIEWER)
+    assert live_vedette.http.post(keys, json={"name": "ci"}, headers=headers).status_code == 403
+    assert live_vedette.http.get(keys, headers=headers).status_code == 200
+    assert (
+        "project:write"
+        not in live_vedette.http.get("/api/0/", headers=headers).json()["auth"]["scopes"]
+    )
+
+    with live_vedette.db.write() as conn:
+        assert users.remove_membership(conn, user.id, org_id)
+    assert live_vedette.http.get(keys, headers=headers).status_code == 404
+
+
+def test_a_user_cannot_give_a_token_more_than_the_role(live_vedette: LiveVedette) -> None:
+    project = live_vedette.create_project(org=f"cap-{uuid.uuid4().hex[:6]}")
+    email = f"viewer-{uuid.uuid4().hex[:6]}@walk.test"
+    with live_vedette.db.write() as conn:
+        users.create_user(conn, email, "a long enough password", [project.org], role=Role.VIEWER)
+    done = subprocess.run(
+        [sys.executable, "-m", "vedette", "token", "create", "--user", email, "--org",
+         project.org, "--scopes", "project:read event:write"],
+        env=live_vedette.env(), capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "a viewer may not give a token event:write" in done.stderr

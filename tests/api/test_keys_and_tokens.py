@@ -13,7 +13,7 @@ from tests.e2e.test_rate_limits import SEND_TEN, away_from_a_window_edge
 
 from vedette.api.serialize import dsn
 from vedette.cli import main
-from vedette.storage import accounts
+from vedette.storage import tokens
 
 
 def keys_path(project: ProjectHandle) -> str:
@@ -105,20 +105,23 @@ def test_a_key_quota_makes_the_real_sdk_back_off(live_vedette: LiveVedette) -> N
 def test_read_only_and_revoked_tokens(live_vedette: LiveVedette) -> None:
     project = live_vedette.create_project()
     with live_vedette.db.write() as conn:
-        reader = accounts.create_token(conn, "reader", read_only=True)
-        writer = accounts.create_token(conn, "writer")
-        writer_id = accounts.list_tokens(conn)[-1].id
+        reader = tokens.create_token(conn, "reader", read_only=True)
+        writer = tokens.create_token(conn, "writer")
+        writer_id = tokens.list_tokens(conn)[-1].id
     key_path = f"{keys_path(project)}{project.public_key}/"
 
     assert call(live_vedette, "GET", keys_path(project), reader).status_code == 200
     denied = call(live_vedette, "PUT", key_path, reader, {"isActive": False})
-    assert (denied.status_code, denied.json()) == (403, {"detail": "this token is read-only"})
+    assert denied.status_code == 403
+    assert denied.json() == {
+        "detail": "This token needs one of these scopes here: project:admin, project:write"
+    }
     assert call(live_vedette, "POST", keys_path(project), reader).status_code == 403
     assert call(live_vedette, "PUT", key_path, writer, {"name": "renamed"}).status_code == 200
 
     with live_vedette.db.write() as conn:
-        assert accounts.revoke_token(conn, writer_id)
-        assert not accounts.revoke_token(conn, writer_id), "revoking twice reports nothing done"
+        assert tokens.revoke_token(conn, writer_id)
+        assert not tokens.revoke_token(conn, writer_id), "revoking twice reports nothing done"
     assert call(live_vedette, "GET", keys_path(project), writer).status_code == 401
 
 

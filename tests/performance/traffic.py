@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from vedette.api.routes import Api
 from vedette.domain.envelope import parse_envelope
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
-from vedette.storage import accounts
+from vedette.storage import accounts, tokens
 from vedette.storage.database import Database
 from vedette.storage.ingest_store import store_processed
 from vedette.storage.spool_store import SpoolStats
@@ -162,7 +162,7 @@ class ApiClient:
 def api_client(db: Database, project: accounts.Project) -> Iterator[ApiClient]:
     api = Api(db, lambda: SpoolStats(0, None, 0), "http://testserver", lambda _key: None)
     with db.write() as conn:
-        token = accounts.create_token(conn, "tests")
+        token = tokens.create_token(conn, "tests")
     yield ApiClient(Starlette(routes=api.routes()), token, project)
 
 

@@ -22,7 +22,7 @@ from tests.profiles.support import (
 from tests.ui import pages
 from tests.ui.conftest import Account, make_account, send_envelope, signed_in
 
-from vedette.storage import accounts
+from vedette.storage import accounts, tokens
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +96,7 @@ def test_profiles_are_read_as_other_project_routes(live_vedette: LiveVedette) ->
     live_vedette.wait_processed()
     with live_vedette.db.write() as conn:
         other = accounts.create_project(conn, f"stranger-{uuid.uuid4().hex[:8]}", "elsewhere")
-        stranger = accounts.create_token(conn, "stranger", other.organization_id)
+        stranger = tokens.create_token(conn, "stranger", other.organization_id)
     path = f"/api/0/projects/{project.org}/{project.slug}/profiling/profiles/{PROFILE_ID}/"
     assert live_vedette.api_get(path)["transaction"]["name"] == "GET /orders"
     http = live_vedette.http

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from tests.conftest import LiveVedette, ProjectHandle
 
-from vedette.storage import accounts
+from vedette.storage import accounts, tokens
 
 
 def sentry_cli(
@@ -161,13 +161,13 @@ def test_read_only_tokens_cannot_create_releases(live_vedette: LiveVedette) -> N
     with server.db.write() as conn:
         found = accounts.find_project(conn, project.org, project.slug)
         assert found is not None
-        token = accounts.create_token(conn, "ro", found.organization_id, read_only=True)
+        token = tokens.create_token(conn, "ro", found.organization_id, read_only=True)
     headers = {"Authorization": f"Bearer {token}"}
     path = f"/api/0/organizations/{project.org}/releases/"
     assert server.http.post(path, json={"version": "1"}, headers=headers).status_code == 403
     assert server.http.get(path, headers=headers).json() == []
     assert server.http.get("/api/0/", headers=headers).json()["auth"]["scopes"] == [
-        "event:read", "member:read", "org:read", "project:read", "team:read",
+        "alerts:read", "event:read", "member:read", "org:read", "project:read", "team:read",
     ]  # fmt: skip
     other = server.http.get("/api/0/organizations/acme/releases/", headers=headers)
     assert other.status_code == 404

@@ -72,7 +72,12 @@ def create_token(visitor: Visitor, label: str) -> int:
     [org_id] = [v for v in form.options["organization"] if v]
     response = visitor.post(
         "/settings/tokens/create/",
-        {"csrf_token": form.inputs["csrf_token"], "label": label, "organization": org_id},
+        {
+            "csrf_token": form.inputs["csrf_token"],
+            "label": label,
+            "organization": org_id,
+            "scope": "project:read",
+        },
     )
     assert response.status_code == 201
     ids = [

@@ -18,8 +18,9 @@ from vedette.api.serialize import iso
 from vedette.domain.alert_rules import Rule, RuleError, RuleSpec
 from vedette.domain.short_ids import short_id
 from vedette.storage import alert_facts, alert_outbox, alert_rules, audit
-from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.accounts import Project
 from vedette.storage.audit import AuditEvent
+from vedette.storage.tokens import TokenGrant
 
 _NOT_FOUND = "The requested resource does not exist"
 HISTORY_DAYS = 14  # Sentry's group history looks back two weeks by default

@@ -13,9 +13,9 @@ from starlette.routing import Route
 from vedette.api import serialize
 from vedette.api.access import ApiAccess
 from vedette.api.http import ApiError, json_response
-from vedette.storage import accounts, audit
-from vedette.storage.accounts import TokenGrant
+from vedette.storage import audit
 from vedette.storage.audit import AuditEntry, AuditEvent
+from vedette.storage.tokens import TokenGrant
 
 PAGE = 100
 
@@ -42,10 +42,7 @@ class AuditLogEndpoints:
         return [Route("/api/0/organizations/{org}/audit-logs/", self._access.wrap(self.logs))]
 
     async def logs(self, request: Request, grant: TokenGrant) -> Response:
-        slug = request.path_params["org"]
-        org_id = await self._access.read(lambda c: accounts.organization_id(c, slug))
-        if org_id is None or not grant.may_read(org_id):
-            raise ApiError(404, "The requested resource does not exist")
+        org_id = await self._access.organization(request, grant)
         cursor = request.query_params.get("cursor", "")
         if cursor and not cursor.isdigit():
             raise ApiError(400, "cursor must be an entry id")

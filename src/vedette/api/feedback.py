@@ -26,7 +26,8 @@ from vedette.api.http import ApiError, json_object, json_response
 from vedette.domain.feedback import InvalidFeedback, user_report
 from vedette.domain.processed import UserFeedback
 from vedette.storage import accounts, feedback, queries
-from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.accounts import Project
+from vedette.storage.tokens import TokenGrant
 
 MAX_LIMIT = 100
 MAX_FORM_BYTES = 64 * 1024

@@ -16,19 +16,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from vedette.api import serialize
-from vedette.api.access import ApiAccess
+from vedette.api.access import NOT_FOUND, ApiAccess
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.issue_changes import TOKEN, ChangeError, assign, issues_of_project, set_status
-from vedette.api.organizations import NOT_FOUND, organization_id
 from vedette.api.snooze_input import snooze_from_details
 from vedette.domain.assignment import AssigneeError, AssigneeRef, parse_assignee
 from vedette.domain.events import IssueStatus
 from vedette.domain.issue_activity import ActivityType, note_text
-from vedette.storage import accounts, issue_activity, queries, teams
-from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage import issue_activity, teams
+from vedette.storage.accounts import Project
 from vedette.storage.issue_activity import ActivityRow, NewActivity
 from vedette.storage.merge import MergeError, merge_issues
 from vedette.storage.snoozes import Snooze
+from vedette.storage.tokens import TokenGrant
 
 STATUSES = {
     "resolved": IssueStatus.RESOLVED,
@@ -150,7 +150,7 @@ class IssueWorkflowEndpoints:
         ]
 
     async def teams(self, request: Request, grant: TokenGrant) -> Response:
-        org_id = await organization_id(self._access, request, grant)
+        org_id = await self._access.organization(request, grant)
         if request.method == "GET":
             rows = await self._access.read(lambda c: teams.list_teams(c, org_id))
             return json_response([team_json(t) for t in rows])
@@ -202,22 +202,8 @@ class IssueWorkflowEndpoints:
 
         return json_response(await self._access.write(apply))
 
-    async def _issue(self, request: Request, grant: TokenGrant) -> tuple[int, Project]:
-        raw = request.path_params["issue_id"]
-        if not raw.isdigit() or len(raw) > 18:
-            raise ApiError(404, NOT_FOUND)
-
-        def load(conn: Connection) -> Project | None:
-            project_id = queries.issue_project_id(conn, int(raw))
-            return None if project_id is None else accounts.get_project(conn, project_id)
-
-        project = await self._access.read(load)
-        if project is None or not grant.may_read(project.organization_id):
-            raise ApiError(404, NOT_FOUND)
-        return int(raw), project
-
     async def comments(self, request: Request, grant: TokenGrant) -> Response:
-        issue_id, project = await self._issue(request, grant)
+        issue_id, project = await self._access.issue(request, grant)
         if request.method == "GET":
             rows = await self._access.read(
                 lambda c: issue_activity.issue_activity(c, issue_id, [ActivityType.NOTE.value])
@@ -237,7 +223,7 @@ class IssueWorkflowEndpoints:
     async def comment(self, request: Request, grant: TokenGrant) -> Response:
         """Edit or delete a comment written through the API (a user's own comments are theirs
         to change, in the web UI)."""
-        issue_id, _ = await self._issue(request, grant)
+        issue_id, _ = await self._access.issue(request, grant)
         raw = request.path_params["note_id"]
         note_id = int(raw) if raw.isdigit() and len(raw) < 19 else -1
         text = _text(await json_object(request)) if request.method == "PUT" else None
@@ -258,7 +244,7 @@ class IssueWorkflowEndpoints:
         return Response(status_code=204) if row is None else json_response(activity_json(row))
 
     async def activities(self, request: Request, grant: TokenGrant) -> Response:
-        issue_id, _ = await self._issue(request, grant)
+        issue_id, _ = await self._access.issue(request, grant)
         rows = await self._access.read(lambda c: issue_activity.issue_activity(c, issue_id))
         return json_response({"activity": [activity_json(r) for r in rows]})
 

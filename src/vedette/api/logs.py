@@ -21,7 +21,7 @@ from vedette.api.http import ApiError, json_response
 from vedette.api.performance import parse_api_time
 from vedette.api.serialize import iso
 from vedette.storage import logs
-from vedette.storage.accounts import TokenGrant
+from vedette.storage.tokens import TokenGrant
 
 _PERIOD = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

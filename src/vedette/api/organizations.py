@@ -14,21 +14,8 @@ from vedette.api.access import ApiAccess
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.serialize import iso
 from vedette.storage import accounts, releases_meta
-from vedette.storage.accounts import TokenGrant
 from vedette.storage.releases_meta import RepositoryRow
-
-NOT_FOUND = "The requested resource does not exist"
-READ_SCOPES = ["event:read", "member:read", "org:read", "project:read", "team:read"]
-WRITE_SCOPES = ["event:write", "org:write", "project:releases", "project:write"]
-
-
-async def organization_id(access: ApiAccess, request: Request, grant: TokenGrant) -> int:
-    """The id of the path's ``org``, if the grant may read it (404 otherwise)."""
-    slug = request.path_params["org"]
-    found = await access.read(lambda c: accounts.organization_id(c, slug))
-    if found is None or not grant.may_read(found):
-        raise ApiError(404, NOT_FOUND)
-    return found
+from vedette.storage.tokens import TokenGrant
 
 
 class OrganizationEndpoints:
@@ -45,13 +32,20 @@ class OrganizationEndpoints:
         ]
 
     async def whoami(self, request: Request, grant: TokenGrant) -> Response:
-        """A token stands for no user; its scopes say what it may do."""
-        scopes = READ_SCOPES if grant.read_only else sorted(READ_SCOPES + WRITE_SCOPES)
-        return json_response({"version": "0", "auth": {"scopes": scopes}, "user": None})
+        """The token's scopes and, for a user's token, its user (``sentry-cli info``)."""
+        scopes = grant.scopes
+        if grant.user is not None and grant.organization_id is not None:
+            scopes = grant.scopes_in(grant.organization_id)
+        user = None
+        if grant.user is not None:
+            email = grant.user.email
+            user = {"id": str(grant.user.id), "email": email, "username": email, "name": email}
+        return json_response({"version": "0", "auth": {"scopes": sorted(scopes)}, "user": user})
 
     async def projects(self, request: Request, grant: TokenGrant) -> Response:
-        org_id = await organization_id(self._access, request, grant)
-        rows = await self._access.read(lambda c: accounts.list_projects(c, [org_id]))
+        org_id = await self._access.organization(request, grant)
+        listed = await self._access.read(lambda c: accounts.list_projects(c, [org_id]))
+        rows = [p for p in listed if grant.may_see_project(org_id, p.id)]
         org = request.path_params["org"]
         return json_response(
             [
@@ -71,7 +65,7 @@ class OrganizationEndpoints:
     async def repositories(self, request: Request, grant: TokenGrant) -> Response:
         """The repositories commits name; a POST adds one (``name``, optional ``provider`` and
         ``url``), which ``--commit REPO@SHA`` and ``set-commits --auto`` then find."""
-        org_id = await organization_id(self._access, request, grant)
+        org_id = await self._access.organization(request, grant)
         if request.method == "POST":
             payload = await json_object(request)
             name, provider, url = (payload.get(k) for k in ("name", "provider", "url"))

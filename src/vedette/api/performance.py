@@ -29,7 +29,7 @@ from vedette.domain import histogram
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.waterfalls import round_ms, transaction_waterfall
 from vedette.storage import health, monitors, performance, queries, releases_meta, traces
-from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.accounts import Project
 from vedette.storage.performance_queries import (
     SegmentRow,
     Stats,
@@ -42,6 +42,7 @@ from vedette.storage.performance_queries import (
     transaction_stats,
     transaction_summary,
 )
+from vedette.storage.tokens import TokenGrant
 
 _PERIOD = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -33,7 +33,7 @@ from vedette.domain.profiles import (
     samples_between,
 )
 from vedette.storage import profiles
-from vedette.storage.accounts import TokenGrant
+from vedette.storage.tokens import TokenGrant
 
 NOT_FOUND = "The requested resource does not exist"
 # Nodes lighter than this share of the whole tree are left out of the JSON and the graph.

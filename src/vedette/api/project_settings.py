@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from vedette.api.access import ApiAccess
+from vedette.api.access import ApiAccess, authorize
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.processing.privacy_settings import (
     ORGANIZATION_DEFAULTS,
@@ -28,9 +28,10 @@ from vedette.processing.privacy_settings import (
     updated,
 )
 from vedette.storage import audit, privacy
-from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.accounts import Project
 from vedette.storage.audit import AuditEvent
 from vedette.storage.privacy import Organization
+from vedette.storage.tokens import TokenGrant
 
 NOT_FOUND = "The requested resource does not exist"
 
@@ -95,8 +96,9 @@ class ProjectSettingsEndpoints:
     async def organization(self, request: Request, grant: TokenGrant) -> Response:
         slug = request.path_params["org"]
         organization = await self._access.read(lambda c: privacy.find_organization(c, slug))
-        if organization is None or not grant.may_read(organization.id):
+        if organization is None:
             raise ApiError(404, NOT_FOUND)
+        authorize(grant, organization.id)
         body = await json_object(request) if request.method == "PUT" else None
         org_id = organization.id
 

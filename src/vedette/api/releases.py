@@ -13,15 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from vedette.api.access import ApiAccess
+from vedette.api.access import NOT_FOUND, ApiAccess
 from vedette.api.http import ApiError, json_object, json_response
-from vedette.api.organizations import NOT_FOUND, organization_id
 from vedette.api.serialize import iso
 from vedette.domain import release_input
 from vedette.domain.release_input import CommitInput, ReleaseInputError
 from vedette.storage import accounts, commit_fixes, releases_meta
-from vedette.storage.accounts import TokenGrant
 from vedette.storage.releases_meta import CommitRow, DeployRow, ReleaseFacts, ReleaseRow
+from vedette.storage.tokens import TokenGrant
 
 T = TypeVar("T")
 _DATES = {"dateStarted": "date_started", "dateReleased": "date_released"}
@@ -47,13 +46,6 @@ class ReleaseEndpoints:
             Route(f"{p}/{{version}}/", wrap(self.release), methods=one),
         ]
 
-    async def _scope(self, request: Request, grant: TokenGrant) -> tuple[int, int | None]:
-        """The organisation of the path and, on project paths, its project."""
-        if "project" in request.path_params:
-            project = await self._access.project(request, grant)
-            return project.organization_id, project.id
-        return await organization_id(self._access, request, grant), None
-
     async def _release(self, request: Request, org_id: int) -> ReleaseRow:
         version = request.path_params["version"]
         found = await self._access.read(lambda c: releases_meta.get_release(c, org_id, version))
@@ -62,7 +54,7 @@ class ReleaseEndpoints:
         return found
 
     async def releases(self, request: Request, grant: TokenGrant) -> Response:
-        org_id, project_id = await self._scope(request, grant)
+        org_id, project_id = await self._access.scope(request, grant)
         if request.method == "POST":
             payload = await json_object(request)
             version = _checked(lambda: release_input.version(payload.get("version")))
@@ -74,7 +66,7 @@ class ReleaseEndpoints:
         return json_response([await self._json(r) for r in rows])
 
     async def release(self, request: Request, grant: TokenGrant) -> Response:
-        org_id, project_id = await self._scope(request, grant)
+        org_id, project_id = await self._access.scope(request, grant)
         release = await self._release(request, org_id)
         if request.method == "DELETE":
             await self._access.write(lambda c: releases_meta.delete_release(c, release.id))
@@ -85,7 +77,7 @@ class ReleaseEndpoints:
         return json_response(await self._json(release))
 
     async def deploys(self, request: Request, grant: TokenGrant) -> Response:
-        org_id, _ = await self._scope(request, grant)
+        org_id, _ = await self._access.scope(request, grant)
         release = await self._release(request, org_id)
         if request.method == "POST":
             payload = await json_object(request)
@@ -110,14 +102,14 @@ class ReleaseEndpoints:
         return json_response([deploy_json(d) for d in rows])
 
     async def commits(self, request: Request, grant: TokenGrant) -> Response:
-        org_id, _ = await self._scope(request, grant)
+        org_id, _ = await self._access.scope(request, grant)
         release = await self._release(request, org_id)
         rows = await self._access.read(lambda c: releases_meta.commits_of(c, release.id))
         return json_response([commit_json(r) for r in rows])
 
     async def previous_with_commits(self, request: Request, grant: TokenGrant) -> Response:
         """The newest other release with commits (where ``set-commits --auto`` starts from)."""
-        org_id, _ = await self._scope(request, grant)
+        org_id, _ = await self._access.scope(request, grant)
         version = request.path_params["version"]
         found = await self._access.read(
             lambda c: releases_meta.previous_with_commits(c, org_id, version)

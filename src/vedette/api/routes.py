@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from vedette.alerts.evaluate import AlertSettings
 from vedette.api import issue_workflow, serialize
-from vedette.api.access import ApiAccess
+from vedette.api.access import ApiAccess, check_route_table
 from vedette.api.alerts import AlertEndpoints
 from vedette.api.audit_logs import AuditLogEndpoints
 from vedette.api.feedback import FeedbackEndpoints
@@ -32,11 +32,12 @@ from vedette.api.uptime import UptimeEndpoints
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.search import for_viewer, parse_search
 from vedette.storage import accounts, assignment, audit, queries
-from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.accounts import Project
 from vedette.storage.assignment import Assignee
 from vedette.storage.audit import AuditEvent
 from vedette.storage.database import Database
 from vedette.storage.spool_store import SpoolStats
+from vedette.storage.tokens import TokenGrant
 
 T = TypeVar("T")
 
@@ -68,7 +69,7 @@ class Api:
     def routes(self) -> list[Route]:
         p = "/api/0/projects/{org}/{project}"
         wrap = self._access.wrap
-        return [
+        routes = [
             Route(f"{p}/issues/", wrap(self.project_issues)),
             Route(f"{p}/events/", wrap(self.project_events)),
             Route(f"{p}/events/{{event_id}}/", wrap(self.project_event)),
@@ -95,21 +96,8 @@ class Api:
             *IssueWorkflowEndpoints(self._access, self._base_url).routes(),
             *ProfileEndpoints(self._access).routes(),
         ]
-
-    async def _issue(self, request: Request, grant: TokenGrant) -> tuple[int, Project]:
-        """The issue id of the path and its project, once the grant may read them."""
-        raw = request.path_params["issue_id"]
-        if not raw.isdigit():
-            raise ApiError(404, "The requested resource does not exist")
-
-        def load(conn: Connection) -> Project | None:
-            project_id = queries.issue_project_id(conn, int(raw))
-            return None if project_id is None else accounts.get_project(conn, project_id)
-
-        project = await self._access.read(load)
-        if project is None or not grant.may_read(project.organization_id):
-            raise ApiError(404, "The requested resource does not exist")
-        return int(raw), project
+        check_route_table(routes)
+        return routes
 
     async def project_issues(self, request: Request, grant: TokenGrant) -> Response:
         project = await self._access.project(request, grant)
@@ -131,7 +119,7 @@ class Api:
     async def issue(self, request: Request, grant: TokenGrant) -> Response:
         """One issue with its tags; a PUT changes its status and assignee first (see
         api/issue_workflow.py). Users are counted once."""
-        issue_id, project = await self._issue(request, grant)
+        issue_id, project = await self._access.issue(request, grant)
         if request.method == "PUT":
             now = time.time()
             update = issue_workflow.parse_update(await json_object(request), now)
@@ -160,14 +148,14 @@ class Api:
         return json_response(body)
 
     async def issue_events(self, request: Request, grant: TokenGrant) -> Response:
-        issue_id, _ = await self._issue(request, grant)
+        issue_id, _ = await self._access.issue(request, grant)
         limit = _int_param(request, "limit", 50, 100)
         offset = _int_param(request, "cursor", 0, 10**9)
         found = await self._access.read(lambda c: queries.issue_events(c, issue_id, limit, offset))
         return json_response([serialize.event_summary_json(e) for e in found])
 
     async def issue_event(self, request: Request, grant: TokenGrant) -> Response:
-        issue_id, _ = await self._issue(request, grant)
+        issue_id, _ = await self._access.issue(request, grant)
         which = request.path_params["which"]
         if which not in ("latest", "oldest"):
             raise ApiError(404, "The requested resource does not exist")
@@ -276,8 +264,6 @@ class Api:
         return json_response(serialize.key_json(match[0], project, self._base_url))
 
     async def spool_stats(self, request: Request, grant: TokenGrant) -> Response:
-        if grant.organization_id is not None:
-            raise ApiError(403, "operator token required")
         stats = await run_in_threadpool(self._spool_stats)
         return json_response(
             {

@@ -15,8 +15,8 @@ from vedette.api.http import ApiError, json_response
 from vedette.api.releases import commit_json
 from vedette.domain.envelope import normalize_event_id
 from vedette.storage import queries, suspect_commits
-from vedette.storage.accounts import TokenGrant
 from vedette.storage.releases_meta import CommitRow
+from vedette.storage.tokens import TokenGrant
 
 
 def committers_json(found: list[tuple[CommitRow, tuple[str, ...]]]) -> list[dict[str, Any]]:

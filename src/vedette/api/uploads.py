@@ -14,12 +14,11 @@ from starlette.routing import Route
 
 from vedette.api.access import ApiAccess
 from vedette.api.http import ApiError, json_object, json_response
-from vedette.api.organizations import organization_id
 from vedette.api.serialize import iso
 from vedette.domain import uploads as protocol
 from vedette.domain.uploads import UploadError
 from vedette.storage import accounts, uploads
-from vedette.storage.accounts import TokenGrant
+from vedette.storage.tokens import TokenGrant
 from vedette.storage.uploads import NewFile, UploadedFile
 
 
@@ -42,15 +41,9 @@ class UploadEndpoints:
             Route(f"{p}/releases/{{version}}/files/", wrap(self.release_files), methods=files),
         ]
 
-    async def _scope(self, request: Request, grant: TokenGrant) -> tuple[int, int | None]:
-        if "project" in request.path_params:
-            project = await self._access.project(request, grant)
-            return project.organization_id, project.id
-        return await organization_id(self._access, request, grant), None
-
     async def chunk_upload(self, request: Request, grant: TokenGrant) -> Response:
         """GET: the server's chunking options; POST: chunks, each named by its SHA-1."""
-        await organization_id(self._access, request, grant)
+        await self._access.organization(request, grant)
         if request.method == "GET":
             return json_response(
                 {
@@ -75,7 +68,7 @@ class UploadEndpoints:
         return Response(status_code=200)
 
     async def assemble_bundle(self, request: Request, grant: TokenGrant) -> Response:
-        org_id = await organization_id(self._access, request, grant)
+        org_id = await self._access.organization(request, grant)
         payload = await json_object(request)
         checksum, chunks = _checksum_and_chunks(payload)
         slugs = payload.get("projects") or []
@@ -169,7 +162,7 @@ class UploadEndpoints:
 
     async def release_files(self, request: Request, grant: TokenGrant) -> Response:
         """The older API: one file per multipart POST (``file``, ``name``, ``dist``)."""
-        org_id, project_id = await self._scope(request, grant)
+        org_id, project_id = await self._access.scope(request, grant)
         version = request.path_params["version"]
         if request.method == "GET":
             rows = await self._access.read(

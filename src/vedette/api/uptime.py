@@ -13,7 +13,8 @@ from vedette.api.access import ApiAccess
 from vedette.api.http import ApiError, json_object, json_response
 from vedette.api.serialize import iso
 from vedette.storage import uptime as storage
-from vedette.storage.accounts import Project, TokenGrant
+from vedette.storage.accounts import Project
+from vedette.storage.tokens import TokenGrant
 from vedette.storage.uptime import CheckRow, UptimeMonitor
 from vedette.uptime import issues
 from vedette.uptime.spec import (

@@ -1,15 +1,14 @@
-"""Organisations, projects, DSN keys and API tokens."""
+"""Organisations, projects and DSN keys (API tokens: storage/tokens.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
 
-from vedette.storage.schema import api_tokens, organizations, project_keys, projects
+from vedette.storage.schema import organizations, project_keys, projects
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,81 +183,6 @@ def get_project(conn: Connection, project_id: int) -> Project | None:
     if row is None:
         return None
     return Project(row.id, row.organization_id, row.org_slug, row.slug, row.name)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(
-    conn: Connection,
-    label: str = "",
-    organization_id: int | None = None,
-    *,
-    read_only: bool = False,
-) -> str:
-    token = "vdt_" + secrets.token_hex(24)
-    conn.execute(
-        api_tokens.insert().values(
-            token_hash=hash_token(token),
-            label=label,
-            organization_id=organization_id,
-            created_at=time.time(),
-            read_only=read_only,
-        )
-    )
-    return token
-
-
-@dataclass(frozen=True, slots=True)
-class TokenRow:
-    id: int
-    label: str
-    organization_slug: str | None
-    read_only: bool
-    created_at: float
-    revoked_at: float | None
-
-
-def list_tokens(conn: Connection) -> list[TokenRow]:
-    rows = conn.execute(
-        select(api_tokens, organizations.c.slug.label("org_slug"))
-        .outerjoin(organizations, organizations.c.id == api_tokens.c.organization_id)
-        .order_by(api_tokens.c.id)
-    )
-    return [
-        TokenRow(r.id, r.label, r.org_slug, bool(r.read_only), r.created_at, r.revoked_at)
-        for r in rows
-    ]
-
-
-def revoke_token(conn: Connection, token_id: int) -> bool:
-    result = conn.execute(
-        update(api_tokens)
-        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=time.time())
-    )
-    return bool(result.rowcount)
-
-
-@dataclass(frozen=True, slots=True)
-class TokenGrant:
-    """Who a token speaks for: one organisation, or every one (operator tokens)."""
-
-    organization_id: int | None
-    read_only: bool = False
-
-    def may_read(self, organization_id: int) -> bool:
-        return self.organization_id is None or self.organization_id == organization_id
-
-
-def authenticate_token(conn: Connection, token: str) -> TokenGrant | None:
-    row = conn.execute(
-        select(api_tokens.c.organization_id, api_tokens.c.read_only).where(
-            api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None)
-        )
-    ).one_or_none()
-    return None if row is None else TokenGrant(row.organization_id, bool(row.read_only))
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,10 @@ api_tokens = Table(
     # Read-only tokens may only GET; a revoked token authenticates nothing.
     Column("read_only", Boolean, nullable=False, server_default="0"),
     Column("revoked_at", Float, nullable=True),
+    # A user's token (storage/tokens.py): bounded by the user's role in its organisation.
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    # Space-separated scopes; NULL for tokens made before scopes (all, or the read ones).
+    Column("scopes", String(500), nullable=True),
 )
 
 

@@ -1,5 +1,5 @@
-"""Projects overview, project settings (DSN keys, Apdex threshold, data scrubbing:
-web.privacy_page) and API tokens."""
+"""Projects overview and project settings (DSN keys, Apdex threshold, data scrubbing:
+web.privacy_page)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 
 from vedette.api.serialize import dsn
-from vedette.domain.roles import Role, at_least
 from vedette.storage import accounts, activity, audit, performance, users
 from vedette.storage.accounts import Project
 from vedette.storage.audit import AuditEvent
@@ -209,90 +208,6 @@ async def set_apdex(ui: WebCore, page: Page, project: Project) -> Response:
 
     await ui.write(apply)
     return RedirectResponse(project_base(project) + "/settings/", 303)
-
-
-# -- API tokens ---------------------------------------------------------------------------------
-
-
-def _visible_tokens(conn: Connection, user: users.User) -> list[accounts.TokenRow]:
-    """Tokens of the user's organisations; operator tokens (no organisation) for superusers."""
-    slugs = {o.slug for o in users.visible_organizations(conn, user)}
-    return [
-        t
-        for t in accounts.list_tokens(conn)
-        if (t.organization_slug in slugs) or (t.organization_slug is None and user.is_superuser)
-    ]
-
-
-async def _token_page(
-    ui: WebCore, page: Page, new_token: str | None, status: int = 200
-) -> Response:
-    def load(conn: Connection) -> tuple[list[accounts.TokenRow], list[users.Organization]]:
-        return _visible_tokens(conn, page.user), users.visible_organizations(conn, page.user)
-
-    tokens, organizations = await ui.read(load)
-    return ui.page(
-        page,
-        "tokens.html",
-        http_status=status,
-        section="tokens",
-        tokens=tokens,
-        organizations=organizations,
-        new_token=new_token,
-    )
-
-
-async def tokens(ui: WebCore, page: Page) -> Response:
-    return await _token_page(ui, page, None)
-
-
-async def create_token(ui: WebCore, page: Page) -> Response:
-    label = _label(page, "web")
-    org = page.form.get("organization")
-    read_only = page.form.get("access") == "read"
-    if org == "" and page.user.is_superuser:
-        org_id: int | None = None  # an operator token, as `vedette token create` makes
-    elif org.isdigit() and page.user.may_read(int(org)):
-        org_id = int(org)
-        if not read_only and not at_least(page.user.role_in(org_id), Role.MEMBER):
-            raise WebError(403, "A viewer's tokens read only.")
-    else:
-        raise WebError(403, "You may only create tokens for your own organisations.")
-
-    def apply(conn: Connection) -> str:
-        token = accounts.create_token(conn, label, org_id, read_only=read_only)
-        if org_id is not None:
-            data = {"readOnly": read_only}
-            audit.record(conn, org_id, page.actor, AuditEvent.TOKEN_ADD, label, time.time(), data)
-        return token
-
-    token = await ui.write(apply)
-    # Rendered, not redirected: the token is shown this once and never stored in clear.
-    return await _token_page(ui, page, token, 201)
-
-
-async def revoke_token(ui: WebCore, page: Page) -> Response:
-    token_id = int(page.request.path_params["token_id"])
-
-    def apply(conn: Connection) -> bool:
-        found = next((t for t in _visible_tokens(conn, page.user) if t.id == token_id), None)
-        if found is None:
-            return False
-        accounts.revoke_token(conn, token_id)
-        org_id = (
-            None
-            if found.organization_slug is None
-            else (accounts.organization_id(conn, found.organization_slug))
-        )
-        if org_id is not None:
-            audit.record(
-                conn, org_id, page.actor, AuditEvent.TOKEN_REMOVE, found.label, time.time()
-            )
-        return True
-
-    if not await ui.write(apply):
-        raise WebError(404, "There is no such token, or it is not yours to revoke.")
-    return RedirectResponse("/settings/tokens/", 303)
 
 
 def _audit(

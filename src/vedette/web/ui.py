@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from vedette.web import (
     admin,
     alerts,
+    api_tokens,
     feedback,
     issue_workflow,
     issues,
@@ -176,16 +177,20 @@ class WebUI(WebCore):
             *self._sso_routes(route),
             route("/logout/", self.signed_in(self.logout), "logout", post=True),
             route("/", self.signed_in(lambda page: admin.projects(self, page)), "projects"),
-            route("/settings/tokens/", self.signed_in(lambda pg: admin.tokens(self, pg)), "tokens"),
+            route(
+                "/settings/tokens/",
+                self.signed_in(lambda pg: api_tokens.tokens_page(self, pg)),
+                "tokens",
+            ),
             route(
                 "/settings/tokens/create/",
-                self.signed_in(lambda pg: admin.create_token(self, pg)),
+                self.signed_in(lambda pg: api_tokens.create_token(self, pg)),
                 "token-create",
                 post=True,
             ),
             route(
                 "/settings/tokens/{token_id:int}/revoke/",
-                self.signed_in(lambda pg: admin.revoke_token(self, pg)),
+                self.signed_in(lambda pg: api_tokens.revoke_token(self, pg)),
                 "token-revoke",
                 post=True,
             ),
