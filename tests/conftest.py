@@ -201,7 +201,24 @@ class _GroupsFirst:
         items.sort(key=lambda item: xdist_group(item.nodeid) is None)
 
 
+def keep_bytecode(cache: Path) -> None:
+    """Let this process and every process it starts keep compiled bytecode, under ``cache``.
+
+    Some machines set PYTHONDONTWRITEBYTECODE (this one's container does): every Python process
+    then compiles each module it imports from source, about 3 s of CPU for a `vedette serve`
+    or its worker, and the suite starts hundreds of processes (xdist workers, servers and their
+    workers, SDK scripts). The cache is a tree of its own (PYTHONPYCACHEPREFIX) in pytest's
+    cache directory, so the source tree and the virtualenv stay as clean as that setting
+    keeps them; Python checks each entry against its source's size and mtime, as usual."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = str(cache)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # Before xdist starts its workers, which inherit the environment.
+    keep_bytecode(config.rootpath / ".pytest_cache" / "pycache")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_GroupsFirst(), "vedette-groups-first")
 
