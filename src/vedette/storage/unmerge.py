@@ -94,6 +94,25 @@ def issue_hashes(conn: Connection, issue_id: int) -> list[IssueHash]:
     return sorted(found, key=lambda x: (-x.latest_timestamp, x.hash))
 
 
+def owned_hashes(conn: Connection, issue_id: int) -> int:
+    """How many grouping hashes lead to the issue (cheap, unlike ``issue_hashes``): fewer than
+    two, and there is nothing to unmerge."""
+    return int(
+        conn.execute(select(func.count()).where(group_hashes.c.group_id == issue_id)).scalar_one()
+    )
+
+
+def unhashed_events(conn: Connection, issue_id: int) -> int:
+    """The issue's stored events that know no grouping hash (stored before migration 0024)."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(events)
+            .where(events.c.group_id == issue_id, events.c.grouping_hash.is_(None))
+        ).scalar_one()
+    )
+
+
 def _latest_event_id(conn: Connection, issue_id: int, grouping_hash: str) -> str:
     return str(
         conn.execute(

@@ -1,5 +1,7 @@
-"""The issue page's assignee picker, comments and activity stream, and bulk assignment from the
-issue list. Changes go through ``api.issue_changes`` (the API's own), as the signed-in user."""
+"""The issue page's assignee picker, comments and activity stream, bulk assignment from the
+issue list, an issue's grouping hashes page with its unmerge form, and the way from a merged
+issue's page to the issue it went into. Changes go through ``api.issue_changes`` (the API's
+own) and ``storage.unmerge``, as the signed-in user."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from starlette.responses import RedirectResponse, Response
 from vedette.api.issue_changes import Actor, ChangeError, assign, issues_of_project
 from vedette.domain.assignment import AssigneeError, parse_assignee
 from vedette.domain.issue_activity import ActivityType, note_text
-from vedette.storage import assignment, issue_activity, teams
+from vedette.domain.short_ids import short_id
+from vedette.processing.titles import summarize
+from vedette.storage import assignment, issue_activity, issue_redirects, queries, teams, unmerge
 from vedette.storage.accounts import Project
 from vedette.storage.assignment import Assignee
 from vedette.storage.issue_activity import ActivityRow, NewActivity
@@ -73,6 +77,12 @@ def describe(row: ActivityRow) -> str:
         case ActivityType.MERGE:
             count = len(data.get("issues") or [])
             return f"merged {count} issue{'s' if count != 1 else ''} into this one"
+        case ActivityType.UNMERGE_SOURCE:
+            count = len(data.get("fingerprints") or [])
+            hashes = f"{count} grouping hash{'es' if count != 1 else ''}"
+            return f"unmerged {hashes} into issue {data.get('destination_id', '')}"
+        case ActivityType.UNMERGE_DESTINATION:
+            return f"unmerged this issue from issue {data.get('source_id', '')}"
     return row.type
 
 
@@ -115,6 +125,8 @@ def issue_page_data(
         "assignee": assignment.assignees_of(conn, [issue_id]).get(issue_id),
         "assignee_choices": assignee_choices(conn, project.organization_id),
         "activity": activity_lines(issue_activity.issue_activity(conn, issue_id), viewer_id),
+        # Whether there is anything to unmerge (the hashes page counts events: not here).
+        "owned_hashes": unmerge.owned_hashes(conn, issue_id),
     }
 
 
@@ -216,10 +228,99 @@ async def delete_comment(ui: WebCore, page: Page, project: Project) -> Response:
     return await _change_own_note(ui, page, project, None)
 
 
+async def merged_redirect(ui: WebCore, page: Page, project: Project) -> Response | None:
+    """The page of an issue merged into another leads there (as Sentry's does); None for any
+    other issue id."""
+    issue_id = int(page.request.path_params["issue_id"])
+
+    def find(conn: Connection) -> int | None:
+        if queries.issue_project_id(conn, issue_id) is not None:
+            return None
+        parent = issue_redirects.follow(conn, issue_id)
+        held = parent is not None and queries.issue_project_id(conn, parent) == project.id
+        return parent if held else None
+
+    parent = await ui.read(find)
+    if parent is None:
+        return None
+    asked = page.request.url.query
+    return RedirectResponse(_issue_url(project, parent) + (f"?{asked}" if asked else ""), 302)
+
+
+@dataclass(frozen=True, slots=True)
+class HashLine:
+    hash: str
+    events: int
+    latest_at: float
+    latest: queries.StoredEvent | None
+
+
+async def hashes_page(ui: WebCore, page: Page, project: Project) -> Response:
+    """The grouping hashes the issue's events were grouped by, with the unmerge form: read on
+    request only, since counting them reads every event of the issue."""
+    issue_id = int(page.request.path_params["issue_id"])
+
+    def load(conn: Connection) -> tuple[queries.IssueRow, list[HashLine], int] | None:
+        issue = queries.get_issue(conn, issue_id)
+        if issue is None or issue.project_id != project.id:
+            return None
+        lines = [
+            HashLine(
+                h.hash,
+                h.events,
+                h.latest_timestamp,
+                queries.get_event(conn, project.id, h.latest_event_id),
+            )
+            for h in unmerge.issue_hashes(conn, issue_id)
+        ]
+        return issue, lines, unmerge.unhashed_events(conn, issue_id)
+
+    found = await ui.read(load)
+    if found is None:
+        raise WebError(404, "There is no such issue in this project.")
+    issue, lines, unhashed = found
+    return ui.page(
+        page,
+        "issue_hashes.html",
+        project=project,
+        section="issues",
+        base=project_base(project),
+        issue=issue,
+        short_id=short_id(project.slug, issue.short_id),
+        issue_url=_issue_url(project, issue_id),
+        hashes=lines,
+        unhashed=unhashed,
+        max_unmerge=unmerge.MAX_UNMERGE,
+    )
+
+
+async def unmerge_issue(ui: WebCore, page: Page, project: Project) -> Response:
+    """Move the chosen hashes' events to a new issue, and show it."""
+    issue_id = int(page.request.path_params["issue_id"])
+    hashes = page.form.getlist("hash")
+    if not hashes:
+        raise WebError(400, "Choose the grouping hashes to unmerge.")
+    now, user_id = time.time(), page.user.id
+
+    def apply(conn: Connection) -> unmerge.UnmergeResult | None:
+        if not issues_of_project(conn, project.id, [issue_id]):
+            return None
+        return unmerge.unmerge(conn, issue_id, hashes, user_id, now, summarize)
+
+    try:
+        result = await ui.write(apply)
+    except unmerge.UnmergeError as exc:
+        raise WebError(400, f"This unmerge cannot be done: {exc}.") from exc
+    if result is None:
+        raise WebError(404, "There is no such issue in this project.")
+    return RedirectResponse(_issue_url(project, result.destination), 303)
+
+
 # Issue page forms: (path after /issues/{issue_id}/, handler, route name).
 PAGES = [
     ("assign/", assign_issue, "issue-assign"),
     ("comments/", add_comment, "issue-comment"),
     ("comments/edit/", edit_comment, "issue-comment-edit"),
     ("comments/delete/", delete_comment, "issue-comment-delete"),
+    ("unmerge/", unmerge_issue, "issue-unmerge"),
 ]

@@ -185,6 +185,9 @@ async def set_status(ui: WebCore, page: Page, project: Project) -> Response:
 
 
 async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
+    merged = await issue_workflow.merged_redirect(ui, page, project)
+    if merged is not None:
+        return merged
     issue = await _issue(ui, page, project)
     params = page.request.query_params
     period = params.get("period", "24h")

@@ -11,7 +11,7 @@ ACTION_ROLES: dict[str, Role] = {
     **dict.fromkeys(
         [
             "issues-bulk", "issue-status", "issue-assign", "issue-comment", "issue-comment-edit",
-            "issue-comment-delete", "issue-snooze", "issue-link", "issue-unlink",
+            "issue-comment-delete", "issue-snooze", "issue-link", "issue-unlink", "issue-unmerge",
             "alert-create", "alert-update", "alert-delete", "alert-test",
         ],
         Role.MEMBER,

@@ -212,6 +212,11 @@ class WebUI(WebCore):
                 "issue-status",
                 post=True,
             ),
+            route(
+                f"{p}/issues/{{issue_id:int}}/hashes/",
+                proj(functools.partial(issue_workflow.hashes_page, self)),
+                "issue-hashes",
+            ),
             *(
                 route(
                     f"{p}/issues/{{issue_id:int}}/{suffix}",
