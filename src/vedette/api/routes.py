@@ -19,6 +19,7 @@ from vedette.api.alerts import AlertEndpoints
 from vedette.api.audit_logs import AuditLogEndpoints
 from vedette.api.feedback import FeedbackEndpoints
 from vedette.api.http import ApiError, json_object, json_response
+from vedette.api.issue_hashes import IssueHashEndpoints
 from vedette.api.issue_workflow import IssueWorkflowEndpoints
 from vedette.api.logs import LogEndpoints
 from vedette.api.organizations import OrganizationEndpoints
@@ -94,6 +95,7 @@ class Api:
             *AuditLogEndpoints(self._access).routes(),
             *UploadEndpoints(self._access).routes(),
             *IssueWorkflowEndpoints(self._access, self._base_url).routes(),
+            *IssueHashEndpoints(self._access).routes(),
             *ProfileEndpoints(self._access).routes(),
         ]
         check_route_table(routes)
