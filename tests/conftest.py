@@ -289,6 +289,8 @@ class LiveVedette:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
+        self.clock_file = data_dir / "clock-shift"
+        self.clock_shift = 0.0
         self.db = Database(database_url)
         upgrade(self.db)
         with self.db.write() as conn:
@@ -301,6 +303,7 @@ class LiveVedette:
             "VEDETTE_DATABASE_URL": self.database_url,
             "VEDETTE_BASE_URL": self.base_url,
             "VEDETTE_DATA_DIR": str(self.data_dir),
+            "VEDETTE_TEST_CLOCK_FILE": str(self.clock_file),
             **(extra or {}),
         }
 
@@ -351,6 +354,19 @@ class LiveVedette:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self.process = None
+
+    def shift_clock(self, seconds: float) -> None:
+        """Move the clock of the server's rate-limit windows and spool leases ``seconds``
+        ahead (src/vedette/spool/clock_shift.py), instead of waiting for them to pass."""
+        self.clock_shift += seconds
+        written = self.clock_file.with_name(f"{self.clock_file.name}.new")
+        written.write_text(repr(self.clock_shift))
+        written.replace(self.clock_file)  # whole: the server never reads half a number
+
+    def start_of_a_window(self, window: float = 60.0) -> None:
+        """Move the server's quota clock to just past the start of a rate-limit window, so the
+        window cannot end mid-test (the rest of the window is ``window`` - 0.5 seconds)."""
+        self.shift_clock(window - (time.time() + self.clock_shift) % window + 0.5)
 
     def spool_depth(self) -> int:
         storage = open_storage(Settings(database_url=self.database_url, data_dir=self.data_dir))

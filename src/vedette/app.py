@@ -43,6 +43,7 @@ from vedette.ingest.routes import IngestConfig, IngestEndpoints
 from vedette.processing.pipeline import ProcessingConfig
 from vedette.processing.privacy_settings import processing_config
 from vedette.settings import Settings
+from vedette.spool.clock_shift import clock_shift
 from vedette.spool.spools import FileSpool, Spool, TableSpool
 from vedette.spool.worker import Worker, WorkerConfig
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
@@ -87,7 +88,8 @@ def open_storage(settings: Settings) -> Storage:
     """Open the main database (not migrated here) and the spool that fits its engine."""
     db = Database(settings.resolved_database_url())
     if not db.is_sqlite:
-        return Storage(db, TableSpool(db, settings.spool_lease_seconds))
+        lease_clock = clock_shift(settings.test_clock_file)
+        return Storage(db, TableSpool(db, settings.spool_lease_seconds, lease_clock))
     spool_db = Database(f"sqlite:///{spool_file_path(main_file_path(db))}")
     spool_file_metadata.create_all(spool_db.engine)
     return Storage(db, FileSpool(spool_db, db))
@@ -345,6 +347,7 @@ def create_app(settings: Settings) -> Starlette:
             max_attachment_bytes=settings.max_attachment_bytes,
             trust_forwarded_for=settings.trust_forwarded_for,
             body_timeout_seconds=settings.body_timeout_seconds,
+            quota_clock_shift=clock_shift(settings.test_clock_file),
         ),
         keys,
         spool_writer,

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         default=3,
         description="Storage attempts after which a spool entry moves to the dead-letter table.",
     )
+    test_clock_file: Path | None = Field(
+        default=None,
+        description="Tests only: a file holding seconds added to the time that rate-limit"
+        " windows and spool leases read, so tests move time instead of waiting"
+        " (docs/testing.md). Unset: the system clock.",
+    )
     rate_limit_per_minute: int = Field(
         default=0,
         description="Events (errors, messages, transactions) a project may send per minute and"

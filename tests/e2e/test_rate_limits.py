@@ -23,7 +23,8 @@ SEND_TEN = textwrap.dedent(
 
 
 def away_from_a_window_edge() -> None:
-    """Quotas count per wall-clock minute: start where the window cannot end mid-test."""
+    """Quotas count per wall-clock minute: start where the window cannot end mid-test. (For a
+    server of the tests' own, ``start_of_a_window`` moves its clock there instead of waiting.)"""
     into_minute = time.time() % 60
     if into_minute > 45:
         time.sleep(60 - into_minute + 0.1)
@@ -39,7 +40,7 @@ def rejected_quota(server: LiveVedette) -> float:
 def test_quota_answer_and_sdk_back_off(own_server: LiveVedette) -> None:
     own_server.start(rate_limit_per_minute="3")
     project = own_server.create_project()
-    away_from_a_window_edge()
+    own_server.start_of_a_window()
 
     subprocess.run([sys.executable, "-c", SEND_TEN, project.dsn], check=True, timeout=60)
     own_server.wait_processed()
@@ -72,6 +73,14 @@ def test_quota_answer_and_sdk_back_off(own_server: LiveVedette) -> None:
         time.sleep(0.5)
     assert stats["rate_limited"] == {"error": 2}
 
+    own_server.shift_clock(60)  # the next minute: a new window and quota
+    response = own_server.http.post(
+        f"/api/{project.id}/store/",
+        content=b'{"message": "next minute"}',
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={project.public_key}"},
+    )
+    assert response.status_code == 200
+
 
 def test_clients_cannot_forge_internal_items(live_vedette: LiveVedette) -> None:
     project = live_vedette.create_project()
@@ -90,7 +99,7 @@ def test_clients_cannot_forge_internal_items(live_vedette: LiveVedette) -> None:
 def test_other_projects_keep_their_quota(own_server: LiveVedette) -> None:
     own_server.start(rate_limit_per_minute="1")
     noisy, quiet = own_server.create_project(), own_server.create_project()
-    away_from_a_window_edge()
+    own_server.start_of_a_window()
 
     def store(project_id: int, key: str) -> int:
         return httpx.post(

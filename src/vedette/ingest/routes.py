@@ -52,6 +52,7 @@ from vedette.ingest.ratelimit import (
     SpoolGauge,
     limited_items,
 )
+from vedette.spool.clock_shift import ClockShift, no_shift
 from vedette.spool.payloads import spooled_form
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
 
@@ -73,6 +74,8 @@ class IngestConfig:
     max_attachment_bytes: int
     trust_forwarded_for: bool
     body_timeout_seconds: float = 60.0
+    # Added to the time rate-limit windows read (tests move it; spool/clock_shift.py).
+    quota_clock_shift: ClockShift = no_shift
 
 
 def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -205,6 +208,7 @@ class IngestEndpoints:
 
     def _admit(self, key: KeyInfo, item_types: list[str], now: float) -> None:
         project_id = key.project_id
+        now += self._config.quota_clock_shift()
         full = self._spool_gauge.refusal()
         categories = [item_category(t) for t in item_types]
         if full is not None:

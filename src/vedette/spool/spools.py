@@ -20,6 +20,7 @@ from typing import Protocol
 from sqlalchemy import Connection, Table
 
 from vedette.domain.spooled import SpoolEntry
+from vedette.spool.clock_shift import ClockShift, no_shift
 from vedette.storage import spool_store
 from vedette.storage.database import Database
 from vedette.storage.schema import spool, spool_file
@@ -48,9 +49,12 @@ class Spool(Protocol):
 
 
 class TableSpool:
-    def __init__(self, db: Database, lease_seconds: float) -> None:
+    def __init__(
+        self, db: Database, lease_seconds: float, clock_shift: ClockShift = no_shift
+    ) -> None:
         self._db = db
         self._lease_seconds = lease_seconds
+        self._clock_shift = clock_shift  # tests move lease expiry instead of waiting for it
 
     @property
     def database(self) -> Database:
@@ -65,6 +69,7 @@ class TableSpool:
 
     def claim(self, limit: int, now: float) -> list[SpoolEntry]:
         with self._db.write() as conn:
+            now += self._clock_shift()
             return spool_store.claim_leased(conn, limit, now, self._lease_seconds)
 
     def acknowledge(self, conn: Connection, entries: Sequence[SpoolEntry]) -> None:
