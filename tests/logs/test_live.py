@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 import sentry_sdk
@@ -127,4 +128,62 @@ def test_the_logs_page(live_vedette: LiveVedette, sent: Sent) -> None:
     assert f"Carrier DHL is slow {marker}" in issue_page.text  # the logs of the event's trace
     trace = visitor.page(f"{base}/logs/", query=f"trace:{trace_id}")
     assert f"Carrier DHL is slow {marker}" in trace.text
+    visitor.close()
+
+
+def send_steps(dsn: str, marker: str, needle_at: int, steps: int = 12) -> None:
+    """``steps`` records from sentry_sdk.logger in order, the word ``{marker}needle`` only in
+    record ``needle_at`` (0 = the oldest)."""
+    client = sentry_sdk.Client(dsn=dsn, default_integrations=False, enable_logs=True)
+    try:
+        with sentry_sdk.new_scope() as scope:
+            scope.set_client(client)
+            for n in range(steps):
+                needle = f" {marker}needle" if n == needle_at else ""
+                sentry_sdk.logger.info(f"Step {n} of {marker}{needle}")
+    finally:
+        client.close(timeout=10)
+
+
+def test_a_rare_word_answers_a_partial_scan_and_goes_on(live_vedette: LiveVedette) -> None:
+    """12 records, the rare word in the 3rd oldest. With ``scan=4`` each request reads 4
+    records: the first answers none, says the scan was partial and gives a cursor, and the
+    cursors lead to the record; without it (50,000 records a scan) one request finds it."""
+    account = make_account(live_vedette, "logscan")
+    marker = f"m{uuid.uuid4().hex[:8]}"
+    send_steps(account.project.dsn, marker, needle_at=2)
+    live_vedette.wait_processed()
+    project = account.project
+    path = f"/api/0/projects/{project.org}/{project.slug}/logs/"
+    headers = {"Authorization": f"Bearer {live_vedette.token}"}
+    params = {"query": f"{marker}needle", "statsPeriod": "24h", "scan": "4"}
+    pages: list[tuple[list[str], str | None]] = []
+    while True:
+        response = live_vedette.http.get(path, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        pages.append(([r["message"] for r in response.json()],
+                      response.headers.get("x-vedette-scan")))  # fmt: skip
+        if 'results="false"' in response.headers["link"]:
+            break
+        params["cursor"] = response.headers["link"].rpartition('cursor="')[2].rstrip('"')
+    found = f"Step 2 of {marker} {marker}needle"
+    assert pages == [([], "partial"), ([], "partial"), ([found], "partial"), ([], None)]
+
+    whole = live_vedette.http.get(
+        path, params={"query": f"{marker}needle", "statsPeriod": "24h"}, headers=headers
+    )
+    assert [r["message"] for r in whole.json()] == [found]
+    assert 'results="false"' in whole.headers["link"] and "x-vedette-scan" not in whole.headers
+    bad = live_vedette.http.get(path, params={"query": "x", "scan": "0"}, headers=headers)
+    assert bad.status_code == 400
+
+    visitor = signed_in(live_vedette, account)
+    base = account.base
+    page = visitor.page(f"{base}/logs/", query=f"{marker}needle", scan="4")
+    assert "Searched the newest 4 records" in page.text and found not in page.text
+    for _ in range(2):  # "Search older" twice: the 5th to 8th, then the 9th to 12th newest
+        [older] = [link for link in page.links if "cursor=" in link]
+        page = visitor.page(f"{base}/logs/", **dict(parse_qsl(older.removeprefix("?"))))
+        assert "Searched the next 4 records" in page.text
+    assert found in page.text
     visitor.close()

@@ -1,8 +1,11 @@
 """``GET /api/0/projects/{org}/{project}/logs/``: structured logs, newest first (docs/logs.md).
 
 Parameters: ``query`` (see storage/logs.py), ``statsPeriod`` (``24h`` by default) or
-``start``/``end``, ``limit`` (100, at most 1000) and ``cursor``. The next page is announced in
-a ``Link`` header as Sentry's API does (``rel="next"; results="true"; cursor="..."``).
+``start``/``end``, ``limit`` (100, at most 1000), ``cursor`` and ``scan`` (how many records a
+search on an attribute or a word reads at most, 50,000 by default). The next page is announced
+in a ``Link`` header as Sentry's API does (``rel="next"; results="true"; cursor="..."``); a
+search that stopped at its scan bound answers fewer rows than ``limit`` with such a link, and
+``X-Vedette-Scan: partial``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_PERIOD_SECONDS = 90 * 86400
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+MAX_SCAN = 1_000_000
 
 
 def time_window(
@@ -69,19 +73,28 @@ def log_json(row: logs.StoredLog) -> dict[str, Any]:
     }
 
 
-def page_size(params: QueryParams) -> int:
-    raw = params.get("limit", str(DEFAULT_LIMIT))
+def positive_int(params: QueryParams, name: str, default: int, most: int) -> int:
+    raw = params.get(name, str(default))
     if not raw.isdigit() or int(raw) == 0:
-        raise ApiError(400, "limit must be a positive integer")
-    return min(int(raw), MAX_LIMIT)
+        raise ApiError(400, f"{name} must be a positive integer")
+    return min(int(raw), most)
 
 
-def next_link(request: Request, rows: list[logs.StoredLog], limit: int) -> str:
-    """Sentry's ``Link`` header: a next page exists when this one is full."""
+def page_size(params: QueryParams) -> int:
+    return positive_int(params, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+
+
+def scan_size(params: QueryParams) -> int:
+    return positive_int(params, "scan", logs.SCAN_ROWS, MAX_SCAN)
+
+
+def next_link(request: Request, page: logs.LogPage) -> str:
+    """Sentry's ``Link`` header: ``results="true"`` and the cursor when there is more to read
+    (a full page, or a scan that stopped at its bound)."""
     url = str(request.url.remove_query_params("cursor"))
-    if len(rows) < limit:
+    if page.next_cursor is None:
         return f'<{url}>; rel="next"; results="false"; cursor=""'
-    cursor = rows[-1].cursor
+    cursor = logs.format_cursor(page.next_cursor)
     target = request.url.include_query_params(cursor=cursor)
     return f'<{target}>; rel="next"; results="true"; cursor="{cursor}"'
 
@@ -100,13 +113,15 @@ class LogEndpoints:
         if query.problems:
             raise ApiError(400, "; ".join(query.problems))
         start, end = time_window(params, time.time())
-        limit = page_size(params)
+        limit, scan = page_size(params), scan_size(params)
         cursor = logs.parse_cursor(params["cursor"]) if params.get("cursor") else None
         if params.get("cursor") and cursor is None:
             raise ApiError(400, "cursor is not one this endpoint gave")
-        rows = await self._access.read(
-            lambda c: logs.search_logs(c, project.id, query, start, end, limit, cursor)
+        page = await self._access.read(
+            lambda c: logs.search_logs(c, project.id, query, start, end, limit, cursor, scan)
         )
-        response = json_response([log_json(r) for r in rows])
-        response.headers["Link"] = next_link(request, rows, limit)
+        response = json_response([log_json(r) for r in page.rows])
+        response.headers["Link"] = next_link(request, page)
+        if page.partial:
+            response.headers["X-Vedette-Scan"] = "partial"
         return response

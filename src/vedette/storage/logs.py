@@ -4,6 +4,12 @@ The search language: ``level:error`` (several levels: any of them), ``trace:TRAC
 ``release:`` and ``environment:``, any other ``KEY:VALUE`` on an attribute (``!KEY:VALUE``
 excludes), and free text in the body. Pages follow a keyset cursor ``timestamp:id`` so that a
 page costs the same however deep it is.
+
+A search that no index answers (an attribute value, a word of the body) reads records newest
+first until it has a page of matches; a rare term would read the whole window (seconds at
+millions of records). So such a search reads at most ``scan`` records (``SCAN_ROWS``) and
+then stops with what it found and a cursor where it stopped: the page is *partial*, and the
+next one goes on with the older records (docs/logs.md).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from vedette.domain.processed import LogRecord, ProcessedEnvelope
 from vedette.storage.dialect import insert_ignore
 from vedette.storage.schema import events, log_records, spans
 
+SCAN_ROWS = 50_000
 LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
 _LEVEL_ALIASES = {"warning": "warn", "critical": "fatal"}
 _COLUMNS = {"release": log_records.c.release, "environment": log_records.c.environment}
@@ -91,8 +98,44 @@ class StoredLog:
     sdk: str | None
 
     @property
+    def position(self) -> Position:
+        return (self.timestamp, self.id)
+
+    @property
     def cursor(self) -> str:
-        return f"{self.timestamp!r}:{self.id}"
+        return format_cursor(self.position)
+
+
+Position = tuple[float, int]  # (timestamp, id): where a record stands in newest-first order
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    """A page of a search: its rows, where the next page starts (None: the window is done),
+    and whether the search stopped at its scan bound with fewer than a page of rows."""
+
+    rows: list[StoredLog]
+    next_cursor: Position | None
+    partial: bool = False
+
+
+def next_page(
+    found: Sequence[Position], limit: int, boundary: Position | None
+) -> tuple[Position | None, bool]:
+    """Where the next page starts and whether this one is partial: after the last row of a
+    full page; else, when the scan stopped at its bound (``boundary``: the oldest record it
+    read), after that record; else nowhere (the window was read to its end)."""
+    if len(found) >= limit:
+        return found[limit - 1], False
+    if boundary is not None:
+        return boundary, True
+    return None, False
+
+
+def needs_bound(query: LogQuery) -> bool:
+    """Whether a search's cost is the records it reads, not its matches: an attribute or a
+    word, and no trace (a trace's records come from its own index, however old)."""
+    return query.trace_id is None and bool(query.attributes or query.text)
 
 
 def store_logs(conn: Connection, batch: Sequence[tuple[int, ProcessedEnvelope]]) -> None:
@@ -146,12 +189,33 @@ def _conditions(query: LogQuery) -> list[ColumnElement[bool]]:
     return where
 
 
-def parse_cursor(raw: str) -> tuple[float, int] | None:
+def parse_cursor(raw: str) -> Position | None:
     timestamp, sep, row_id = raw.partition(":")
     try:
         return (float(timestamp), int(row_id)) if sep else None
     except ValueError:
         return None
+
+
+def format_cursor(position: Position) -> str:
+    return f"{position[0]!r}:{position[1]}"
+
+
+def _older_than(position: Position) -> list[ColumnElement[bool]]:
+    """Records after ``position`` newest first (the first condition bounds the index range)."""
+    ts, row_id = log_records.c.timestamp, log_records.c.id
+    return [
+        ts <= position[0],
+        or_(ts < position[0], and_(ts == position[0], row_id < position[1])),
+    ]
+
+
+def _not_older_than(position: Position) -> list[ColumnElement[bool]]:
+    ts, row_id = log_records.c.timestamp, log_records.c.id
+    return [
+        ts >= position[0],
+        or_(ts > position[0], and_(ts == position[0], row_id >= position[1])),
+    ]
 
 
 def search_logs(
@@ -161,29 +225,42 @@ def search_logs(
     start: float,
     end: float,
     limit: int,
-    cursor: tuple[float, int] | None = None,
-) -> list[StoredLog]:
-    """Newest first; ``cursor`` is the (timestamp, id) of the last row of the previous page."""
-    where = [
+    cursor: Position | None = None,
+    scan: int = SCAN_ROWS,
+) -> LogPage:
+    """Newest first after ``cursor`` (the position the previous page gave). A search that
+    ``needs_bound`` reads at most the ``scan`` records that follow the cursor in the window:
+    the last of them is found first, on the (project, timestamp, id) index alone."""
+    window = [
         log_records.c.project_id == project_id,
         log_records.c.timestamp >= start,
         log_records.c.timestamp <= end,
-        *_conditions(query),
+        *(_older_than(cursor) if cursor is not None else []),
     ]
-    if cursor is not None:
-        where.append(
-            or_(
-                log_records.c.timestamp < cursor[0],
-                and_(log_records.c.timestamp == cursor[0], log_records.c.id < cursor[1]),
-            )
-        )
+    boundary = _scan_boundary(conn, window, scan) if needs_bound(query) else None
     rows = conn.execute(
         select(log_records)
-        .where(*where)
+        .where(*window, *(_not_older_than(boundary) if boundary else []), *_conditions(query))
         .order_by(log_records.c.timestamp.desc(), log_records.c.id.desc())
         .limit(limit)
     )
-    return [_stored(r._mapping) for r in rows]
+    found = [_stored(r._mapping) for r in rows]
+    after, partial = next_page([r.position for r in found], limit, boundary)
+    return LogPage(found, after, partial)
+
+
+def _scan_boundary(
+    conn: Connection, window: list[ColumnElement[bool]], scan: int
+) -> Position | None:
+    """The ``scan``-th record of the window newest first; None when it holds fewer."""
+    last = conn.execute(
+        select(log_records.c.timestamp, log_records.c.id)
+        .where(*window)
+        .order_by(log_records.c.timestamp.desc(), log_records.c.id.desc())
+        .offset(scan - 1)
+        .limit(1)
+    ).first()
+    return None if last is None else (float(last.timestamp), int(last.id))
 
 
 def logs_stored_after(

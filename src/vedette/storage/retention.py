@@ -5,6 +5,10 @@ with the worker's batches instead of holding SQLite's single write lock for seco
 itself never waits: it writes to the spool). Each step walks an index that starts with the
 keys it filters on: events by (group_id, timestamp) or (project_id, type, timestamp), spans by
 (project_id, start_timestamp), check-ins by (monitor_id, date_added).
+
+On PostgreSQL spans and logs are partitioned by day (storage/partitions.py): a day whose
+records have all expired is dropped whole, in milliseconds, and only the default partition's
+rows (records that came without a day of their own) are deleted in batches.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Connection, Table, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, MetaData, Table, func, select, tuple_
 
 from vedette.domain.retention import RetentionPolicy, positions_to_keep
-from vedette.storage import uploads, uptime
+from vedette.storage import partitions, uploads, uptime
 from vedette.storage.database import Database
 from vedette.storage.health import prune_session_states
 from vedette.storage.schema import (
@@ -66,6 +70,15 @@ def cleanup(
     """Apply ``policy`` to every project; returns what was removed."""
     report = CleanupReport()
     cutoff = now - policy.max_age_seconds
+    span_cutoff = now - policy.span_max_age_seconds
+    log_cutoff = now - policy.log_max_age_seconds
+    days = partitions.maintain(
+        db, now, {partitions.SPANS.table: span_cutoff, partitions.LOGS.table: log_cutoff}
+    )
+    report.spans += days.dropped.get(partitions.SPANS.table, 0)
+    report.logs += days.dropped.get(partitions.LOGS.table, 0)
+    span_rows = _row_by_row(db, spans, partitions.SPANS)
+    log_rows = _row_by_row(db, log_records, partitions.LOGS)
     with db.read() as conn:
         project_ids = list(conn.scalars(select(projects.c.id)))
     for project_id in project_ids:
@@ -74,18 +87,18 @@ def cleanup(
         _trim_issues(db, project_id, policy.max_events_per_issue, batch, report)
         report.spans += _delete_in_batches(
             db,
-            spans,
-            (spans.c.project_id, spans.c.trace_id, spans.c.span_id),
-            spans.c.project_id == project_id,
-            spans.c.start_timestamp < now - policy.span_max_age_seconds,
+            span_rows,
+            (span_rows.c.project_id, span_rows.c.trace_id, span_rows.c.span_id),
+            span_rows.c.project_id == project_id,
+            span_rows.c.start_timestamp < span_cutoff,
             batch=batch,
         )
         report.logs += _delete_in_batches(
             db,
-            log_records,
-            (log_records.c.id,),
-            log_records.c.project_id == project_id,
-            log_records.c.timestamp < now - policy.log_max_age_seconds,
+            log_rows,
+            (log_rows.c.id,),
+            log_rows.c.project_id == project_id,
+            log_rows.c.timestamp < log_cutoff,
             batch=batch,
         )
         report.profiles += _delete_in_batches(
@@ -104,6 +117,16 @@ def cleanup(
         # Sessions can receive no more updates five days after they started (Relay's rule).
         report.session_states = prune_session_states(conn, now)
     return report
+
+
+def _row_by_row(db: Database, table: Table, partitioned: partitions.Partitioned) -> Table:
+    """Where expired rows of a table are deleted in batches: the table itself (SQLite), or
+    on PostgreSQL its default partition only (the rows that had no day of their own; the
+    days go whole, in ``partitions.maintain``)."""
+    with db.read() as conn:
+        if not partitions.is_partitioned(conn, partitioned):
+            return table
+    return table.to_metadata(MetaData(), schema=partitions.SCHEMA, name=partitioned.default)
 
 
 def _expire_transactions(

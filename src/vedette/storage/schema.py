@@ -282,6 +282,8 @@ outcomes = Table(
 
 # Recent span detail: every transaction's root span (is_segment) and children, and every span
 # of span v2 containers, keyed like Sentry's (trace_id, span_id). Durations in ms.
+# On PostgreSQL partitioned by day of start_timestamp, which the primary key holds there too
+# (migration 0026, storage/partitions.py).
 spans = Table(
     "spans",
     metadata,
@@ -711,7 +713,9 @@ log_records = Table(
     Column("release", String(200), nullable=True),
     Column("environment", String(64), nullable=True),
     Column("sdk", String(100), nullable=True),
-    UniqueConstraint("project_id", "log_id"),
+    # With the timestamp: on PostgreSQL the table is partitioned by day (migration 0026,
+    # storage/partitions.py; primary key (id, timestamp) there) and a unique key must hold it.
+    UniqueConstraint("project_id", "log_id", "timestamp"),
     Index("ix_log_records_project_timestamp", "project_id", "timestamp", "id"),
     Index("ix_log_records_project_trace", "project_id", "trace_id"),
     # level:... searches read only their levels' records, newest first (migration 0018)

@@ -1,6 +1,8 @@
 """The Logs page: the API's log search in a search box, a level and a period filter, newest
 first with a "next page" cursor; each row links to its trace (its page when spans or events of
 it are stored, else its logs) and to the issue of an error in the same trace (docs/logs.md).
+A search on an attribute or a word reads a bounded number of records: when it stops there,
+the page says how far it read and offers to search older records from that point.
 Its live tail asks ``logs/tail/`` for the rows stored since the last it showed."""
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from vedette.api.logs import log_json
+from vedette.api.logs import MAX_SCAN, log_json
 from vedette.storage import logs
 from vedette.storage.accounts import Project
 from vedette.web.core import Page, WebCore
@@ -54,16 +56,18 @@ async def log_list(ui: WebCore, page: Page, project: Project) -> Response:
     period = page.request.query_params.get("period", "24h")
     period = period if period in PERIODS else "24h"
     cursor = logs.parse_cursor(page.request.query_params.get("cursor", ""))
+    scan = _scan_size(page.request.query_params.get("scan", ""))
     end = time.time()
 
-    def load(conn: Connection) -> tuple[list[Row], str | None, int]:
+    def load(conn: Connection) -> tuple[list[Row], logs.LogPage, int]:
         found = logs.search_logs(
-            conn, project.id, query, end - PERIODS[period], end, PAGE_SIZE, cursor
+            conn, project.id, query, end - PERIODS[period], end, PAGE_SIZE, cursor, scan
         )
-        next_cursor = found[-1].cursor if len(found) == PAGE_SIZE else None
-        return _with_links(conn, project, found), next_cursor, logs.last_log_id(conn)
+        return _with_links(conn, project, found.rows), found, logs.last_log_id(conn)
 
-    rows, next_cursor, tail_after = ([], None, 0) if query.problems else await ui.read(load)
+    empty = logs.LogPage([], None)
+    rows, found, tail_after = ([], empty, 0) if query.problems else await ui.read(load)
+    after = found.next_cursor
     return ui.page(
         page,
         "logs.html",
@@ -75,9 +79,19 @@ async def log_list(ui: WebCore, page: Page, project: Project) -> Response:
         periods=list(PERIODS),
         problems=query.problems,
         rows=rows,
-        next_cursor=next_cursor,
+        next_cursor=logs.format_cursor(after) if after else None,
+        partial=found.partial,
+        continued=cursor is not None,
+        scanned=scan,
+        scanned_to=after[0] if after else None,
+        scan_state={"scan": str(scan)} if scan != logs.SCAN_ROWS else {},
         tail_after=tail_after,
     )
+
+
+def _scan_size(raw: str) -> int:
+    """The records a bounded search reads (``scan=`` as in the API), SCAN_ROWS by default."""
+    return min(int(raw), MAX_SCAN) if raw.isdigit() and int(raw) > 0 else logs.SCAN_ROWS
 
 
 async def log_tail(ui: WebCore, page: Page, project: Project) -> Response:
