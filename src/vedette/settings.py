@@ -197,10 +197,11 @@ class Settings(BaseSettings):
         description="Organisation (slug) that users signing in for the first time join"
         " (created if new). Required with `VEDETTE_OIDC_ISSUER`.",
     )
-    oidc_role: Literal["member", "superuser"] = Field(
+    oidc_role: Literal["viewer", "member", "admin", "manager", "owner", "superuser"] = Field(
         default="member",
-        description="Role of users made by their first sign-in: `member` (sees the"
-        " organisation) or `superuser` (sees every organisation).",
+        description="Role in `VEDETTE_OIDC_ORGANIZATION` of users who join by signing in:"
+        ' `viewer`, `member`, `admin`, `manager` or `owner` (docs/workflow.md, "Roles"),'
+        " or `superuser` (an owner of every organisation).",
     )
     oidc_sso_only: bool = Field(
         default=False,

@@ -17,6 +17,7 @@ import pytest
 from starlette.routing import Route
 from tests.conftest import LiveVedette, ProjectHandle
 from tests.profiles.support import CHUNK_ID, PROFILE_ID, chunk, envelope_of, sampled
+from tests.ui.conftest import vedette_cli
 
 from vedette.api.route_scopes import ROUTE_RESOURCES
 from vedette.app import create_app
@@ -212,7 +213,7 @@ LOWEST_ROLE = [
     ("PUT", "/api/0/projects/{org}/{project}/", Role.ADMIN),
     ("POST", "/api/0/projects/{org}/{project}/uptime/", Role.ADMIN),
     ("POST", "/api/0/organizations/{org}/teams/", Role.ADMIN),
-    ("GET", "/api/0/organizations/{org}/audit-logs/", Role.MANAGER),
+    ("GET", "/api/0/organizations/{org}/audit-logs/", Role.VIEWER),
     ("PUT", "/api/0/organizations/{org}/", Role.MANAGER),
 ]
 
@@ -240,10 +241,8 @@ def status_of(
 def users_token(server: LiveVedette, email: str, org: str) -> str:
     """The user's token in ``org``, with every scope the role there allows (as the CLI makes
     it by default)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "vedette", "token", "create", "--user", email, "--org", org],
-        env=server.env(), check=True, capture_output=True, text=True,
-    )  # fmt: skip
+    done = vedette_cli(server, "token", "create", "--user", email, "--org", org)
+    assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()[-1]
 
 
@@ -328,10 +327,7 @@ def test_a_user_cannot_give_a_token_more_than_the_role(live_vedette: LiveVedette
     email = f"viewer-{uuid.uuid4().hex[:6]}@walk.test"
     with live_vedette.db.write() as conn:
         users.create_user(conn, email, "a long enough password", [project.org], role=Role.VIEWER)
-    done = subprocess.run(
-        [sys.executable, "-m", "vedette", "token", "create", "--user", email, "--org",
-         project.org, "--scopes", "project:read event:write"],
-        env=live_vedette.env(), capture_output=True, text=True,
-    )  # fmt: skip
+    done = vedette_cli(live_vedette, "token", "create", "--user", email, "--org", project.org,
+                       "--scopes", "project:read event:write")  # fmt: skip
     assert done.returncode != 0
     assert "a viewer may not give a token event:write" in done.stderr

@@ -133,7 +133,10 @@ def test_token_commands(
     token = capsys.readouterr().out.splitlines()[-1]
     main(["token", "list"])
     listed = capsys.readouterr().out.splitlines()[-1].split("\t")
-    assert listed[1:] == ["active", "read-only", "acme", "dashboards"]
+    assert listed[1:] == [
+        "active", "acme", "-", "dashboards",
+        "alerts:read event:read member:read org:read project:read team:read",
+    ]  # fmt: skip
     assert (
         live_vedette.http.get(
             "/api/0/internal/spool/", headers={"Authorization": f"Bearer {token}"}

@@ -36,7 +36,6 @@ NEEDS = [
     (Resource.ALERTS, "DELETE", S.ALERTS_WRITE, S.ALERTS_READ),
     (Resource.ORGANIZATION, "PUT", S.ORG_WRITE, S.ORG_READ),
     (Resource.TEAM, "POST", S.TEAM_WRITE, S.TEAM_READ),
-    (Resource.AUDIT_LOG, "GET", S.ORG_WRITE, S.ORG_READ),
 ]
 
 

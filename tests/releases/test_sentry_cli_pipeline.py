@@ -17,9 +17,10 @@ from tests.conftest import LiveVedette, ProjectHandle
 from vedette.storage import accounts, tokens
 
 
-def sentry_cli(
+def run_sentry_cli(
     server: LiveVedette, project: ProjectHandle, *args: str, cwd: Path, token: str | None = None
-) -> str:
+) -> subprocess.CompletedProcess[str]:
+    """The real sentry-cli against the server, as the project's pipeline would run it."""
     env = {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(cwd),
@@ -30,9 +31,15 @@ def sentry_cli(
         "SENTRY_DSN": project.dsn,
         "SENTRY_DISABLE_UPDATE_CHECK": "true",
     }
-    done = subprocess.run(
+    return subprocess.run(
         ["sentry-cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
     )
+
+
+def sentry_cli(
+    server: LiveVedette, project: ProjectHandle, *args: str, cwd: Path, token: str | None = None
+) -> str:
+    done = run_sentry_cli(server, project, *args, cwd=cwd, token=token)
     assert done.returncode == 0, f"sentry-cli {' '.join(args)}: {done.stdout}{done.stderr}"
     return done.stdout
 

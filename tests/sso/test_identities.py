@@ -8,6 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from vedette.domain.roles import Role
 from vedette.storage import accounts, identities, users
 from vedette.storage.database import Database
 from vedette.storage.identities import Claims, LoginAttempt, Provisioning
@@ -22,9 +23,13 @@ def claims(email: str, subject: str = "s-1", verified: bool = True) -> Claims:
     return Claims(ISSUER, subject, email, verified)
 
 
-@pytest.mark.parametrize(("role", "superuser"), [("member", False), ("superuser", True)])
+@pytest.mark.parametrize(
+    ("role", "superuser", "membership"),
+    [("member", False, Role.MEMBER), ("viewer", False, Role.VIEWER),
+     ("admin", False, Role.ADMIN), ("superuser", True, Role.OWNER)],
+)  # fmt: skip
 def test_a_first_sign_in_makes_a_member_without_password(
-    db: Database, role: identities.Role, superuser: bool
+    db: Database, role: identities.ProvisionedRole, superuser: bool, membership: Role
 ) -> None:
     with db.write() as conn:
         provisioning = Provisioning("team", role)
@@ -32,7 +37,9 @@ def test_a_first_sign_in_makes_a_member_without_password(
         user = users.get_user(conn, "new@example.com")
         assert user is not None and user.id == user_id
         assert user.is_superuser is superuser
-        assert user.organization_ids == {accounts.ensure_organization(conn, "team")}
+        team = accounts.ensure_organization(conn, "team")
+        assert user.organization_ids == {team}
+        assert user.roles[team] == membership
         assert users.authenticate(conn, "new@example.com", identities.NO_PASSWORD) is None
         assert users.authenticate(conn, "new@example.com", "") is None
 

@@ -17,7 +17,8 @@ ROUTE_RESOURCES: dict[str, Resource] = {
     f"{_O}/": Resource.ORGANIZATION,
     f"{_O}/projects/": Resource.ORGANIZATION,
     f"{_O}/repos/": Resource.ORGANIZATION,
-    f"{_O}/audit-logs/": Resource.AUDIT_LOG,
+    # Every member reads the audit log, as on the organisation's pages.
+    f"{_O}/audit-logs/": Resource.ORGANIZATION,
     f"{_O}/teams/": Resource.TEAM,
     # A project's settings: client keys, Apdex, uptime checks.
     f"{_P}/": Resource.PROJECT,

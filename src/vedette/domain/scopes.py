@@ -69,7 +69,6 @@ class Resource(StrEnum):
     MEMBER = "member"
     EVENT = "event"
     ALERTS = "alerts"
-    AUDIT_LOG = "audit-log"
     TOKEN = "token"  # about the token itself (``GET /api/0/``): any valid token
     OPERATOR = "operator"  # the instance's internals: operator tokens only
 
@@ -100,8 +99,6 @@ _NEEDED: dict[Resource, dict[str, frozenset[Scope]]] = {
         "GET": _RELEASE_WORK | {Scope.PROJECT_READ},
         **dict.fromkeys(("POST", "PUT", "DELETE"), _RELEASE_WORK),
     },
-    # Who changed what in the organisation is for those who may change it.
-    Resource.AUDIT_LOG: {"GET": frozenset({Scope.ORG_WRITE, Scope.ORG_ADMIN})},
 }
 
 

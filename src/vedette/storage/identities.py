@@ -16,11 +16,13 @@ from typing import Literal
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from vedette.domain.roles import Role
 from vedette.storage import users
 from vedette.storage.schema import oidc_identities, oidc_login_attempts, organizations
 from vedette.storage.schema import users as users_table
 
-Role = Literal["member", "superuser"]
+# An organisation role for the organisation's new members, or superuser: owner everywhere.
+ProvisionedRole = Literal["viewer", "member", "admin", "manager", "owner", "superuser"]
 # Not an argon2 hash: password sign-in can never match it (argon2 rejects it as invalid).
 NO_PASSWORD = "!sso"
 LOGIN_ATTEMPT_SECONDS = 600
@@ -43,7 +45,11 @@ class Provisioning:
     """Where first sign-ins land: a member of this organisation, with this role."""
 
     organization: str
-    role: Role
+    role: ProvisionedRole
+
+    @property
+    def membership_role(self) -> Role:
+        return Role.OWNER if self.role == "superuser" else Role(self.role)
 
 
 def sign_in(conn: Connection, claims: Claims, provisioning: Provisioning, now: float) -> int:
@@ -72,7 +78,7 @@ def sign_in(conn: Connection, claims: Claims, provisioning: Provisioning, now: f
             " is verified: not linked"
         )
     user_id = existing.id if existing is not None else _create_user(conn, claims, provisioning)
-    users.add_membership(conn, user_id, provisioning.organization)
+    users.add_membership(conn, user_id, provisioning.organization, provisioning.membership_role)
     conn.execute(
         oidc_identities.insert().values(
             issuer=claims.issuer,

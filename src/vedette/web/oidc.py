@@ -23,7 +23,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
-from vedette.storage.identities import Role
+from vedette.storage.identities import ProvisionedRole
 
 METADATA_SECONDS = 3600.0
 # Asymmetric algorithms only: an HMAC "signed" with the client secret proves nothing about
@@ -43,7 +43,7 @@ class OidcConfig:
     client_secret: str
     redirect_uri: str
     organization: str
-    role: Role = "member"
+    role: ProvisionedRole = "member"
     sso_only: bool = False
     button_label: str = "single sign-on"
     timeout_seconds: float = 10.0
