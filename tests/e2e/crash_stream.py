@@ -23,7 +23,10 @@ from sqlalchemy import func, select
 from tests.conftest import LiveVedette, ProjectHandle
 from tests.retime import retime
 
+from vedette.settings import Settings
 from vedette.storage.schema import events
+
+LEASE_SECONDS = float(Settings.model_fields["spool_lease_seconds"].default)
 
 CORPORA = Path(__file__).parents[1] / "fixtures" / "corpora"
 TEMPLATE = retime((CORPORA / "sdk-python" / "error_zero_division.envelope").read_bytes())
@@ -135,6 +138,8 @@ def run_crash_stream(
         for _ in range(kills):
             stream.wait_for_acknowledged(between_kills)
             crash(server)
+            # The crashed worker's leased entries (PostgreSQL) are free again at once.
+            server.shift_clock(float(settings.get("spool_lease_seconds", LEASE_SECONDS)))
             stream.report.kills += 1
             if server.process is None:  # the whole server died: bring it back
                 server.start(**settings)

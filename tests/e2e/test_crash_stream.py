@@ -10,9 +10,7 @@ def test_server_killed_mid_stream_three_times_loses_and_duplicates_nothing(
     own_server: LiveVedette,
 ) -> None:
     project = own_server.create_project()
-    report = run_crash_stream(
-        own_server, project, kills=3, crash=LiveVedette.kill, spool_lease_seconds="2"
-    )
+    report = run_crash_stream(own_server, project, kills=3, crash=LiveVedette.kill)
 
     assert report.kills == 3
     assert len(report.acknowledged) >= 4 * 40
@@ -33,7 +31,6 @@ def test_worker_killed_mid_stream_is_restarted_and_loses_nothing(
         kills=2,
         crash=kill_worker,
         worker_batch_size="10",
-        spool_lease_seconds="2",
     )
 
     assert report.kills == 2

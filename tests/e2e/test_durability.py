@@ -10,7 +10,10 @@ from sqlalchemy import func, select
 from tests.conftest import LiveVedette, ProjectHandle
 from tests.e2e.crash_stream import TEMPLATE, TEMPLATE_ID, stored_counts
 
+from vedette.settings import Settings
 from vedette.storage.schema import dead_letters
+
+LEASE_SECONDS = float(Settings.model_fields["spool_lease_seconds"].default)
 
 
 def send_errors(server: LiveVedette, project: ProjectHandle, count: int) -> list[str]:
@@ -51,15 +54,17 @@ def test_killing_the_worker_mid_batch_loses_and_duplicates_nothing(
     accepted = send_errors(own_server, project, 400)
     own_server.stop()
 
-    # Short leases: on PostgreSQL (several processes may share it) a crashed worker's entries
-    # come back when its lease expires; SQLite's file spool resumes from its cursor.
+    # On PostgreSQL (several processes may share it) a crashed worker's entries come back when
+    # its lease (60 s) expires: the test moves the server's lease clock past it instead of
+    # waiting. SQLite's file spool resumes from its cursor.
     kills = 0
     for delay in (0.3, 0.5, 0.8):
-        own_server.start(worker_batch_size="20", spool_lease_seconds="2")
+        own_server.start(worker_batch_size="20")
         time.sleep(delay)
         own_server.kill()
+        own_server.shift_clock(LEASE_SECONDS)
         kills += 1
-    own_server.start(spool_lease_seconds="2")
+    own_server.start()
     own_server.wait_processed(timeout=60)
 
     assert kills == 3
