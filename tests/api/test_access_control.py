@@ -246,6 +246,9 @@ def users_token(server: LiveVedette, email: str, org: str) -> str:
     return done.stdout.splitlines()[-1]
 
 
+# Engine-neutral: roles and scopes are read the same way on both (the cross-organisation walk
+# above runs on both).
+@pytest.mark.parametrize("live_vedette", ["sqlite"], indirect=True)
 def test_every_api_route_answers_each_role_as_it_allows(
     live_vedette: LiveVedette, seeded: Seeded, tmp_path: Path
 ) -> None:
