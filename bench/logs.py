@@ -47,13 +47,14 @@ from urllib.parse import urlencode
 
 import httpx
 import psycopg
+from sqlalchemy import text
 
 sys.path.insert(0, os.path.dirname(__file__))
 
 from generate import hex_id, pick, zipf_weights
 from servers import _spawn, free_port, wait_until_up
 
-from vedette.storage import accounts
+from vedette.storage import accounts, partitions
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 
@@ -149,14 +150,16 @@ class Shapes:
                 return "string", rng.choice(HOSTS)
 
 
-def records(count: int, end: float, seed: int, project_ids: list[int]) -> Iterator[tuple[Any, ...]]:
-    """``count`` rows in time order over the ``DAYS`` before ``end`` (columns: ``COLUMNS``,
+def records(
+    count: int, end: float, seed: int, project_ids: list[int], days: float = DAYS
+) -> Iterator[tuple[Any, ...]]:
+    """``count`` rows in time order over the ``days`` before ``end`` (columns: ``COLUMNS``,
     JSON columns as JSON text)."""
     rng = random.Random(seed)
     shapes = Shapes(rng)
     project_cum = [sum(w for _, w in PROJECTS[: i + 1]) for i in range(len(PROJECTS))]
-    step = DAYS * 86400 / max(count, 1)
-    start = end - DAYS * 86400
+    step = days * 86400 / max(count, 1)
+    start = end - days * 86400
     trace_id, trace_left = "", 0
     for index in range(count):
         if trace_left == 0:
@@ -232,7 +235,8 @@ def _copy_text(value: Any) -> str:
 
 
 def load_postgres(url: str, rows: Iterator[tuple[Any, ...]], progress: Any) -> None:
-    """COPY without the secondary indexes, then each rebuilt from its own definition."""
+    """COPY without the secondary indexes, then each rebuilt from its own definition (on the
+    partitioned table: into every day's partition, which ``generate`` made beforehand)."""
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         indexes = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'log_records'"
@@ -260,11 +264,22 @@ def load_postgres(url: str, rows: Iterator[tuple[Any, ...]], progress: Any) -> N
         print("rebuilding indexes", flush=True)
         conn.execute("SET maintenance_work_mem = '1GB'")
         for _, definition in indexes:
-            conn.execute(definition)
+            conn.execute(definition.replace(" ON ONLY ", " ON "))
         for name, definition in constraints:
             conn.execute(f'ALTER TABLE log_records ADD CONSTRAINT "{name}" {definition}')
         conn.execute("ANALYZE log_records")
         conn.commit()
+
+
+def make_days(db: Database, start: float, end: float) -> None:
+    """PostgreSQL: the partitions of the days the logs fill (else COPY puts them all into the
+    default partition)."""
+    with db.read() as conn:
+        if not partitions.is_partitioned(conn, partitions.LOGS):
+            return
+        have = partitions.existing_days(conn, partitions.LOGS)
+    wanted = range(partitions.day_of(start), partitions.day_of(end) + 1)
+    partitions.create_days(db, partitions.LOGS, [day for day in wanted if day not in have])
 
 
 def generate(args: argparse.Namespace) -> None:
@@ -277,8 +292,9 @@ def generate(args: argparse.Namespace) -> None:
         for slug, _ in PROJECTS:
             found = accounts.find_project(conn, "bench", slug)
             ids.append(found.id if found else accounts.create_project(conn, "bench", slug).id)
-    db.dispose()
     end = time.time()
+    make_days(db, end - args.days * 86400, end)
+    db.dispose()
     began = time.monotonic()
     done = 0
 
@@ -288,7 +304,7 @@ def generate(args: argparse.Namespace) -> None:
         if done % 500_000 < n:
             print(f"{done:,} logs ({done / (time.monotonic() - began):,.0f}/s)", flush=True)
 
-    rows = records(args.logs, end, args.seed, ids)
+    rows = records(args.logs, end, args.seed, ids, args.days)
     if args.database:
         load_postgres(args.database, rows, progress)
     else:
@@ -298,6 +314,7 @@ def generate(args: argparse.Namespace) -> None:
         "org": "bench",
         "projects": [slug for slug, _ in PROJECTS],
         "logs": args.logs,
+        "days": args.days,
         "end": end,
         "seed": args.seed,
         "seconds": round(time.monotonic() - began, 1),
@@ -392,8 +409,11 @@ def query(args: argparse.Namespace) -> None:
                 if args.only and args.only not in label:
                     continue
                 params = {"query": search, "start": start, "end": end, "limit": 100}
+                if args.scan:
+                    params["scan"] = args.scan
                 result = timed(api, path, params, args.repeat)
-                rows.append({"period": period, "shape": label, "query": search, **result})
+                rows.append({"period": period, "shape": label, "query": search,
+                             "scan": args.scan or "default", **result})  # fmt: skip
                 print(json.dumps(rows[-1]), flush=True)
     finally:
         api.close()
@@ -411,6 +431,53 @@ def query(args: argparse.Namespace) -> None:
               f" {r['max_ms']} | {r['rows']} |")  # fmt: skip
 
 
+def _rows_of_day(conn: Any, day: int) -> int:
+    name = partitions.partition_name(partitions.LOGS.table, day)
+    return int(conn.scalar(text(f'SELECT count(*) FROM {partitions.SCHEMA}."{name}"')) or 0)
+
+
+def retention(args: argparse.Namespace) -> None:
+    """On generated PostgreSQL data: how long retention takes for a day of logs, deleting its
+    rows as SQLite does (batches of 500 by id, each its own transaction; ``--delete-rows`` of
+    them, the rest extrapolated) and dropping the day's partition as PostgreSQL now does."""
+    manifest = json.loads((args.data / "manifest.json").read_text())
+    assert manifest["database"], "PostgreSQL data (generate --database ...)"
+    db = Database(manifest["database"])
+    try:
+        with db.read() as conn:
+            days = sorted(partitions.existing_days(conn, partitions.LOGS))
+            sizes = {day: _rows_of_day(conn, day) for day in days}
+        full = [day for day in days if sizes[day]]
+        deleted_day, dropped_day = full[0], full[1]
+        doomed = text(
+            'SELECT id FROM log_records WHERE "timestamp" >= :start AND "timestamp" < :end'
+            " LIMIT 500"
+        )
+        window = {"start": deleted_day * 86400, "end": (deleted_day + 1) * 86400}
+        removed, began = 0, time.perf_counter()
+        while removed < min(args.delete_rows, sizes[deleted_day]):
+            with db.write() as conn:
+                ids = list(conn.scalars(doomed, window))
+                conn.execute(text("DELETE FROM log_records WHERE id = ANY(:ids)"), {"ids": ids})
+            removed += len(ids)
+        delete_seconds = time.perf_counter() - began
+        began = time.perf_counter()
+        with db.write() as conn:
+            rows = partitions.drop_day(conn, partitions.LOGS, dropped_day)
+        drop_seconds = time.perf_counter() - began
+    finally:
+        db.dispose()
+    per_row = delete_seconds / max(removed, 1)
+    result = {
+        "delete": {"rows": removed, "seconds": round(delete_seconds, 2),
+                   "rows_per_second": round(removed / delete_seconds),
+                   "day_rows": sizes[deleted_day],
+                   "day_seconds_extrapolated": round(per_row * sizes[deleted_day], 1)},
+        "drop": {"rows": rows, "ms": round(drop_seconds * 1000, 1)},
+    }  # fmt: skip
+    print(json.dumps(result, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -421,13 +488,25 @@ def main() -> None:
     make.add_argument("--database", default=None, help="database URL (default: SQLite in --out)")
     make.add_argument("--logs", type=int, default=10_000_000)
     make.add_argument("--seed", type=int, default=13)
+    make.add_argument("--days", type=float, default=DAYS,
+                      help="spread the logs over this many days up to now")  # fmt: skip
     run = commands.add_parser("query", help="time the API's query shapes")
     run.add_argument("--data", type=Path, required=True)
     run.add_argument("--repeat", type=int, default=20)
     run.add_argument("--json", type=Path, default=None, help="also write the timings here")
     run.add_argument("--only", default="", help="only the shapes whose label contains this")
+    run.add_argument(
+        "--scan",
+        type=int,
+        default=0,
+        help="records a bounded search reads (the API's scan=; 0: its default)",
+    )
+    drop = commands.add_parser("retention", help="PostgreSQL: drop a day vs delete its rows")
+    drop.add_argument("--data", type=Path, required=True)
+    drop.add_argument("--delete-rows", type=int, default=100_000,
+                      help="rows deleted in batches of 500 to time the delete path")  # fmt: skip
     args = parser.parse_args()
-    generate(args) if args.command == "generate" else query(args)
+    {"generate": generate, "query": query, "retention": retention}[args.command](args)
 
 
 if __name__ == "__main__":

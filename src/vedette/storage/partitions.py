@@ -159,10 +159,10 @@ def maintain(db: Database, now: float, cutoffs: dict[str, float]) -> Maintenance
             if not is_partitioned(conn, table):
                 continue
             existing = existing_days(conn, table)
-        for day in days_to_create(existing, day_of(now)):
-            created = _attempt(db, partial(create_day, table=table, day=day))
-            done.created += created or 0
-            done.put_off += created is None
+        wanted = days_to_create(existing, day_of(now))
+        created = create_days(db, table, wanted)
+        done.created += created
+        done.put_off += len(wanted) - created
         cutoff = cutoffs.get(table.table)
         for day in days_to_drop(existing, cutoff) if cutoff is not None else []:
             rows = _attempt(db, partial(drop_day, table=table, day=day))
@@ -171,6 +171,12 @@ def maintain(db: Database, now: float, cutoffs: dict[str, float]) -> Maintenance
             else:
                 done.dropped[table.table] = done.dropped.get(table.table, 0) + rows
     return done
+
+
+def create_days(db: Database, table: Partitioned, days: Iterable[int]) -> int:
+    """Create these days' partitions (one transaction each); returns how many were made."""
+    made = (_attempt(db, partial(create_day, table=table, day=day)) for day in days)
+    return sum(1 for created in made if created is not None)
 
 
 def _attempt(db: Database, change: Callable[[Connection], int]) -> int | None:
