@@ -359,11 +359,21 @@ class Neighbours:
     latest: str | None
 
 
-def event_neighbours(conn: Connection, issue_id: int, event_id: str) -> Neighbours:
-    """Event ids around one event of an issue, in the issue page's order (timestamp, row id)."""
+def event_neighbours(
+    conn: Connection, project_id: int, issue_id: int, event_id: str
+) -> Neighbours:
+    """Event ids around one event of an issue, in the issue page's order (timestamp, row id).
+
+    The event is found by its unique (project, event id) key, and each neighbour by a range of
+    ``ix_events_group_timestamp`` starting at its timestamp: the issue's own index with the
+    event id as a filter, or "newer than" as an OR alone, read the whole issue (151,329
+    events: 446 ms for the issue page, docs/benchmarks.md).
+    """
     me = conn.execute(
         select(events.c.id, events.c.timestamp).where(
-            events.c.group_id == issue_id, events.c.event_id == event_id
+            events.c.project_id == project_id,
+            events.c.event_id == event_id,
+            events.c.group_id == issue_id,
         )
     ).one_or_none()
 
@@ -387,13 +397,13 @@ def event_neighbours(conn: Connection, issue_id: int, event_id: str) -> Neighbou
     everything = events.c.id.isnot(None)
     if me is None:
         return Neighbours(None, None, first(everything, False), first(everything, True))
-    before = or_(
-        events.c.timestamp < me.timestamp,
-        and_(events.c.timestamp == me.timestamp, events.c.id < me.id),
+    before = and_(
+        events.c.timestamp <= me.timestamp,
+        or_(events.c.timestamp < me.timestamp, events.c.id < me.id),
     )
-    after = or_(
-        events.c.timestamp > me.timestamp,
-        and_(events.c.timestamp == me.timestamp, events.c.id > me.id),
+    after = and_(
+        events.c.timestamp >= me.timestamp,
+        or_(events.c.timestamp > me.timestamp, events.c.id > me.id),
     )
     return Neighbours(
         first(before, True), first(after, False), first(everything, False), first(everything, True)

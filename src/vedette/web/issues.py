@@ -210,7 +210,9 @@ async def issue_detail(ui: WebCore, page: Page, project: Project) -> Response:
             "missing": False,
             "event": event,
             "neighbours": (
-                queries.event_neighbours(conn, issue.id, event.event_id) if event else None
+                queries.event_neighbours(conn, project.id, issue.id, event.event_id)
+                if event
+                else None
             ),
             "tags": queries.issue_tags(conn, issue.id, top=5),
             "feedback": feedback.issue_feedback(conn, issue.id),
