@@ -173,6 +173,9 @@ groups = Table(
     Column("snooze_user_count", BigInteger, nullable=True),  # distinct users reaching this
     UniqueConstraint("project_id", "short_id"),
     Index("ix_groups_project_last_seen", "project_id", "last_seen"),
+    # The issue list by events (sort=freq): its page in index order, where a sort of every
+    # issue computed each one's user count first (migration 0027).
+    Index("ix_groups_project_times_seen", "project_id", "times_seen", "id"),
 )
 
 group_hashes = Table(
