@@ -148,7 +148,7 @@ def send_steps(dsn: str, marker: str, needle_at: int, steps: int = 12) -> None:
 def test_a_rare_word_answers_a_partial_scan_and_goes_on(live_vedette: LiveVedette) -> None:
     """12 records, the rare word in the 3rd oldest. With ``scan=4`` each request reads 4
     records: the first answers none, says the scan was partial and gives a cursor, and the
-    cursors lead to the record; without it (50,000 records a scan) one request finds it."""
+    cursors lead to the record; without it (10,000 records a scan) one request finds it."""
     account = make_account(live_vedette, "logscan")
     marker = f"m{uuid.uuid4().hex[:8]}"
     send_steps(account.project.dsn, marker, needle_at=2)

@@ -2,7 +2,7 @@
 
 Parameters: ``query`` (see storage/logs.py), ``statsPeriod`` (``24h`` by default) or
 ``start``/``end``, ``limit`` (100, at most 1000), ``cursor`` and ``scan`` (how many records a
-search on an attribute or a word reads at most, 50,000 by default). The next page is announced
+search on an attribute or a word reads at most, 10,000 by default). The next page is announced
 in a ``Link`` header as Sentry's API does (``rel="next"; results="true"; cursor="..."``); a
 search that stopped at its scan bound answers fewer rows than ``limit`` with such a link, and
 ``X-Vedette-Scan: partial``.

@@ -20,17 +20,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
 
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.processed import LogRecord, ProcessedEnvelope
 from vedette.storage.dialect import insert_ignore
 from vedette.storage.schema import events, log_records, spans
 
-SCAN_ROWS = 50_000
+SCAN_ROWS = 10_000
 LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
 _LEVEL_ALIASES = {"warning": "warn", "critical": "fatal"}
-_COLUMNS = {"release": log_records.c.release, "environment": log_records.c.environment}
+_COLUMNS = ("release", "environment")  # searched in their columns, not in the attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,10 +166,11 @@ def _row(project_id: int, record: LogRecord) -> dict[str, Any]:
     }
 
 
-def _attribute_condition(found: AttributeFilter) -> ColumnElement[bool]:
-    column = _COLUMNS.get(found.key)
-    if column is None:
-        column = log_records.c.attributes[(found.key, "value")].as_string()
+def _attribute_condition(
+    found: AttributeFilter, c: ReadOnlyColumnCollection[str, Any]
+) -> ColumnElement[bool]:
+    attribute = c.attributes[(found.key, "value")].as_string()
+    column = c[found.key] if found.key in _COLUMNS else attribute
     matches = column == found.value
     return or_(column.is_(None), column != found.value) if found.negated else matches
 
@@ -176,16 +179,19 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(query: LogQuery) -> list[ColumnElement[bool]]:
+def _conditions(
+    query: LogQuery, c: ReadOnlyColumnCollection[str, Any] = log_records.c
+) -> list[ColumnElement[bool]]:
+    """The query's filters on the columns ``c`` (the table's, or a subquery's)."""
     where: list[ColumnElement[bool]] = []
     if query.levels:
-        where.append(log_records.c.level.in_(query.levels))
+        where.append(c.level.in_(query.levels))
     if query.trace_id is not None:
-        where.append(log_records.c.trace_id == query.trace_id)
-    where.extend(_attribute_condition(a) for a in query.attributes)
+        where.append(c.trace_id == query.trace_id)
+    where.extend(_attribute_condition(a, c) for a in query.attributes)
     if query.text:
         pattern = f"%{_escape_like(query.text)}%"
-        where.append(log_records.c.body.ilike(pattern, escape="\\"))
+        where.append(c.body.ilike(pattern, escape="\\"))
     return where
 
 
@@ -229,24 +235,37 @@ def search_logs(
     scan: int = SCAN_ROWS,
 ) -> LogPage:
     """Newest first after ``cursor`` (the position the previous page gave). A search that
-    ``needs_bound`` reads at most the ``scan`` records that follow the cursor in the window:
-    the last of them is found first, on the (project, timestamp, id) index alone."""
+    ``needs_bound`` filters the ``scan`` records that follow the cursor in the window: a
+    subquery the filters cannot be pushed into, read lazily by the (project, timestamp, id)
+    index, so a common term still stops after its page. With fewer than a page found, the
+    last record read is looked up on the index alone (it is where the next page starts).
+    PostgreSQL reads each statement as of its start: a record stored meanwhile with an old
+    timestamp can move that position up a little, and the next page then reads a few records
+    again (never skips one)."""
     window = [
         log_records.c.project_id == project_id,
         log_records.c.timestamp >= start,
         log_records.c.timestamp <= end,
         *(_older_than(cursor) if cursor is not None else []),
     ]
-    boundary = _scan_boundary(conn, window, scan) if needs_bound(query) else None
+    bounded = needs_bound(query)
+    source = (
+        select(log_records).where(*window).order_by(*_newest_first(log_records)).limit(scan)
+    ).subquery() if bounded else log_records  # fmt: skip
     rows = conn.execute(
-        select(log_records)
-        .where(*window, *(_not_older_than(boundary) if boundary else []), *_conditions(query))
-        .order_by(log_records.c.timestamp.desc(), log_records.c.id.desc())
+        select(source)
+        .where(*([] if bounded else window), *_conditions(query, source.c))
+        .order_by(*_newest_first(source))
         .limit(limit)
     )
     found = [_stored(r._mapping) for r in rows]
+    boundary = _scan_boundary(conn, window, scan) if bounded and len(found) < limit else None
     after, partial = next_page([r.position for r in found], limit, boundary)
     return LogPage(found, after, partial)
+
+
+def _newest_first(source: FromClause) -> tuple[ColumnElement[Any], ...]:
+    return (source.c.timestamp.desc(), source.c.id.desc())
 
 
 def _scan_boundary(
