@@ -2,6 +2,7 @@
 
     uv run python bench/queries.py --data /tmp/vedette-q --repeat 20 --json /tmp/q.json
     uv run python bench/queries.py --data /tmp/vedette-q-pg --database postgresql+psycopg://...
+    uv run python bench/queries.py --data /tmp/vedette-q --only "slow queries" --only "UI issue"
 
 Every request goes over HTTP (httpx, one keep-alive connection, one request at a time) to the
 JSON API, and to the web UI's pages where it has them (a benchmark user signs in first). Each
@@ -96,6 +97,9 @@ def main() -> None:
     parser.add_argument("--database", default=None)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--json", type=Path, default=None, help="also write the timings here")
+    parser.add_argument(
+        "--only", action="append", default=[], help="time only queries whose label holds this"
+    )
     args = parser.parse_args()
     manifest = json.loads((args.data / "manifest.json").read_text())
     port = free_port()
@@ -154,7 +158,8 @@ def main() -> None:
                  f"{p}/transactions/summary/?transaction={name}&{PERIOD}"),
                 ("slow queries (14d)", f"{p}/slow-queries/?{PERIOD}"),
             ]  # fmt: skip
-        for label, path in checks:
+        wanted = [c for c in checks if not args.only or any(o in c[0] for o in args.only)]
+        for label, path in wanted:
             rows.append(("API", label, timings(lambda path=path: api.get(path), args.repeat)))
             print(label, rows[-1][2], flush=True)
         if sign_in(ui):
@@ -171,6 +176,8 @@ def main() -> None:
                     ("slow queries", f"{w}/queries/"),
                 ]
             for label, path in pages:
+                if args.only and not any(o in f"UI {label}" for o in args.only):
+                    continue
                 try:
                     result = timings(lambda path=path: ui.get(path), args.repeat)
                 except httpx.HTTPStatusError as exc:

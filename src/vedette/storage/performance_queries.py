@@ -14,7 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, desc, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Subquery,
+    Table,
+    and_,
+    desc,
+    func,
+    select,
+    true,
+    union_all,
+)
 
 from vedette.domain import histogram
 from vedette.domain.performance import apdex
@@ -106,20 +117,34 @@ def _where(
     return and_(*clauses)
 
 
+def _bucket_rows(window: Window, kind: str, names: Sequence[str]) -> Subquery | None:
+    """(name, bucket, count) rows of every piece of the window, as one subquery: merged by one
+    GROUP BY instead of one per piece and again in Python. A 14-day window is up to five
+    pieces; at 1 M spans the slow queries' 50 span groups have 287,000 histogram rows in them,
+    24,000 once merged (docs/benchmarks.md: PostgreSQL plans this as one parallel query)."""
+    pieces = []
+    for period, lo, hi in _parts(window):
+        h = period.histograms
+        pieces.append(
+            select(h.c.name, h.c.bucket, h.c.count).where(
+                _where(h, period.column, window, lo, hi, kind), h.c.name.in_(names)
+            )
+        )
+    return union_all(*pieces).subquery() if pieces else None
+
+
 def _histograms(
     conn: Connection, window: Window, kind: str, names: Sequence[str]
 ) -> dict[str, dict[int, int]]:
     buckets: dict[str, dict[int, int]] = defaultdict(dict)
-    for period, lo, hi in _parts(window):
-        h = period.histograms
-        rows = conn.execute(
-            select(h.c.name, h.c.bucket, func.sum(h.c.count))
-            .where(_where(h, period.column, window, lo, hi, kind), h.c.name.in_(names))
-            .group_by(h.c.name, h.c.bucket)
-        )
-        for name, bucket, count in rows:
-            merged = buckets[name]
-            merged[int(bucket)] = merged.get(int(bucket), 0) + int(count)
+    b = _bucket_rows(window, kind, names)
+    if b is None:
+        return buckets
+    rows = conn.execute(
+        select(b.c.name, b.c.bucket, func.sum(b.c.count)).group_by(b.c.name, b.c.bucket)
+    )
+    for name, bucket, count in rows:
+        buckets[name][int(bucket)] = int(count)
     return buckets
 
 
@@ -170,29 +195,15 @@ def _stats_row(name: str, values: list[float], buckets: dict[int, int], window: 
     )
 
 
-def _stats_and_histograms(
-    conn: Connection,
-    window: Window,
-    kind: str,
-    names: Sequence[str] | None,
-    limit: int,
-    order: str = "count",
-) -> list[tuple[Stats, dict[int, int]]]:
-    totals = _totals(conn, window, kind, names)
-    sort_index = 4 if order == "duration_sum" else 0
-    top = sorted(totals.items(), key=lambda kv: (-kv[1][sort_index], kv[0]))[:limit]
-    if not top:
-        return []
-    buckets = _histograms(conn, window, kind, [name for name, _ in top])
-    return [
-        (_stats_row(name, values, buckets[name], window), buckets[name]) for name, values in top
-    ]
-
-
 def _stats(
     conn: Connection, window: Window, kind: str, names: Sequence[str] | None, limit: int
 ) -> list[Stats]:
-    return [s for s, _ in _stats_and_histograms(conn, window, kind, names, limit)]
+    totals = _totals(conn, window, kind, names)
+    top = sorted(totals.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+    if not top:
+        return []
+    buckets = _histograms(conn, window, kind, [name for name, _ in top])
+    return [_stats_row(name, values, buckets[name], window) for name, values in top]
 
 
 def nearest_rank_quantile(counts: dict[int, int], q: float) -> float | None:
@@ -379,34 +390,36 @@ class SlowQuery:
 
 def slow_queries(conn: Connection, window: Window, limit: int = 50) -> list[SlowQuery]:
     """db span groups by total time spent, with count, p95 and an example transaction."""
-    stats = _stats_and_histograms(conn, window, SPAN, None, limit, order="duration_sum")
-    if not stats:
+    totals = _totals(conn, window, SPAN, None)
+    top = sorted(totals.items(), key=lambda kv: (-kv[1][4], kv[0]))[:limit]
+    if not top:
         return []
+    buckets = _histograms(conn, window, SPAN, [name for name, _ in top])
     g = span_groups
     info = {
         r.span_group: r
         for r in conn.execute(
             select(g).where(
                 g.c.project_id == window.project_id,
-                g.c.span_group.in_([s.name for s, _ in stats]),
+                g.c.span_group.in_([name for name, _ in top]),
             )
         )
     }
     found = []
-    for s, buckets in stats:
-        group = info.get(s.name)
+    for name, (count, failures, _, _, duration_sum) in top:
+        group = info.get(name)
         if group is None:
             continue
         found.append(
             SlowQuery(
-                group=s.name,
+                group=name,
                 op=group.op,
                 description=group.description,
-                count=s.count,
-                total_ms=s.duration_sum,
-                avg_ms=s.duration_sum / s.count,
-                p95=nearest_rank_quantile(buckets, 0.95),
-                failures=s.failures,
+                count=int(count),
+                total_ms=float(duration_sum),
+                avg_ms=float(duration_sum) / int(count),
+                p95=nearest_rank_quantile(buckets[name], 0.95),
+                failures=int(failures),
                 example_transaction=group.example_transaction,
                 example_event_id=group.example_event_id,
                 example_trace_id=group.example_trace_id,
