@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Select, select
 
 from vedette.domain.processed import ProcessedEnvelope, UserFeedback
 from vedette.storage.dialect import insert_ignore
-from vedette.storage.schema import events, user_feedback
+from vedette.storage.schema import events, groups, user_feedback
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +91,16 @@ def list_feedback(
 
 
 def issue_feedback(conn: Connection, group_id: int, limit: int = 50) -> list[StoredFeedback]:
-    """Feedback about the events of one issue, newest first."""
+    """Feedback about the events of one issue, newest first.
+
+    Read from the issue's project's feedback, each joined to its event by key: the issue's
+    own index ("+ 0" keeps SQLite off it) would visit every event of the issue (44 ms for an
+    issue of 15,000 events, docs/benchmarks.md).
+    """
+    project = select(groups.c.project_id).where(groups.c.id == group_id).scalar_subquery()
     query = (
         _select()
-        .where(events.c.group_id == group_id)
+        .where(user_feedback.c.project_id == project, events.c.group_id + 0 == group_id)
         .order_by(user_feedback.c.timestamp.desc(), user_feedback.c.id.desc())
         .limit(limit)
     )
