@@ -45,6 +45,7 @@ def upgrade() -> None:
         with op.batch_alter_table("log_records", recreate="always") as table:
             table.drop_constraint(LOGS_KEY[1], type_="unique")
             table.create_unique_constraint(LOGS_KEY[1], ["project_id", "log_id", "timestamp"])
+        _analyze_sqlite()
         return
     op.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     _rebuild(LOGS, partitioned=True, keys={
@@ -61,6 +62,7 @@ def downgrade() -> None:
         with op.batch_alter_table("log_records", recreate="always") as table:
             table.drop_constraint(LOGS_KEY[1], type_="unique")
             table.create_unique_constraint(LOGS_KEY[1], ["project_id", "log_id"])
+        _analyze_sqlite()
         return
     _rebuild(LOGS, partitioned=False, keys={
         LOGS_KEY[0]: "PRIMARY KEY (id)", LOGS_KEY[1]: "UNIQUE (project_id, log_id)",
@@ -69,6 +71,15 @@ def downgrade() -> None:
         "pk_spans": "PRIMARY KEY (project_id, trace_id, span_id)",
     })  # fmt: skip
     op.execute(f"DROP SCHEMA {SCHEMA}")
+
+
+def _analyze_sqlite() -> None:
+    """The rebuilt table's statistics (the old ones went with it): without them SQLite reads
+    a trace's logs by time instead of by their trace's index (1.4 s over a day at 2.76 M
+    records). A whole ANALYZE took 3.6 s there; a sampled one (analysis_limit) misled the
+    planner the same way."""
+    op.execute("PRAGMA analysis_limit = 0")
+    op.execute("ANALYZE log_records")
 
 
 def _rebuild(table: Partitioned, partitioned: bool, keys: dict[str, str]) -> None:
