@@ -8,12 +8,9 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 from tests.conftest import LiveVedette, ProjectHandle
-from tests.e2e.crash_stream import TEMPLATE, TEMPLATE_ID, stored_counts
+from tests.e2e.crash_stream import LEASE_SECONDS, TEMPLATE, TEMPLATE_ID, stored_counts
 
-from vedette.settings import Settings
 from vedette.storage.schema import dead_letters
-
-LEASE_SECONDS = float(Settings.model_fields["spool_lease_seconds"].default)
 
 
 def send_errors(server: LiveVedette, project: ProjectHandle, count: int) -> list[str]:
