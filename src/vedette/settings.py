@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     log_retention_days: float = Field(
         default=30.0,
         gt=0,
-        description="Structured logs older than this are deleted (bounded batches, hourly).",
+        description="Structured logs older than this are deleted hourly (SQLite: bounded"
+        " batches; PostgreSQL: whole expired days, so up to a day later).",
     )
     profile_retention_days: float = Field(
         default=30.0,
