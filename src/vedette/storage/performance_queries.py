@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy import (
     Subquery,
     Table,
     and_,
+    bindparam,
     desc,
     func,
     select,
@@ -117,17 +117,16 @@ def _where(
     return and_(*clauses)
 
 
-def _bucket_rows(window: Window, kind: str, names: Sequence[str]) -> Subquery | None:
-    """(name, bucket, count) rows of every piece of the window, as one subquery: merged by one
-    GROUP BY instead of one per piece and again in Python. A 14-day window is up to five
-    pieces; at 1 M spans the slow queries' 50 span groups have 287,000 histogram rows in them,
-    24,000 once merged (docs/benchmarks.md: PostgreSQL plans this as one parallel query)."""
+def _bucket_rows(window: Window, kind: str, names: Sequence[str] | None) -> Subquery | None:
+    """(name, bucket, count) rows of these names, or of the name bound as ``name`` when None,
+    in every piece of the window (days, hours, minutes at the edges) as one subquery."""
     pieces = []
     for period, lo, hi in _parts(window):
         h = period.histograms
+        named = h.c.name == bindparam("name") if names is None else h.c.name.in_(names)
         pieces.append(
             select(h.c.name, h.c.bucket, h.c.count).where(
-                _where(h, period.column, window, lo, hi, kind), h.c.name.in_(names)
+                _where(h, period.column, window, lo, hi, kind), named
             )
         )
     return union_all(*pieces).subquery() if pieces else None
@@ -136,15 +135,30 @@ def _bucket_rows(window: Window, kind: str, names: Sequence[str]) -> Subquery | 
 def _histograms(
     conn: Connection, window: Window, kind: str, names: Sequence[str]
 ) -> dict[str, dict[int, int]]:
-    buckets: dict[str, dict[int, int]] = defaultdict(dict)
-    b = _bucket_rows(window, kind, names)
-    if b is None:
+    """Each name's histogram merged over the window's pieces by one GROUP BY.
+
+    At 1 M spans the slow queries' 50 span groups have 287,000 histogram rows in a 14-day
+    window, 24,000 (name, bucket) sums once merged. PostgreSQL merges them all in one
+    parallel statement. SQLite merges them in a temporary B-tree and took 1.6 to 2.3 times as
+    long for all names at once as for one statement per name (about 500 sums each); on
+    PostgreSQL, 50 statements cost more than they save over 24 hours (docs/benchmarks.md).
+    """
+    buckets: dict[str, dict[int, int]] = {name: {} for name in names}
+    if conn.dialect.name == "postgresql":
+        b = _bucket_rows(window, kind, names)
+        if b is not None:
+            rows = conn.execute(
+                select(b.c.name, b.c.bucket, func.sum(b.c.count)).group_by(b.c.name, b.c.bucket)
+            )
+            for name, bucket, count in rows:
+                buckets[name][int(bucket)] = int(count)
         return buckets
-    rows = conn.execute(
-        select(b.c.name, b.c.bucket, func.sum(b.c.count)).group_by(b.c.name, b.c.bucket)
-    )
-    for name, bucket, count in rows:
-        buckets[name][int(bucket)] = int(count)
+    b = _bucket_rows(window, kind, None)
+    if b is not None:
+        merged = select(b.c.bucket, func.sum(b.c.count)).group_by(b.c.bucket)
+        for name in names:
+            found = conn.execute(merged, {"name": name})
+            buckets[name] = {int(bucket): int(count) for bucket, count in found}
     return buckets
 
 
