@@ -82,10 +82,6 @@ class TokenRow:
     created_at: float
     revoked_at: float | None
 
-    @property
-    def read_only(self) -> bool:
-        return self.scopes <= READ_SCOPES
-
 
 def list_tokens(conn: Connection) -> list[TokenRow]:
     rows = conn.execute(
