@@ -15,11 +15,9 @@ from vedette.storage import accounts, activity, audit, performance, users
 from vedette.storage.accounts import Project
 from vedette.storage.audit import AuditEvent
 from vedette.web import charts
-from vedette.web.core import Page, WebCore, WebError
+from vedette.web.core import Page, WebCore, WebError, form_label
 from vedette.web.format import path_part, project_base
 from vedette.web.privacy_page import PrivacyForm, load_privacy, preview, stored_event_text
-
-MAX_LABEL = 200
 
 
 def _org_filter(user: users.User) -> list[int] | None:
@@ -113,13 +111,8 @@ async def preview_privacy(ui: WebCore, page: Page, project: Project) -> Response
     return await project_settings(ui, page, project, pasted)
 
 
-def _label(page: Page, default: str) -> str:
-    label = page.form.get("label").strip()[:MAX_LABEL]
-    return label or default
-
-
 async def create_key(ui: WebCore, page: Page, project: Project) -> Response:
-    label = _label(page, "Default")
+    label = form_label(page, "Default")
 
     def apply(conn: Connection) -> None:
         key = accounts.create_key(conn, project.id, label)

@@ -14,9 +14,7 @@ from vedette.domain.scopes import Scope, user_token_scopes
 from vedette.storage import audit, tokens, users
 from vedette.storage.audit import AuditEvent
 from vedette.storage.tokens import TokenRow
-from vedette.web.core import Page, WebCore, WebError
-
-MAX_LABEL = 200
+from vedette.web.core import Page, WebCore, WebError, form_label
 
 
 def may_manage(user: users.User, token: TokenRow) -> bool:
@@ -60,7 +58,7 @@ async def tokens_page(ui: WebCore, page: Page) -> Response:
 
 
 async def create_token(ui: WebCore, page: Page) -> Response:
-    label = page.form.get("label").strip()[:MAX_LABEL] or "web"
+    label = form_label(page, "web")
     org = page.form.get("organization")
     if org == "" and page.user.is_superuser:
         # An operator token, as `vedette token create` makes: every organisation.

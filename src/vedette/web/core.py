@@ -87,6 +87,15 @@ ProjectHandler = Callable[[Page, Project], Awaitable[Response]]
 PublicHandler = Callable[[Request, Form], Awaitable[Response]]
 
 
+MAX_LABEL = 200
+
+
+def form_label(page: Page, default: str) -> str:
+    """The form's ``label`` field (of a key or a token), trimmed and bounded; ``default`` when
+    left empty."""
+    return page.form.get("label").strip()[:MAX_LABEL] or default
+
+
 @dataclass(frozen=True)
 class UIConfig:
     base_url: str
