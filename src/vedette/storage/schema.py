@@ -373,6 +373,20 @@ perf_hours = _perf_totals("perf_hours", "hour")
 perf_hour_histograms = _perf_histograms("perf_hour_histograms", "hour")
 perf_days = _perf_totals("perf_days", "day")
 perf_day_histograms = _perf_histograms("perf_day_histograms", "day")
+# Finished days of perf_day_histograms packed by storage/histogram_compaction.py: one row per
+# (project, kind, name, day, environment, release) holding all its (bucket, count) pairs, about
+# 50 detailed rows in one. Reads add these to whatever detailed day rows remain.
+perf_day_histogram_packs = Table(
+    "perf_day_histogram_packs",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("day", BigInteger, primary_key=True),
+    Column("environment", String(64), primary_key=True),
+    Column("release", String(200), primary_key=True),
+    Column("buckets", LargeBinary, nullable=False),
+)
 
 
 # Time by span op category (db, http, ...) per transaction: exclusive time and span count; per
