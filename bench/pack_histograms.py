@@ -1,0 +1,132 @@
+"""Packing the day histograms of a generated database (bench/generate.py), and the answers the
+slow queries give, to compare before and after.
+
+    uv run python bench/pack_histograms.py pack --data /tmp/vedette-q
+    uv run python bench/pack_histograms.py answers --data /tmp/vedette-q --now 1796000000 \\
+        --out /tmp/answers.json
+
+``pack`` runs storage/histogram_compaction.py's batches as the worker's housekeeping does, each
+batch timed (the time it holds SQLite's write lock), and prints the detailed rows and packs
+before and after. ``answers`` writes what the slow-queries table and the transaction list show
+for 14 days and 24 hours before ``--now``, unfiltered and filtered by environment and release,
+as JSON: it imports nothing the code before packing lacks, so the old code (a worktree on
+PYTHONPATH) can write the same file from the database before it is packed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from vedette.storage import performance_queries
+from vedette.storage.database import Database
+from vedette.storage.schema import perf_day_histograms
+
+DAY = 86400.0
+
+
+def database(args: argparse.Namespace) -> Database:
+    return Database(args.database or f"sqlite:///{args.data / 'vedette.sqlite3'}")
+
+
+def pack(db: Database, batch: int) -> None:
+    from vedette.storage import histogram_compaction
+    from vedette.storage.schema import perf_day_histogram_packs
+
+    def rows() -> tuple[int, int]:
+        with db.read() as conn:
+            return (
+                conn.scalar(select(func.count()).select_from(perf_day_histograms)) or 0,
+                conn.scalar(select(func.count()).select_from(perf_day_histogram_packs)) or 0,
+            )
+
+    before = rows()
+    started = time.perf_counter()
+    with db.read() as conn:
+        days = histogram_compaction.days_to_pack(conn, time.time())
+    found = time.perf_counter() - started
+    batches: list[float] = []
+    for day in days:
+        while True:
+            began = time.perf_counter()
+            with db.write() as conn:
+                moved = histogram_compaction.pack_batch(conn, day, batch)
+            batches.append(time.perf_counter() - began)
+            if moved < batch:
+                break
+    total = time.perf_counter() - started
+    after = rows()
+    print(f"detailed day rows {before[0]:,} -> {after[0]:,}, packs {before[1]:,} -> {after[1]:,}")
+    print(
+        f"{len(days)} days in {total:.1f} s ({found * 1000:.0f} ms to find them);"
+        f" {len(batches)} batches of up to {batch:,} rows: p50"
+        f" {statistics.median(batches) * 1000:.0f} ms, slowest {max(batches) * 1000:.0f} ms"
+    )
+
+
+def answers(db: Database, project_slug: str, now: float) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    with db.read() as conn:
+        project_id = int(
+            conn.execute(
+                text("SELECT id FROM projects WHERE slug = :s"), {"s": project_slug}
+            ).scalar_one()
+        )
+        environment = conn.execute(
+            text("SELECT environment FROM perf_days WHERE project_id = :p LIMIT 1"),
+            {"p": project_id},
+        ).scalar_one()
+        release = conn.execute(
+            text("SELECT release FROM perf_days WHERE project_id = :p ORDER BY day DESC LIMIT 1"),
+            {"p": project_id},
+        ).scalar_one()
+        for days in (14, 1):
+            for env, rel in ((None, None), (environment, None), (None, release)):
+                window = performance_queries.Window(project_id, now - days * DAY, now, env, rel)
+                label = f"{days}d env={env} release={rel}"
+                found[f"slow queries {label}"] = [
+                    dataclasses.asdict(q) for q in performance_queries.slow_queries(conn, window)
+                ]
+                found[f"transactions {label}"] = [
+                    dataclasses.asdict(s)
+                    for s in performance_queries.transaction_stats(conn, window)
+                ]
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=("pack", "answers"))
+    parser.add_argument("--data", type=Path, required=True, help="bench/generate.py's --out")
+    parser.add_argument("--database", default=None, help="database URL (default: SQLite)")
+    parser.add_argument("--batch", type=int, default=5000, help="detailed rows per batch")
+    parser.add_argument("--now", type=float, default=None, help="the windows' end (answers)")
+    parser.add_argument("--out", type=Path, default=None, help="answers: the JSON file")
+    args = parser.parse_args()
+    db = database(args)
+    try:
+        if args.command == "pack":
+            pack(db, args.batch)
+        else:
+            manifest = json.loads((args.data / "manifest.json").read_text())
+            found = answers(db, manifest["project"], args.now or time.time())
+            text_out = json.dumps(found, indent=1, sort_keys=True)
+            if args.out:
+                args.out.write_text(text_out)
+            else:
+                print(text_out)
+    finally:
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()
