@@ -26,8 +26,9 @@ import sys
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, any_, func, literal_column, select
 
 from vedette.storage.database import Database
 from vedette.storage.dialect import insert_for
@@ -106,17 +107,25 @@ def pack_batch(conn: Connection, day: DayOfRows, batch: int) -> int:
     """Move up to ``batch`` detailed rows of that day into its packs, in the caller's
     transaction; returns how many rows were moved (0: the day is packed)."""
     h, p = perf_day_histograms, perf_day_histogram_packs
-    if conn.dialect.name == "postgresql":
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
         conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK)))
-    key = (h.c.project_id, h.c.kind, h.c.name, h.c.day, h.c.environment, h.c.release, h.c.bucket)
+    # The rows are picked by their physical id: deleting by a key ``IN (subquery)`` scanned the
+    # whole table on both engines for each batch (SQLite searched its primary key by
+    # project_id alone, PostgreSQL hash-joined a sequential scan). On PostgreSQL a row the
+    # worker updates meanwhile gets a new ctid, so the delete skips it: it stays a detailed row.
+    row_id: ColumnElement[Any] = literal_column("ctid" if postgres else "rowid")
     doomed = (
-        select(*key)
+        select(row_id)
         .where(h.c.project_id == day.project_id, h.c.kind == day.kind, h.c.day == day.day)
         .limit(batch)
     )
+    picked = (
+        row_id == any_(func.array(doomed.scalar_subquery())) if postgres else row_id.in_(doomed)
+    )
     moved = conn.execute(
         h.delete()
-        .where(tuple_(*key).in_(doomed))
+        .where(picked)
         .returning(h.c.name, h.c.environment, h.c.release, h.c.bucket, h.c.count)
     ).all()
     if not moved:
