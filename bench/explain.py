@@ -8,7 +8,7 @@
 In-process, on a database made by bench/generate.py (its manifest names the project): the
 storage functions behind the slow queries (API and web page, 14 days and 24 hours), the web
 issue page of the largest issue (its reads, not the rendering) and the issue list sorted by
-frequency run ``--repeat`` times after one warm-up. Each function's wall time (p50 and the
+frequency run ``--repeat`` times after one warm-up. Each function's wall time (p50, p95 and the
 slowest run) is printed, then the statements of its last run that took the most time, each
 with its plan: ``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN (ANALYZE, BUFFERS)`` on PostgreSQL
 (so the partitions and indexes the planner chose show). Statements are captured with
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -153,9 +154,12 @@ def main() -> None:
                     ((timed(conn, s, p), s, p) for _, s, p in recorder.found), key=lambda f: -f[0]
                 )
                 in_sql = sum(s for s, _, _ in statements)
+                ordered = sorted(times)
+                p95 = ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
                 print(
-                    f"\n## {name}: p50 {statistics.median(times) * 1000:.1f} ms, slowest"
-                    f" {max(times) * 1000:.1f} ms; {len(statements)} statements,"
+                    f"\n## {name}: p50 {statistics.median(times) * 1000:.1f} ms, p95"
+                    f" {p95 * 1000:.1f} ms, slowest {max(times) * 1000:.1f} ms;"
+                    f" {len(statements)} statements,"
                     f" {in_sql * 1000:.1f} ms to run and fetch them again"
                 )
                 for seconds, statement, parameters in statements[: args.statements]:
