@@ -35,7 +35,6 @@ from payloads import build_payloads
 from vedette.alerts.consumer import Alerts
 from vedette.alerts.evaluate import AlertSettings
 from vedette.alerts.rule_input import build_spec
-from vedette.app import open_storage
 from vedette.domain.envelope import parse_envelope
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
 from vedette.settings import Settings
@@ -44,6 +43,7 @@ from vedette.storage import accounts, alert_rules
 from vedette.storage.ingest_store import store_processed
 from vedette.storage.migrate import upgrade
 from vedette.storage.schema import alert_firings, notifications
+from vedette.stores import open_storage
 
 RULES = [
     *[("new_issue", {}) for _ in range(4)],

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from floor import floor_seconds
 from payloads import PAYLOAD_NAMES, Payload, build_payloads
 
-from vedette.app import create_app, open_storage
+from vedette.app import create_app
 from vedette.cli import SERVER_GC_THRESHOLD
 from vedette.domain.envelope import parse_envelope
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
@@ -42,6 +42,7 @@ from vedette.spool.worker import WorkerConfig, tune_garbage_collector
 from vedette.storage import accounts
 from vedette.storage.ingest_store import store_processed
 from vedette.storage.migrate import upgrade
+from vedette.stores import open_storage
 
 
 def profiler(enabled: bool) -> tuple[AbstractContextManager[Any], Any]:

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import orjson
 
-from vedette.app import open_storage
 from vedette.domain.envelope import parse_envelope
 from vedette.domain.uploads import sha1_hex
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
@@ -39,6 +38,7 @@ from vedette.settings import Settings
 from vedette.spool.source_maps import SourceMapStore
 from vedette.storage import accounts, uploads
 from vedette.storage.migrate import upgrade
+from vedette.stores import open_storage
 
 NODE_DIR = Path(__file__).parents[1] / "tests" / "e2e" / "sdk_scenarios" / "node"
 ESBUILD = NODE_DIR / "node_modules" / ".bin" / "esbuild"

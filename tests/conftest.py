@@ -27,11 +27,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from vedette.api.serialize import dsn
-from vedette.app import open_storage
 from vedette.settings import Settings
 from vedette.storage import accounts, tokens
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
+from vedette.stores import open_storage
 
 POSTGRES_URL = os.environ.get(
     "VEDETTE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

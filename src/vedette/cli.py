@@ -301,10 +301,7 @@ def demo_project_dsn(settings: Settings, shop_url: str | None = None) -> str:
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
-    from vedette.app import (
-        backup_sqlite,
-        open_storage,
-    )  # the server's modules: not for every command
+    from vedette.stores import backup_sqlite, open_storage  # not needed by every command
 
     storage = open_storage(settings)
     try:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from vedette.app import Storage, open_storage
 from vedette.domain.spooled import NewEntry
 from vedette.settings import Settings
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
 from vedette.storage.migrate import upgrade
+from vedette.stores import Storage, open_storage
 
 
 @pytest.fixture

@@ -25,10 +25,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, Table, func, select
 from tests.conftest import free_port
 
-from vedette.app import open_storage, spool_file_path
 from vedette.settings import Settings
 from vedette.storage.database import Database
 from vedette.storage.migrate import MIGRATIONS, alembic_config, current_revision, head_revision
+from vedette.stores import open_storage, spool_file_path
 
 EVENTS = 24
 

@@ -95,26 +95,27 @@ class Dispatcher:
         self._slots = threading.BoundedSemaphore(settings.threads)
         self._pool = ThreadPoolExecutor(settings.threads, thread_name_prefix="vedette-notify")
 
-    def start(self, should_stop: Callable[[], bool]) -> threading.Thread:
+    def start(self, stopping: threading.Event) -> threading.Thread:
         thread = threading.Thread(
-            target=self.run, args=(should_stop,), name="vedette-dispatcher", daemon=True
+            target=self.run, args=(stopping,), name="vedette-dispatcher", daemon=True
         )
         thread.start()
         return thread
 
-    def run(self, should_stop: Callable[[], bool]) -> None:
+    def run(self, stopping: threading.Event) -> None:
+        """Poll until ``stopping`` is set; the waits between polls end when it is."""
         if self._db.is_sqlite:
             # SQLite has one worker at a time: whatever is leased was left by a dead one.
             with self._db.write() as conn:
                 alert_outbox.release_leases(conn)
-        while not should_stop():
+        while not stopping.is_set():
             try:
                 claimed = self.dispatch_once()
             except Exception:
                 log.exception("notification dispatch failed; retrying")
                 claimed = 0
             if not claimed:
-                time.sleep(self._settings.poll_seconds)
+                stopping.wait(self._settings.poll_seconds)
         self._pool.shutdown(wait=True)
 
     def dispatch_once(self) -> int:

@@ -7,6 +7,7 @@ sha256 is stored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
@@ -39,9 +40,14 @@ FAILURE_WINDOW_SECONDS = 15 * 60
 FIRST_ADMIN_EMAIL = "admin@localhost"
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so that a wrong email costs as much as a wrong
-# password (no user enumeration by timing).
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so that a wrong email costs as much as a
+    wrong password (no user enumeration by timing). Made on first use, not on import: every
+    process imports this module (the spool worker too), few of them sign anyone in."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class UserError(ValueError):
@@ -239,7 +245,7 @@ def authenticate(conn: Connection, email: str, password: str) -> User | None:
     row = conn.execute(
         select(users.c.id, users.c.password_hash).where(users.c.email == normalize_email(email))
     ).one_or_none()
-    stored = _DUMMY_HASH if row is None else row.password_hash
+    stored = _dummy_hash() if row is None else row.password_hash
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):

@@ -67,20 +67,21 @@ class Checker:
         self._slots = threading.BoundedSemaphore(settings.threads)
         self._pool = ThreadPoolExecutor(settings.threads, thread_name_prefix="vedette-uptime")
 
-    def start(self, should_stop: Callable[[], bool]) -> threading.Thread:
+    def start(self, stopping: threading.Event) -> threading.Thread:
         thread = threading.Thread(
-            target=self.run, args=(should_stop,), name="vedette-uptime", daemon=True
+            target=self.run, args=(stopping,), name="vedette-uptime", daemon=True
         )
         thread.start()
         return thread
 
-    def run(self, should_stop: Callable[[], bool]) -> None:
-        while not should_stop():
+    def run(self, stopping: threading.Event) -> None:
+        """Poll until ``stopping`` is set; the waits between polls end when it is."""
+        while not stopping.is_set():
             try:
                 self.run_due(wait_for_results=False)
             except Exception:
                 log.exception("uptime checks failed; retrying")
-            time.sleep(self._settings.poll_seconds)
+            stopping.wait(self._settings.poll_seconds)
         self._pool.shutdown(wait=True)
 
     def run_due(self, *, wait_for_results: bool = True) -> int:
