@@ -27,7 +27,11 @@ from vedette.storage.performance_queries import (
     slow_queries,
     transaction_stats,
 )
-from vedette.storage.schema import perf_day_histogram_packs, perf_day_histograms
+from vedette.storage.schema import (
+    perf_day_histogram_packs,
+    perf_day_histogram_packs_all,
+    perf_day_histograms,
+)
 
 DAY, HOUR = 86400, 3600
 BASE = 1_800_000_000 // DAY * DAY  # a UTC midnight
@@ -127,12 +131,16 @@ def shown(db: Database, project: int, window: Window) -> list[object]:
         return [(q.group, q.count, q.p95) for q in slow_queries(conn, window)]
 
 
-def counts(db: Database) -> tuple[int, int]:
-    """(detailed day rows, packs)."""
+def counts(db: Database) -> tuple[int, ...]:
+    """(detailed day rows, packs per environment and release, packs of all of them)."""
     with db.read() as conn:
-        return (
-            conn.scalar(select(func.count()).select_from(perf_day_histograms)) or 0,
-            conn.scalar(select(func.count()).select_from(perf_day_histogram_packs)) or 0,
+        return tuple(
+            conn.scalar(select(func.count()).select_from(table)) or 0
+            for table in (
+                perf_day_histograms,
+                perf_day_histogram_packs,
+                perf_day_histogram_packs_all,
+            )
         )
 
 
@@ -146,19 +154,20 @@ def test_packing_changes_no_answer(db: Database, batch: int) -> None:
     project = new_project(db)
     write(db, project, SPANS)
     before = answers(db, project)
-    detailed, _ = counts(db)
+    detailed, _, _ = counts(db)
 
     moved = histogram_compaction.pack_finished_days(db, NOW, batch)
 
-    remaining, packs = counts(db)
+    remaining, packs, packs_all = counts(db)
     assert moved == detailed - remaining > 0
     assert 0 < packs < moved
+    assert packs_all == len(GROUPS) * 4 + 2 * 4, "per span group and transaction, per day"
     with db.read() as conn:
         days = {d for (d,) in conn.execute(select(perf_day_histograms.c.day).distinct())}
     assert days == {BASE + 4 * DAY}, "only the running day keeps its detailed rows"
     assert answers(db, project) == before
     assert histogram_compaction.pack_finished_days(db, NOW, batch) == 0, "idempotent"
-    assert counts(db) == (remaining, packs)
+    assert counts(db) == (remaining, packs, packs_all)
     assert answers(db, project) == before
 
 
@@ -210,7 +219,7 @@ def test_a_batch_that_fails_leaves_the_detailed_rows(db: Database) -> None:
     with pytest.raises(Crash), db.write() as conn:
         assert histogram_compaction.pack_batch(conn, first, 40) == 40
         raise Crash
-    assert counts(db)[1] == 0
+    assert counts(db)[1:] == (0, 0)
     assert answers(db, project) == before
 
 
@@ -249,7 +258,7 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
     project = new_project(db)
     write(db, project, SPANS)
     before = answers(db, project)
-    detailed, _ = counts(db)
+    detailed, _, _ = counts(db)
     script = tmp_path / "packer.py"
     script.write_text(KILLED_MID_BATCH)
     url = db.url.render_as_string(hide_password=False)

@@ -28,11 +28,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, any_, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, Table, any_, func, literal_column, select
 
 from vedette.storage.database import Database
 from vedette.storage.dialect import insert_for
-from vedette.storage.schema import perf_day_histogram_packs, perf_day_histograms
+from vedette.storage.schema import (
+    perf_day_histogram_packs,
+    perf_day_histogram_packs_all,
+    perf_day_histograms,
+)
 
 DAY = 86400
 # A day is packed once it has been over for this long: spans still in the spool at midnight
@@ -106,7 +110,7 @@ def days_to_pack(conn: Connection, now: float) -> list[DayOfRows]:
 def pack_batch(conn: Connection, day: DayOfRows, batch: int) -> int:
     """Move up to ``batch`` detailed rows of that day into its packs, in the caller's
     transaction; returns how many rows were moved (0: the day is packed)."""
-    h, p = perf_day_histograms, perf_day_histogram_packs
+    h = perf_day_histograms
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK)))
@@ -130,42 +134,54 @@ def pack_batch(conn: Connection, day: DayOfRows, batch: int) -> int:
     ).all()
     if not moved:
         return 0
-    added: dict[tuple[str, str, str], dict[int, int]] = {}
+    by_key: dict[tuple[str, ...], dict[int, int]] = {}
+    by_name: dict[tuple[str, ...], dict[int, int]] = {}
     for name, environment, release, bucket, count in moved:
-        sums = added.setdefault((name, environment, release), {})
-        sums[bucket] = sums.get(bucket, 0) + count
+        for sums in (
+            by_key.setdefault((name, environment, release), {}),
+            by_name.setdefault((name,), {}),
+        ):
+            sums[bucket] = sums.get(bucket, 0) + count
+    _add_to_packs(conn, perf_day_histogram_packs, day, by_key)
+    _add_to_packs(conn, perf_day_histogram_packs_all, day, by_name)
+    return len(moved)
+
+
+def _add_to_packs(
+    conn: Connection, packs: Table, day: DayOfRows, added: dict[tuple[str, ...], dict[int, int]]
+) -> None:
+    """Add these counts to the day's packs, keyed by the table's key columns after the day
+    (name, environment and release; or name alone)."""
+    keys = [c for c in packs.primary_key.columns if c.name not in ("project_id", "kind", "day")]
     earlier = conn.execute(
-        select(p.c.name, p.c.environment, p.c.release, p.c.buckets).where(
-            p.c.project_id == day.project_id,
-            p.c.kind == day.kind,
-            p.c.day == day.day,
-            p.c.name.in_(sorted({name for name, _, _ in added})),
+        select(*keys, packs.c.buckets).where(
+            packs.c.project_id == day.project_id,
+            packs.c.kind == day.kind,
+            packs.c.day == day.day,
+            packs.c.name.in_(sorted({key[0] for key in added})),
         )
     )
-    for row in earlier:
-        found = added.get((row.name, row.environment, row.release))
+    for *key, packed in earlier:
+        found = added.get(tuple(key))
         if found is not None:
-            merge_packed(found, row.buckets)
-    statement = insert_for(conn, p)
+            merge_packed(found, packed)
+    statement = insert_for(conn, packs)
     conn.execute(
         statement.on_conflict_do_update(
-            index_elements=[c.name for c in p.primary_key.columns],
+            index_elements=[c.name for c in packs.primary_key.columns],
             set_={"buckets": statement.excluded.buckets},
         ),
         [
             {
                 "project_id": day.project_id,
                 "kind": day.kind,
-                "name": name,
                 "day": day.day,
-                "environment": environment,
-                "release": release,
+                **dict(zip((c.name for c in keys), key, strict=True)),
                 "buckets": pack_buckets(buckets),
             }
-            for (name, environment, release), buckets in sorted(added.items())
+            for key, buckets in sorted(added.items())
         ],
     )
-    return len(moved)
 
 
 def pack_finished_days(db: Database, now: float, batch: int = DEFAULT_BATCH) -> int:

@@ -375,7 +375,9 @@ perf_days = _perf_totals("perf_days", "day")
 perf_day_histograms = _perf_histograms("perf_day_histograms", "day")
 # Finished days of perf_day_histograms packed by storage/histogram_compaction.py: one row per
 # (project, kind, name, day, environment, release) holding all its (bucket, count) pairs, about
-# 50 detailed rows in one. Reads add these to whatever detailed day rows remain.
+# 50 detailed rows in one, and one per (project, kind, name, day) for all environments and
+# releases together (what an unfiltered window reads). Reads add them to whatever detailed day
+# rows remain.
 perf_day_histogram_packs = Table(
     "perf_day_histogram_packs",
     metadata,
@@ -385,6 +387,15 @@ perf_day_histogram_packs = Table(
     Column("day", BigInteger, primary_key=True),
     Column("environment", String(64), primary_key=True),
     Column("release", String(200), primary_key=True),
+    Column("buckets", LargeBinary, nullable=False),
+)
+perf_day_histogram_packs_all = Table(
+    "perf_day_histogram_packs_all",
+    metadata,
+    Column("project_id", BigInteger, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("day", BigInteger, primary_key=True),
     Column("buckets", LargeBinary, nullable=False),
 )
 
