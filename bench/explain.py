@@ -9,9 +9,10 @@ In-process, on a database made by bench/generate.py (its manifest names the proj
 storage functions behind the slow queries (API and web page, 14 days and 24 hours), the web
 issue page of the largest issue (its reads, not the rendering) and the issue list sorted by
 frequency run ``--repeat`` times after one warm-up. Each function's wall time (p50, p95 and the
-slowest run) is printed, then the statements of its last run that took the most time, each
-with its plan: ``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN (ANALYZE, BUFFERS)`` on PostgreSQL
-(so the partitions and indexes the planner chose show). Statements are captured with
+slowest run) and CPU time (p50, of this process: SQLite's work included, PostgreSQL's not;
+steadier than wall time on a busy machine) are printed, then the statements of its last run
+that took the most time, each with its plan: ``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN
+(ANALYZE, BUFFERS)`` on PostgreSQL (so the partitions and indexes the planner chose show). Statements are captured with
 SQLAlchemy's cursor events, so what is explained is exactly what the code sent.
 """
 
@@ -142,13 +143,14 @@ def main() -> None:
                 if args.only and name not in args.only:
                     continue
                 read()  # warm-up
-                times = []
+                times, cpu = [], []
                 for _ in range(args.repeat):
                     recorder.found.clear()
                     recorder.on = True
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     read()
                     times.append(time.perf_counter() - started)
+                    cpu.append(time.process_time() - cpu_started)
                     recorder.on = False
                 statements = sorted(
                     ((timed(conn, s, p), s, p) for _, s, p in recorder.found), key=lambda f: -f[0]
@@ -158,7 +160,8 @@ def main() -> None:
                 p95 = ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
                 print(
                     f"\n## {name}: p50 {statistics.median(times) * 1000:.1f} ms, p95"
-                    f" {p95 * 1000:.1f} ms, slowest {max(times) * 1000:.1f} ms;"
+                    f" {p95 * 1000:.1f} ms, slowest {max(times) * 1000:.1f} ms, CPU p50"
+                    f" {statistics.median(cpu) * 1000:.1f} ms;"
                     f" {len(statements)} statements,"
                     f" {in_sql * 1000:.1f} ms to run and fetch them again"
                 )
