@@ -12,8 +12,9 @@ frequency run ``--repeat`` times after one warm-up. Each function's wall time (p
 slowest run) and CPU time (p50, of this process: SQLite's work included, PostgreSQL's not;
 steadier than wall time on a busy machine) are printed, then the statements of its last run
 that took the most time, each with its plan: ``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN
-(ANALYZE, BUFFERS)`` on PostgreSQL (so the partitions and indexes the planner chose show). Statements are captured with
-SQLAlchemy's cursor events, so what is explained is exactly what the code sent.
+(ANALYZE, BUFFERS)`` on PostgreSQL (so the partitions and indexes the planner chose show).
+Statements are captured with SQLAlchemy's cursor events, so what is explained is exactly what
+the code sent.
 """
 
 from __future__ import annotations
