@@ -38,13 +38,17 @@ def database(args: argparse.Namespace) -> Database:
 
 def pack(db: Database, batch: int) -> None:
     from vedette.storage import histogram_compaction
-    from vedette.storage.schema import perf_day_histogram_packs
+    from vedette.storage.schema import perf_day_histogram_packs, perf_day_histogram_packs_all
 
-    def rows() -> tuple[int, int]:
+    def rows() -> tuple[int, ...]:
         with db.read() as conn:
-            return (
-                conn.scalar(select(func.count()).select_from(perf_day_histograms)) or 0,
-                conn.scalar(select(func.count()).select_from(perf_day_histogram_packs)) or 0,
+            return tuple(
+                conn.scalar(select(func.count()).select_from(table)) or 0
+                for table in (
+                    perf_day_histograms,
+                    perf_day_histogram_packs,
+                    perf_day_histogram_packs_all,
+                )
             )
 
     before = rows()
@@ -63,7 +67,10 @@ def pack(db: Database, batch: int) -> None:
                 break
     total = time.perf_counter() - started
     after = rows()
-    print(f"detailed day rows {before[0]:,} -> {after[0]:,}, packs {before[1]:,} -> {after[1]:,}")
+    print(
+        f"detailed day rows {before[0]:,} -> {after[0]:,}, packs {before[1]:,} -> {after[1]:,},"
+        f" packs of all environments and releases {before[2]:,} -> {after[2]:,}"
+    )
     print(
         f"{len(days)} days in {total:.1f} s ({found * 1000:.0f} ms to find them);"
         f" {len(batches)} batches of up to {batch:,} rows: p50"
