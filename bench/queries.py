@@ -131,25 +131,29 @@ def main() -> None:
     try:
         wait_until_up(f"{base}/_health/", 120)
         p = f"/api/0/projects/{manifest['org']}/{manifest['project']}"
+        # A database of transactions only (--events 0) has no issue to read.
         issues = api.get(f"{p}/issues/?sort=freq&limit=1").json()
-        biggest = issues[0]["id"]
+        biggest = issues[0]["id"] if issues else None
         stored = stored_events(url)
-        tail = api.get(f"{p}/issues/?sort=new&limit=1").json()[0]["id"]
-        latest = api.get(f"/api/0/issues/{biggest}/events/latest/").json()
-        event_id = latest.get("eventID") or latest.get("id")
         tag = manifest["tag_filter"]
         name = manifest["transaction"]
-        checks: list[tuple[str, str]] = [
-            ("issue list (default)", f"{p}/issues/"),
-            ("issue list (is:unresolved, sort=freq)", f"{p}/issues/?query=is:unresolved&sort=freq"),
-            (f"issue list (tag {tag})", f"{p}/issues/?query={tag}"),
-            (f"issue list (is:unresolved {tag})", f"{p}/issues/?query=is:unresolved {tag}"),
-            ("issue detail (largest issue)", f"/api/0/issues/{biggest}/"),
-            ("issue detail (newest issue)", f"/api/0/issues/{tail}/"),
-            ("issue's latest event", f"/api/0/issues/{biggest}/events/latest/"),
-            ("issue's events (first page)", f"/api/0/issues/{biggest}/events/"),
-            ("event detail", f"{p}/events/{event_id}/"),
-        ]
+        checks: list[tuple[str, str]] = []
+        if biggest is not None:
+            tail = api.get(f"{p}/issues/?sort=new&limit=1").json()[0]["id"]
+            latest = api.get(f"/api/0/issues/{biggest}/events/latest/").json()
+            event_id = latest.get("eventID") or latest.get("id")
+            checks += [
+                ("issue list (default)", f"{p}/issues/"),
+                ("issue list (is:unresolved, sort=freq)",
+                 f"{p}/issues/?query=is:unresolved&sort=freq"),
+                (f"issue list (tag {tag})", f"{p}/issues/?query={tag}"),
+                (f"issue list (is:unresolved {tag})", f"{p}/issues/?query=is:unresolved {tag}"),
+                ("issue detail (largest issue)", f"/api/0/issues/{biggest}/"),
+                ("issue detail (newest issue)", f"/api/0/issues/{tail}/"),
+                ("issue's latest event", f"/api/0/issues/{biggest}/events/latest/"),
+                ("issue's events (first page)", f"/api/0/issues/{biggest}/events/"),
+                ("event detail", f"{p}/events/{event_id}/"),
+            ]  # fmt: skip
         if manifest["transactions"]:
             checks += [
                 ("transaction table (14d)", f"{p}/transactions/?{PERIOD}"),
@@ -167,8 +171,9 @@ def main() -> None:
             pages = [
                 ("issue list", f"{w}/issues/"),
                 (f"issue list ({tag})", f"{w}/issues/?query={tag}"),
-                ("issue detail (largest issue)", f"{w}/issues/{biggest}/"),
             ]
+            if biggest is not None:
+                pages.append(("issue detail (largest issue)", f"{w}/issues/{biggest}/"))
             if manifest["transactions"]:
                 pages += [
                     ("performance (transactions)", f"{w}/performance/"),
