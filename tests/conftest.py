@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from vedette.api.serialize import dsn
 from vedette.settings import Settings
-from vedette.storage import accounts, tokens
+from vedette.storage import accounts, tokens, users
 from vedette.storage.database import Database
 from vedette.storage.migrate import upgrade
 from vedette.stores import open_storage
@@ -216,9 +216,18 @@ def keep_bytecode(cache: Path) -> None:
     sys.pycache_prefix = str(cache)
 
 
+# argon2id at its cheapest allowed cost for the suite's passwords: real hashes, about 1 ms each
+# instead of 100 ms. The suite hashes and verifies some hundreds of them (every server's first
+# admin, seeded users, each sign-in); tests/workflow/test_password_hashing.py checks the default.
+CHEAP_HASH_MEMORY_KIB, CHEAP_HASH_ITERATIONS = 1024, 1
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Before xdist starts its workers, which inherit the environment.
     keep_bytecode(config.rootpath / ".pytest_cache" / "pycache")
+    os.environ["VEDETTE_PASSWORD_HASH_MEMORY_KIB"] = str(CHEAP_HASH_MEMORY_KIB)  # for servers
+    os.environ["VEDETTE_PASSWORD_HASH_ITERATIONS"] = str(CHEAP_HASH_ITERATIONS)  # and CLIs
+    users.use_password_hashing(CHEAP_HASH_MEMORY_KIB, CHEAP_HASH_ITERATIONS)  # in-process
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_GroupsFirst(), "vedette-groups-first")
 

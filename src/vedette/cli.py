@@ -490,7 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    args.func(args, Settings())
+    settings = Settings()
+    users.use_password_hashing(settings.password_hash_memory_kib, settings.password_hash_iterations)
+    args.func(args, settings)
 
 
 if __name__ == "__main__":

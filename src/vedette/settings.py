@@ -182,6 +182,20 @@ class Settings(BaseSettings):
         "`https://events.eu.pagerduty.com/v2/enqueue`).",
     )
 
+    password_hash_memory_kib: int = Field(
+        default=65536,
+        ge=1024,
+        description="Memory one argon2id password hash uses, in KiB. The default (64 MiB with 3"
+        " iterations) is one of RFC 9106's recommended settings; OWASP's smallest is 19,456 KiB"
+        " with 2 iterations. Less makes each sign-in cheaper and stolen hashes easier to guess;"
+        " a password hashed with other values is hashed again at its next sign-in.",
+    )
+    password_hash_iterations: int = Field(
+        default=3,
+        ge=1,
+        description="Passes over that memory per argon2id password hash.",
+    )
+
     oidc_issuer: str | None = Field(
         default=None,
         description="Issuer URL of the OpenID Connect provider for single sign-on, exactly as its"

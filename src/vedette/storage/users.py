@@ -42,12 +42,18 @@ FIRST_ADMIN_EMAIL = "admin@localhost"
 _hasher = PasswordHasher()
 
 
+def use_password_hashing(memory_kib: int, iterations: int) -> None:
+    """Hash passwords of this process with these argon2id costs (the server's settings)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=iterations, memory_cost=memory_kib)
+
+
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """Verified against when the email is unknown, so that a wrong email costs as much as a
     wrong password (no user enumeration by timing). Made on first use, not on import: every
     process imports this module (the spool worker too), few of them sign anyone in."""
-    return _hasher.hash(secrets.token_hex(16))
+    return hasher.hash(secrets.token_hex(16))
 
 
 class UserError(ValueError):
@@ -245,7 +251,7 @@ def authenticate(conn: Connection, email: str, password: str) -> User | None:
     row = conn.execute(
         select(users.c.id, users.c.password_hash).where(users.c.email == normalize_email(email))
     ).one_or_none()
-    stored = _dummy_hash() if row is None else row.password_hash
+    stored = _dummy_hash(_hasher) if row is None else row.password_hash
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
