@@ -27,6 +27,17 @@ def send_errors(server: LiveVedette, project: ProjectHandle, count: int) -> list
     return accepted
 
 
+def a_batch_later(server: LiveVedette, depth: int) -> int:
+    """Wait until the worker has committed a batch (the spool is shallower than ``depth``) and
+    return the new depth, which must still hold work for the next batch."""
+    deadline = time.monotonic() + 30
+    while (now := server.api_get("/api/0/internal/spool/")["depth"]) >= depth:
+        assert time.monotonic() < deadline, f"no batch committed within 30 s (depth {now})"
+        time.sleep(0.01)
+    assert now > 0, "the worker drained the spool before it could be killed mid-stream"
+    return int(now)
+
+
 def test_acknowledged_envelopes_are_in_the_spool_before_any_processing(
     own_server: LiveVedette,
 ) -> None:
@@ -54,10 +65,10 @@ def test_killing_the_worker_mid_batch_loses_and_duplicates_nothing(
     # On PostgreSQL (several processes may share it) a crashed worker's entries come back when
     # its lease (60 s) expires: the test moves the server's lease clock past it instead of
     # waiting. SQLite's file spool resumes from its cursor.
-    kills = 0
-    for delay in (0.3, 0.5, 0.8):
+    kills, depth = 0, 400
+    for _ in range(3):
         own_server.start(worker_batch_size="20")
-        time.sleep(delay)
+        depth = a_batch_later(own_server, depth)  # the worker is mid-stream: kill it there
         own_server.kill()
         own_server.shift_clock(LEASE_SECONDS)
         kills += 1
