@@ -41,6 +41,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -214,7 +215,7 @@ def chunks(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[An
         yield chunk
 
 
-def load_sqlite(path: Path, rows: Iterator[tuple[Any, ...]], progress: Any) -> None:
+def load_sqlite(path: Path, rows: Iterator[tuple[Any, ...]], progress: Any, phase: Any) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-4000000")
@@ -223,7 +224,8 @@ def load_sqlite(path: Path, rows: Iterator[tuple[Any, ...]], progress: Any) -> N
         with conn:
             conn.executemany(sql, chunk)
         progress(len(chunk))
-    conn.execute("ANALYZE")
+    with phase("analyze"):
+        conn.execute("ANALYZE")
     conn.close()
 
 
@@ -234,9 +236,11 @@ def _copy_text(value: Any) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
-def load_postgres(url: str, rows: Iterator[tuple[Any, ...]], progress: Any) -> None:
+def load_postgres(url: str, rows: Iterator[tuple[Any, ...]], progress: Any, phase: Any) -> None:
     """COPY without the secondary indexes, then each rebuilt from its own definition (on the
-    partitioned table: into every day's partition, which ``generate`` made beforehand)."""
+    partitioned table: into every day's partition, which ``generate`` made beforehand), then
+    ``VACUUM``: it sets the visibility map that index-only scans need (the bounded search's
+    look-up of where it stopped), which autovacuum would otherwise do while ``query`` runs."""
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         indexes = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'log_records'"
@@ -261,14 +265,16 @@ def load_postgres(url: str, rows: Iterator[tuple[Any, ...]], progress: Any) -> N
                 copy.write(buffer.getvalue())
                 progress(len(chunk))
         conn.commit()
-        print("rebuilding indexes", flush=True)
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        for _, definition in indexes:
-            conn.execute(definition.replace(" ON ONLY ", " ON "))
-        for name, definition in constraints:
-            conn.execute(f'ALTER TABLE log_records ADD CONSTRAINT "{name}" {definition}')
-        conn.execute("ANALYZE log_records")
-        conn.commit()
+        with phase("indexes"):
+            conn.execute("SET maintenance_work_mem = '1GB'")
+            for _, definition in indexes:
+                conn.execute(definition.replace(" ON ONLY ", " ON "))
+            for name, definition in constraints:
+                conn.execute(f'ALTER TABLE log_records ADD CONSTRAINT "{name}" {definition}')
+            conn.commit()
+        conn.autocommit = True
+        with phase("vacuum"):
+            conn.execute("VACUUM (ANALYZE) log_records")
 
 
 def make_days(db: Database, start: float, end: float) -> None:
@@ -304,11 +310,21 @@ def generate(args: argparse.Namespace) -> None:
         if done % 500_000 < n:
             print(f"{done:,} logs ({done / (time.monotonic() - began):,.0f}/s)", flush=True)
 
+    phases: dict[str, float] = {}
+
+    @contextmanager
+    def phase(name: str) -> Iterator[None]:
+        phases["load"] = phases.get("load", round(time.monotonic() - began, 1))
+        print(f"{name}...", flush=True)
+        started = time.monotonic()
+        yield
+        phases[name] = round(time.monotonic() - started, 1)
+
     rows = records(args.logs, end, args.seed, ids, args.days)
     if args.database:
-        load_postgres(args.database, rows, progress)
+        load_postgres(args.database, rows, progress, phase)
     else:
-        load_sqlite(args.out / "vedette.sqlite3", rows, progress)
+        load_sqlite(args.out / "vedette.sqlite3", rows, progress, phase)
     manifest = {
         "database": args.database,
         "org": "bench",
@@ -318,6 +334,7 @@ def generate(args: argparse.Namespace) -> None:
         "end": end,
         "seed": args.seed,
         "seconds": round(time.monotonic() - began, 1),
+        "phases": phases,
     }
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     print(json.dumps(manifest, indent=2))
