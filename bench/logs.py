@@ -9,7 +9,8 @@
 ``generate`` writes rows straight into ``log_records`` (the worker's path costs about 65 µs of
 CPU per record, ``bench/hotspots.py digest --payload log``: 10 M records would take hours here):
 ``executemany`` on SQLite with ``synchronous=OFF``, ``COPY`` on PostgreSQL with the table's
-secondary indexes dropped during the load and rebuilt from their own definitions afterwards.
+secondary indexes dropped during the load and rebuilt from their own definitions afterwards, then
+``VACUUM (ANALYZE)``.
 The rows have the shape the worker stores for the Python SDK's records (typed attributes with
 ``sentry.*`` keys, template and parameters), in time order:
 
