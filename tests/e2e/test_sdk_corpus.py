@@ -290,6 +290,7 @@ class CorpusRunner:
         self.cwd = cwd
         self.project = server.create_project(f"corpus-{sdk.key}-{uuid.uuid4().hex[:8]}")
         self.known_events: set[str] = set()
+        self.known_counts: dict[str, str] = {}  # issue id -> its event count when last read
         self.known_transactions: set[str] = set()
         self.runs: dict[str, ScenarioRun] = {}
         self.forks: ForkServer | None = None
@@ -388,6 +389,9 @@ class CorpusRunner:
         errors: list[StoredEvent] = []
         for issue in self.issues():
             issue_id = str(issue["id"])
+            if self.known_counts.get(issue_id) == issue["count"]:
+                continue  # no new event in this issue: its events were read before
+            self.known_counts[issue_id] = issue["count"]
             for event_id in self.issue_event_ids(issue_id):
                 if event_id in self.known_events:
                     continue
