@@ -54,7 +54,7 @@ def alert_server(
     """One server for the module (SQLite: the rules and channels cannot tell the engines
     apart; the outbox's locking is tested on both in test_dispatcher and below)."""
     data_dir = tmp_path_factory.mktemp("alerts-live")
-    for url in fresh_database_url("sqlite", data_dir):
+    for url in fresh_database_url("sqlite", data_dir, migrated=True):
         server = LiveVedette(url, data_dir, "sqlite")
         server.start(smtp_url=smtp.url(), email_from="vedette@example.test", **FAST_RETRIES)
         try:
@@ -220,7 +220,7 @@ def test_send_a_test_notification_then_list_and_delete_with_the_cli(
 def test_kill_9_during_a_delivery_still_delivers_after_restart(
     backend: str, tmp_path: Path
 ) -> None:
-    for url in fresh_database_url(backend, tmp_path):
+    for url in fresh_database_url(backend, tmp_path, migrated=True):
         server = LiveVedette(url, tmp_path, backend)
         settings = {**FAST_RETRIES, "notification_lease_seconds": "2"}
         try:
