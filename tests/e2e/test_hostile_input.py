@@ -85,7 +85,8 @@ def raw_request(port: int, head: bytes, body_parts: list[bytes], timeout: float)
 
 
 class GoodClient:
-    """Sends ordinary events while the corpus runs; counts what got a 200."""
+    """Sends ordinary events while the corpus runs, one every 20 ms (a steady client, not a
+    flood competing with the corpus for the CPU); counts what got a 200."""
 
     def __init__(self, server: LiveVedette, project: ProjectHandle) -> None:
         self._server, self._project = server, project
@@ -102,6 +103,7 @@ class GoodClient:
                     f"/api/{self._project.id}/envelope/", content=body, headers=headers
                 )
                 self.statuses.append(response.status_code)
+                self._stop.wait(0.02)
 
     def __enter__(self) -> GoodClient:
         self._thread.start()
