@@ -9,12 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from vedette.domain import histogram
 from vedette.domain.performance import SpanRow, TransactionFact
@@ -313,3 +314,94 @@ def test_an_upgraded_database_answers_the_same(database_url: str) -> None:
             assert sorted(tuple(r) for r in conn.execute(select(perf_day_histograms))) == detailed
     finally:
         db.dispose()
+
+
+def wait_for_lock(db: Database, pid: int) -> None:
+    """Until PostgreSQL backend ``pid`` waits for a lock (a condition polled, not a delay)."""
+    with db.read() as conn:
+        for _ in range(100_000):
+            conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            waiting = conn.exec_driver_sql(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).scalar()
+            if waiting == "Lock":
+                return
+    raise AssertionError(f"backend {pid} never waited for a lock")
+
+
+class Backend(threading.Thread):
+    """A thread running ``work`` in a write transaction, its backend pid known once begun."""
+
+    def __init__(self, db: Database, work: Callable[[Connection], object]) -> None:
+        super().__init__(daemon=True)
+        self.db, self.work = db, work
+        self.pid = 0
+        self.begun = threading.Event()
+        self.result: object = None
+
+    def run(self) -> None:
+        with self.db.write() as conn:
+            self.pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            self.begun.set()
+            self.result = self.work(conn)
+
+
+def test_the_worker_writing_the_day_being_packed_loses_nothing(db: Database) -> None:
+    """On PostgreSQL the worker and the packing run at once: in either order on the same rows,
+    every count is kept (SQLite runs one write transaction at a time)."""
+    if db.is_sqlite:
+        pytest.skip("SQLite runs one write transaction at a time")
+    project = new_project(db)
+    write(db, project, SPANS)
+    with db.read() as conn:
+        [first, *_] = histogram_compaction.days_to_pack(conn, NOW)
+    # The same spans again (aggregates do not deduplicate): the same detailed rows' keys.
+    again = [(i, end) for i, end in SPANS if first.day <= end < first.day + DAY]
+
+    def add_again(conn: Connection) -> None:
+        performance.write_aggregates(
+            conn,
+            performance.aggregate(
+                [(project, transaction(i, end)) for i, end in again],
+                [(project, db_span(i, end)) for i, end in again],
+                {project: 300.0},
+            ),
+        )
+
+    # 1. The packing deletes the day's rows; the worker's upserts of them wait, then insert.
+    with db.write() as packing:
+        assert histogram_compaction.pack_batch(packing, first, 1_000_000) > 0
+        worker = Backend(db, add_again)
+        worker.start()
+        worker.begun.wait()
+        wait_for_lock(db, worker.pid)
+    worker.join()
+
+    # 2. The worker updates those rows first; the packing waits, then skips every row updated
+    # meanwhile (a new row version): they stay detailed rows, counted once.
+    wrote, commit = threading.Event(), threading.Event()
+
+    def add_again_and_hold(conn: Connection) -> None:
+        add_again(conn)
+        wrote.set()
+        commit.wait()
+
+    holder = Backend(db, add_again_and_hold)
+    holder.start()
+    packer = Backend(db, lambda conn: histogram_compaction.pack_batch(conn, first, 10**6))
+    try:
+        assert wrote.wait(60), "the worker's write failed"
+        packer.start()
+        packer.begun.wait()
+        wait_for_lock(db, packer.pid)
+    finally:
+        commit.set()
+    holder.join()
+    packer.join()
+    assert packer.result == 0
+
+    window = Window(project, BASE - DAY, NOW)
+    expected = expected_slow_queries(SPANS + again + again, window)
+    assert shown(db, project, window) == expected
+    assert histogram_compaction.pack_finished_days(db, NOW) > 0
+    assert shown(db, project, window) == expected
