@@ -326,7 +326,8 @@ def cmd_cleanup(_args: argparse.Namespace, settings: Settings) -> None:
     print(
         f"removed {report.events} events, {report.issues} issues, {report.attachments}"
         f" attachments, {report.spans} spans, {report.check_ins} check-ins,"
-        f" {report.session_states} session states"
+        f" {report.session_states} session states; packed {report.histogram_rows_packed}"
+        " rows of finished days' duration histograms"
     )
     # Deleted rows become free pages that new data reuses; the file itself does not shrink.
     print(f"database: {before} bytes before, {after} bytes after")

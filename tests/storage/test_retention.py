@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from pathlib import Path
@@ -161,10 +162,14 @@ def test_cleanup_command_applies_the_settings(
     now = time.time()
     ingest(db, project.id, "error_zero_division.envelope", now - 10 * DAY)
     ingest(db, project.id, "error_chained.envelope", now - DAY)
+    ingest(db, project.id, "fastapi_transaction.1.envelope", now - 2 * DAY)  # a finished day
     monkeypatch.setenv("VEDETTE_DATABASE_URL", database_url)
     monkeypatch.setenv("VEDETTE_RETENTION_DAYS", "7")
 
     main(["cleanup"])
 
-    assert capsys.readouterr().out.startswith("removed 1 events, 1 issues,")
+    printed = capsys.readouterr().out
+    assert printed.startswith("removed 1 events, 1 issues,")
+    packed = re.search(r"packed (\d+) rows of finished days' duration histograms", printed)
+    assert packed is not None and int(packed.group(1)) > 0, printed
     assert count(db, groups) == 1
