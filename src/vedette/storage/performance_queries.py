@@ -226,6 +226,15 @@ def _totals(
     return totals
 
 
+# Columns of a ``_totals`` row that the lists rank by.
+_COUNT, _DURATION_SUM = 0, 4
+
+
+def _top(totals: dict[str, list[float]], column: int, limit: int) -> list[tuple[str, list[float]]]:
+    """The ``limit`` names with the largest ``column`` of their totals (ties by name)."""
+    return sorted(totals.items(), key=lambda kv: (-kv[1][column], kv[0]))[:limit]
+
+
 def _stats_row(name: str, values: list[float], buckets: dict[int, int], window: Window) -> Stats:
     count, failures, satisfied, tolerating, duration_sum = values
     p50, p75, p95, p99 = histogram.quantiles(buckets, (0.5, 0.75, 0.95, 0.99))
@@ -248,7 +257,7 @@ def _stats(
     conn: Connection, window: Window, kind: str, names: Sequence[str] | None, limit: int
 ) -> list[Stats]:
     totals = _totals(conn, window, kind, names)
-    top = sorted(totals.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+    top = _top(totals, _COUNT, limit)
     if not top:
         return []
     buckets = _histograms(conn, window, kind, [name for name, _ in top])
@@ -440,7 +449,7 @@ class SlowQuery:
 def slow_queries(conn: Connection, window: Window, limit: int = 50) -> list[SlowQuery]:
     """db span groups by total time spent, with count, p95 and an example transaction."""
     totals = _totals(conn, window, SPAN, None)
-    top = sorted(totals.items(), key=lambda kv: (-kv[1][4], kv[0]))[:limit]
+    top = _top(totals, _DURATION_SUM, limit)
     if not top:
         return []
     buckets = _histograms(conn, window, SPAN, [name for name, _ in top])
