@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.conftest import LiveVedette, ProjectHandle
-from tests.e2e.test_rate_limits import SEND_TEN, away_from_a_window_edge
+from tests.e2e.test_rate_limits import SEND_TEN
 
 from vedette.api.serialize import dsn
 from vedette.cli import main
@@ -83,7 +83,7 @@ def test_a_key_quota_makes_the_real_sdk_back_off(live_vedette: LiveVedette) -> N
     limit = {"count": 3, "window": 60}
     assert live_vedette.api_put(path, {"rateLimit": limit})["rateLimit"] == limit
     spare = call(live_vedette, "POST", keys_path(project), live_vedette.token).json()["public"]
-    away_from_a_window_edge()
+    live_vedette.start_of_a_window()  # the key's window cannot end mid-test
 
     subprocess.run([sys.executable, "-c", SEND_TEN, project.dsn], check=True, timeout=60)
     live_vedette.wait_processed()

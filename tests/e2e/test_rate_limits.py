@@ -22,14 +22,6 @@ SEND_TEN = textwrap.dedent(
 )
 
 
-def away_from_a_window_edge() -> None:
-    """Quotas count per wall-clock minute: start where the window cannot end mid-test. (For a
-    server of the tests' own, ``start_of_a_window`` moves its clock there instead of waiting.)"""
-    into_minute = time.time() % 60
-    if into_minute > 45:
-        time.sleep(60 - into_minute + 0.1)
-
-
 def rejected_quota(server: LiveVedette) -> float:
     for line in server.http.get("/metrics").text.splitlines():
         if line.startswith('vedette_ingest_rejected_total{reason="too_many_requests"}'):
