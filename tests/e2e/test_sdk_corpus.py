@@ -282,6 +282,41 @@ class ForkServer:
         shutil.rmtree(self.outputs, ignore_errors=True)
 
 
+class WarmNode:
+    """``node scenarios.mjs --next``: every scenario still runs in a Node process of its own,
+    but the next one is started while the current scenario runs and its results are read, so it
+    has imported @sentry/node by the time it is given its DSN and scenario."""
+
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self._command, self._cwd, self._env = command, cwd, env
+        self._spare = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [*self._command, "--next"], cwd=self._cwd, env=self._env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+
+    def run(self, dsn: str, name: str) -> tuple[int, str]:
+        process, self._spare = self._spare, self._spawn()
+        request = json.dumps({"dsn": dsn, "scenario": name})
+        try:
+            output, _ = process.communicate(request, timeout=SCENARIO_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            raise
+        return process.returncode, output
+
+    def close(self) -> None:
+        _kill(self._spare)
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
+
+
 class CorpusRunner:
     def __init__(self, server: LiveServer, sdk: Sdk, command: list[str], cwd: Path) -> None:
         self.server = server
@@ -293,7 +328,7 @@ class CorpusRunner:
         self.known_counts: dict[str, str] = {}  # issue id -> its event count when last read
         self.known_transactions: set[str] = set()
         self.runs: dict[str, ScenarioRun] = {}
-        self.forks: ForkServer | None = None
+        self.driver: ForkServer | WarmNode | None = None
 
     # -- API helpers ---------------------------------------------------------
 
@@ -352,29 +387,19 @@ class CorpusRunner:
         return self.runs
 
     def close(self) -> None:
-        if self.forks is not None:
-            self.forks.close()
-            self.forks = None
+        if self.driver is not None:
+            self.driver.close()
+            self.driver = None
 
     def _run(self, name: str) -> ScenarioRun:
         accepted_before, dropped_before, filtered_before = self.stats()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
         started = time.monotonic()
         try:
-            if self.sdk is PYTHON:
-                if self.forks is None:
-                    self.forks = ForkServer(self.command, self.cwd, env)
-                returncode, output = self.forks.run(self.project.dsn, name)
-            else:
-                proc = subprocess.run(
-                    [*self.command_for(name)],
-                    cwd=self.cwd,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=SCENARIO_TIMEOUT,
-                )
-                returncode, output = proc.returncode, proc.stdout + proc.stderr
+            if self.driver is None:
+                driver = ForkServer if self.sdk is PYTHON else WarmNode
+                self.driver = driver(self.command, self.cwd, env)
+            returncode, output = self.driver.run(self.project.dsn, name)
         except subprocess.TimeoutExpired as exc:
             self.close()
             returncode = -1
@@ -417,12 +442,6 @@ class CorpusRunner:
         )
         self._match(run)
         return run
-
-    def command_for(self, name: str) -> list[str]:
-        dsn = self.project.dsn
-        if self.sdk is PYTHON:
-            return [*self.command, "--dsn", dsn, "--scenario", name]
-        return [*self.command, dsn, name]
 
     def _match(self, run: ScenarioRun) -> None:
         """Pair each manifest file holding an event or a transaction with a stored one."""
@@ -530,6 +549,7 @@ def node_corpus(
     return shelf.keep(
         ("node_corpus", live_vedette.backend),
         lambda: CorpusRunner(live_vedette, NODE, node_command, NODE_DIR),
+        CorpusRunner.close,
     )
 
 

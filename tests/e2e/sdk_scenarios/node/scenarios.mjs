@@ -2,6 +2,10 @@
 //
 //   node scenarios.mjs --list
 //   node scenarios.mjs DSN NAME
+//   node scenarios.mjs --next      (then {"dsn": ..., "scenario": ...} on stdin)
+//
+// With --next the process imports the SDK first and then waits for its scenario on stdin, so a
+// test can start the next process while the current scenario runs.
 //
 // One scenario per process: the SDK is initialised inside the scenario with the DSN given,
 // its own HTTP transport sends every envelope, and the process flushes and closes the client
@@ -201,7 +205,7 @@ const SCENARIOS = {
 // Entry point
 // ---------------------------------------------------------------------------
 
-async function runChild(name) {
+async function runChild(dsn, name) {
   const spec = SCENARIOS[name];
   if (!spec) {
     console.error(`unknown scenario ${JSON.stringify(name)}; known: ${Object.keys(SCENARIOS).join(", ")}`);
@@ -209,7 +213,7 @@ async function runChild(name) {
   }
   const init = (options = {}) => {
     Sentry.init({
-      dsn: DSN,
+      dsn,
       release: RELEASE,
       environment: ENVIRONMENT,
       serverName: SERVER_NAME,
@@ -221,13 +225,21 @@ async function runChild(name) {
   await Sentry.close(5000);
 }
 
+async function readRequest() {
+  let text = "";
+  for await (const chunk of process.stdin) text += chunk;
+  return JSON.parse(text);
+}
+
 const argv = process.argv.slice(2);
-const DSN = argv[0];
 if (argv[0] === "--list") {
   console.log(Object.keys(SCENARIOS).join("\n"));
+} else if (argv[0] === "--next" && argv.length === 1) {
+  const request = await readRequest();
+  await runChild(request.dsn, request.scenario);
 } else if (argv.length !== 2) {
-  console.error("usage: node scenarios.mjs DSN SCENARIO | node scenarios.mjs --list");
+  console.error("usage: node scenarios.mjs DSN SCENARIO | node scenarios.mjs --next | node scenarios.mjs --list");
   process.exit(2);
 } else {
-  await runChild(argv[1]);
+  await runChild(argv[0], argv[1]);
 }
