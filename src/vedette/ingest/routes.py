@@ -1,6 +1,12 @@
 """The HTTP edge for SDKs: /api/{project_id}/envelope/, /store/ and OTLP/HTTP's
 /integration/otlp/v1/traces and /logs (vedette.ingest.otlp).
 
+Plain ASGI (issue 18): ``IngestFirst`` hands these paths to ``IngestEndpoints`` before
+Starlette's middleware and router see them, and the endpoints read the ASGI scope and send their
+answer themselves. A request pays for reading, decoding, parsing, authenticating and spooling
+its body, not for a walk of the route table or Request and Response objects. Every other path
+goes to Starlette unchanged.
+
 Handlers stay thin: read (capped) -> decode (capped) -> parse -> authenticate -> spool. The 200
 goes out only after the spool has committed the envelope.
 """
@@ -10,17 +16,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 import orjson
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
+from starlette.types import Lifespan, Receive, Scope, Send
 
 from vedette.domain.envelope import (
     INTERNAL_OUTCOMES,
@@ -44,7 +52,14 @@ from vedette.ingest.errors import (
 )
 from vedette.ingest.limits import item_limits
 from vedette.ingest.metrics import IngestMetrics, reason_of
-from vedette.ingest.otlp import SIGNALS, check_body, media_type, spooled_envelope, success_body
+from vedette.ingest.otlp import (
+    SIGNALS,
+    Signal,
+    check_body,
+    media_type,
+    spooled_envelope,
+    success_body,
+)
 from vedette.ingest.ratelimit import (
     KeyQuota,
     ProjectQuota,
@@ -60,10 +75,21 @@ CORS_ALLOW_HEADERS = (
     "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, "
     "authentication, authorization, content-encoding, transfer-encoding, sentry-trace, baggage"
 )
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "x-sentry-error, x-sentry-rate-limits, retry-after",
-}
+# Response headers as ASGI sends them: lower-case names, latin-1 bytes.
+_CORS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", b"x-sentry-error, x-sentry-rate-limits, retry-after"),
+]
+_JSON = [*_CORS, (b"content-type", b"application/json")]
+# The request headers ingest reads. Of a repeated one the first counts (as Starlette's
+# ``Headers.get``, which these endpoints used before).
+_READ_HEADERS = {
+    name.encode(): name
+    for name in (
+        "content-length", "content-encoding", "content-type", "x-sentry-auth", "authorization",
+        "user-agent", "x-forwarded-for",
+    )
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,57 +104,124 @@ class IngestConfig:
     quota_clock_shift: ClockShift = no_shift
 
 
-def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body),
-        status_code=status,
-        media_type="application/json",
-        headers={**CORS_HEADERS, **(headers or {})},
-    )
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]]  # all but Content-Length
+
+    async def send(self, send: Send) -> None:
+        headers = [*self.headers, (b"content-length", b"%d" % len(self.body))]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
-def error_response(error: IngestError) -> Response:
-    headers = {"X-Sentry-Error": error.detail}
+def json_answer(body: object) -> Answer:
+    return Answer(200, orjson.dumps(body), _JSON)
+
+
+def error_answer(error: IngestError) -> Answer:
+    headers = [*_JSON, (b"x-sentry-error", error.detail.encode("latin-1"))]
     if isinstance(error, TooManyRequests):
-        headers["Retry-After"] = str(error.retry_after)
-        headers["X-Sentry-Rate-Limits"] = error.rate_limits
-    return _json({"detail": error.detail}, error.status, headers)
+        headers.append((b"retry-after", str(error.retry_after).encode()))
+        headers.append((b"x-sentry-rate-limits", error.rate_limits.encode("latin-1")))
+    return Answer(error.status, orjson.dumps({"detail": error.detail}), headers)
 
 
-async def read_capped(request: Request, limit: int, timeout: float) -> bytes:
+PREFLIGHT = Answer(
+    200,
+    b"",
+    [
+        *_CORS,
+        (b"access-control-allow-methods", b"POST, OPTIONS"),
+        (b"access-control-allow-headers", CORS_ALLOW_HEADERS.encode()),
+        (b"access-control-max-age", b"3600"),
+    ],
+)
+# What Starlette answered other methods on these paths.
+METHOD_NOT_ALLOWED = Answer(
+    405,
+    b"Method Not Allowed",
+    [(b"allow", b"POST, OPTIONS"), (b"content-type", b"text/plain; charset=utf-8")],
+)
+SPOOL_UNAVAILABLE = Answer(
+    503,
+    orjson.dumps({"detail": "spool unavailable"}),
+    [*_JSON, (b"x-sentry-error", b"spool unavailable")],
+)
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its body arrived: there is no one to answer."""
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # str.isdigit alone takes "²", which int() refuses
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    """What the endpoints read of an ASGI request, taken from its scope once."""
+
+    project_id: int
+    headers: dict[str, str]  # _READ_HEADERS only
+    query_string: bytes
+    client: tuple[str, int] | None
+    receive: Receive
+
+    @classmethod
+    def of(cls, project: str, scope: Scope, receive: Receive) -> IngestRequest:
+        if not _is_number(project):
+            raise BadRequest("invalid project id in path")
+        return cls(
+            int(project), read_headers(scope["headers"]), scope["query_string"],
+            scope.get("client"), receive,
+        )  # fmt: skip
+
+    def query(self) -> dict[str, str]:
+        """The query parameters, the last of repeated ones (as Starlette's ``QueryParams``)."""
+        if not self.query_string:
+            return {}
+        return dict(parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True))
+
+
+def read_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in raw:
+        key = _READ_HEADERS.get(name)
+        if key is not None and key not in found:
+            found[key] = value.decode("latin-1")
+    return found
+
+
+async def read_capped(request: IngestRequest, limit: int, timeout: float) -> bytes:
     """The request body, refusing (without reading further) past ``limit`` bytes or when it
     has not fully arrived within ``timeout`` seconds (a trickling client holds no slot for long).
     """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and _is_number(declared) and int(declared) > limit:
         raise PayloadTooLarge(f"request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
+    more = True
     try:
         async with asyncio.timeout(timeout):
-            async for chunk in request.stream():
+            while more:
+                message = await request.receive()
+                if message["type"] != "http.request":
+                    raise ClientDisconnected
+                chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLarge(f"request body exceeds {limit} bytes")
                 chunks.append(chunk)
+                more = message.get("more_body", False)
     except TimeoutError:
         raise RequestTimeout(f"request body not received within {timeout:g} s") from None
-    return b"".join(chunks)
+    return b"".join(chunks)  # one chunk (the usual case): that very object, not a copy
 
 
-def _project_id(request: Request) -> int:
-    raw = request.path_params["project_id"]
-    if not raw.isdigit():
-        raise BadRequest("invalid project id in path")
-    return int(raw)
-
-
-def _client_ip(request: Request, trust_forwarded_for: bool) -> str | None:
-    if trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else None
+Accept = Callable[[IngestRequest], Awaitable[Answer]]
 
 
 class IngestEndpoints:
@@ -151,159 +244,161 @@ class IngestEndpoints:
         self._keys = keys
         self._spool = spool
         self._item_limit = item_limits(config.max_event_bytes, config.max_attachment_bytes)
-
-    def routes(self) -> list[Route]:
-        methods = ["POST", "OPTIONS"]
-        return [
-            Route("/api/{project_id}/envelope/", self.envelope, methods=methods),
-            Route("/api/{project_id}/envelope", self.envelope, methods=methods),
-            Route("/api/{project_id}/store/", self.store, methods=methods),
-            Route("/api/{project_id}/store", self.store, methods=methods),
+        # The path after /api/{project_id}/ -> its endpoint, with and without the final slash
+        # (sentry-sdk's OTLPIntegration adds one).
+        endpoints: list[tuple[str, Accept]] = [
+            ("envelope", self._accept_envelope),
+            ("store", self._accept_store),
             *(
-                Route(
-                    f"/api/{{project_id}}/integration/otlp/v1/{name}{slash}",
-                    self.otlp,
-                    methods=methods,
-                )
-                for name in SIGNALS
-                for slash in ("", "/")  # sentry-sdk's OTLPIntegration adds the slash
+                (f"integration/otlp/v1/{name}", functools.partial(self._accept_otlp, signal))
+                for name, signal in SIGNALS.items()
             ),
         ]
+        self._endpoints = {
+            path + slash: accept for path, accept in endpoints for slash in ("", "/")
+        }
 
-    async def envelope(self, request: Request) -> Response:
-        return await self._guarded(request, self._accept_envelope)
+    def route(self, path: str) -> tuple[Accept, str] | None:
+        """The endpoint of an ingest path and the project id as the path spells it, else None
+        (``/api/{project_id}/envelope/`` and the others, ``{project_id}`` any non-empty text
+        without a slash, as a Starlette route matched it)."""
+        if not path.startswith("/api/"):
+            return None
+        project, slash, rest = path[5:].partition("/")
+        accept = self._endpoints.get(rest) if slash and project else None
+        return None if accept is None else (accept, project)
 
-    async def store(self, request: Request) -> Response:
-        return await self._guarded(request, self._accept_store)
+    async def serve(
+        self, route: tuple[Accept, str], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        accept, project = route
+        method = scope["method"]
+        if method == "OPTIONS":
+            answer = PREFLIGHT
+        elif method != "POST":
+            answer = METHOD_NOT_ALLOWED
+        else:
+            try:
+                answer = await accept(IngestRequest.of(project, scope, receive))
+            except IngestError as error:
+                self._metrics.rejected_for(reason_of(error))
+                answer = error_answer(error)
+            except SpoolUnavailable as error:
+                self._metrics.rejected_for(reason_of(error))
+                answer = SPOOL_UNAVAILABLE
+            except ClientDisconnected:
+                return
+        await answer.send(send)
 
-    async def otlp(self, request: Request) -> Response:
-        return await self._guarded(request, self._accept_otlp)
-
-    async def _guarded(
-        self,
-        request: Request,
-        accept: Callable[[Request], Awaitable[dict[str, str] | Response]],
-    ) -> Response:
-        if request.method == "OPTIONS":
-            return preflight()
-        try:
-            body = await accept(request)
-        except IngestError as error:
-            self._metrics.rejected_for(reason_of(error))
-            return error_response(error)
-        except SpoolUnavailable as error:
-            self._metrics.rejected_for(reason_of(error))
-            return _json(
-                {"detail": "spool unavailable"}, 503, {"X-Sentry-Error": "spool unavailable"}
-            )
-        return body if isinstance(body, Response) else _json(body)
-
-    async def _authenticate(self, request: Request, project_id: int, dsn: object) -> KeyInfo:
-        creds = extract_credentials(request.headers, request.query_params, dsn, project_id)
-        now = time.time()
+    async def _authenticate(self, request: IngestRequest, dsn: object, now: float) -> KeyInfo:
+        creds = extract_credentials(request.headers, request.query(), dsn, request.project_id)
         hit, info = self._keys.cached(creds.public_key, now)
         if not hit:
             info = await run_in_threadpool(self._keys.load, creds.public_key, now)
-        return authorize(info, project_id)
+        return authorize(info, request.project_id)
 
     def _admit(self, key: KeyInfo, item_types: list[str], now: float) -> None:
         project_id = key.project_id
         now += self._config.quota_clock_shift()
         full = self._spool_gauge.refusal()
-        categories = [item_category(t) for t in item_types]
         if full is not None:
-            self._refused.add(project_id, categories, "spool_full")
+            self._refused.add(project_id, map(item_category, item_types), "spool_full")
             raise TooManyRequests(
                 "spool full: processing is behind", full.retry_after, SpoolGauge.header(full)
             )
         quantity = limited_items(item_types)
         refusal = self._key_quota.admit(key.public_key, key.rate_limit, quantity, now)
         if refusal is not None:
-            self._refused.add(project_id, categories, "key_quota")
+            self._refused.add(project_id, map(item_category, item_types), "key_quota")
             raise TooManyRequests(
                 "event quota exceeded for this DSN key", refusal.retry_after, refusal.header()
             )
         refusal = self._quota.admit(project_id, quantity, now)
         if refusal is not None:
-            self._refused.add(project_id, categories, "project_quota")
+            self._refused.add(project_id, map(item_category, item_types), "project_quota")
             raise TooManyRequests(
                 "event quota exceeded for this project", refusal.retry_after, refusal.header()
             )
 
-    async def _accept_envelope(self, request: Request) -> dict[str, str]:
-        project_id = _project_id(request)
+    def _read(self, request: IngestRequest) -> Awaitable[bytes]:
+        return read_capped(request, self._config.max_body_bytes, self._config.body_timeout_seconds)
+
+    def _client_ip(self, request: IngestRequest) -> str | None:
+        if self._config.trust_forwarded_for:
+            forwarded = request.headers.get("x-forwarded-for")
+            if forwarded:
+                return forwarded.split(",")[0].strip()[:64]
+        return request.client[0] if request.client else None
+
+    async def _accept_envelope(self, request: IngestRequest) -> Answer:
         received = time.time()
-        body = await read_capped(
-            request, self._config.max_body_bytes, self._config.body_timeout_seconds
-        )
-        data = decode_body(
-            body, request.headers.get("content-encoding"), self._config.max_envelope_bytes
-        )
+        body = await self._read(request)
+        encoding = request.headers.get("content-encoding")
+        data = decode_body(body, encoding, self._config.max_envelope_bytes)
         try:
             envelope = parse_envelope(data, self._item_limit)
         except ItemTooLarge as exc:
             raise PayloadTooLarge(str(exc)) from exc
         except EnvelopeError as exc:
             raise BadRequest(f"invalid envelope: {exc}") from exc
-        key = await self._authenticate(request, project_id, envelope.headers.get("dsn"))
-        if envelope.items and not any(item_is_valid(item) for item in envelope.items):
+        key = await self._authenticate(request, envelope.headers.get("dsn"), received)
+        items = envelope.items
+        if items and not any(item_is_valid(item) for item in items):
             raise BadRequest("no valid item in envelope")
-        if any(item.type == INTERNAL_OUTCOMES for item in envelope.items):
+        item_types = [item.type for item in items]
+        if INTERNAL_OUTCOMES in item_types:
             raise BadRequest(f"item type {INTERNAL_OUTCOMES!r} is reserved")
-        self._admit(key, [item.type for item in envelope.items], received)
-        client_ip = _client_ip(request, self._config.trust_forwarded_for)
-        spooled = spooled_form(body, request.headers.get("content-encoding"), data)
-        await self._spool.append(NewEntry(project_id, received, client_ip, spooled))
+        self._admit(key, item_types, received)
+        spooled = spooled_form(body, encoding, data)
+        await self._spool.append(
+            NewEntry(request.project_id, received, self._client_ip(request), spooled)
+        )
         self._metrics.accepted(len(data))
         event_id = envelope.event_id
-        return {"id": event_id} if event_id else {}
+        return json_answer({"id": event_id} if event_id else {})
 
-    async def _accept_store(self, request: Request) -> dict[str, str]:
-        project_id = _project_id(request)
+    async def _accept_store(self, request: IngestRequest) -> Answer:
         received = time.time()
-        key = await self._authenticate(request, project_id, None)
-        body = await read_capped(
-            request, self._config.max_body_bytes, self._config.body_timeout_seconds
-        )
-        data = decode_body(
-            body, request.headers.get("content-encoding"), self._config.max_event_bytes
-        )
-        event = _decode_store_body(data, self._config.max_event_bytes)
+        key = await self._authenticate(request, None, received)
+        body = await self._read(request)
+        limit = self._config.max_event_bytes
+        data = decode_body(body, request.headers.get("content-encoding"), limit)
+        event = _decode_store_body(data, limit)
         self._admit(
             key, ["transaction" if event.get("type") == "transaction" else "event"], received
         )
         event_id = normalize_event_id(event.get("event_id")) or uuid.uuid4().hex
         await self._spool.append(
             NewEntry(
-                project_id,
+                request.project_id,
                 received,
-                _client_ip(request, self._config.trust_forwarded_for),
+                self._client_ip(request),
                 single_event_envelope(event, event_id),
             )
         )
         self._metrics.accepted(len(data))
-        return {"id": event_id}
+        return json_answer({"id": event_id})
 
-    async def _accept_otlp(self, request: Request) -> Response:
+    async def _accept_otlp(self, signal: Signal, request: IngestRequest) -> Answer:
         """OTLP/HTTP traces or logs (docs/protocol.md, "OTLP"), spooled as one internal item."""
-        project_id = _project_id(request)
-        signal = SIGNALS[request.url.path.rstrip("/").rpartition("/")[2]]  # routes: SIGNALS' keys
         received = time.time()
-        key = await self._authenticate(request, project_id, None)
+        key = await self._authenticate(request, None, received)
         media = media_type(request.headers.get("content-type"))
-        body = await read_capped(
-            request, self._config.max_body_bytes, self._config.body_timeout_seconds
-        )
+        body = await self._read(request)
         limit = min(self._config.max_envelope_bytes, self._item_limit(signal.item_type))
         data = decode_body(body, request.headers.get("content-encoding"), limit)
         check_body(signal, media, data)
         self._admit(key, [signal.item_type], received)
-        client_ip = _client_ip(request, self._config.trust_forwarded_for)
         await self._spool.append(
-            NewEntry(project_id, received, client_ip, spooled_envelope(signal, media, data))
+            NewEntry(
+                request.project_id,
+                received,
+                self._client_ip(request),
+                spooled_envelope(signal, media, data),
+            )
         )
         self._metrics.accepted(len(data))
-        return Response(success_body(signal, media), media_type=media, headers=CORS_HEADERS)
+        return Answer(200, success_body(signal, media), [*_CORS, (b"content-type", media.encode())])
 
 
 def _decode_store_body(data: bytes, limit: int) -> dict[str, object]:
@@ -327,13 +422,33 @@ def _decode_store_body(data: bytes, limit: int) -> dict[str, object]:
     return event
 
 
-def preflight() -> Response:
-    return Response(
-        status_code=200,
-        headers={
-            **CORS_HEADERS,
-            "Access-Control-Allow-Methods": "POST, OPTIONS",
-            "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
-            "Access-Control-Max-Age": "3600",
-        },
-    )
+def route_path(scope: Scope) -> str:
+    """The path a route matches: without the ``root_path`` a proxy's prefix put in front (as
+    Starlette's routing reads it)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
+        return path[len(root) :]
+    return path
+
+
+class IngestFirst(Starlette):
+    """The application: requests to the ingest paths go straight to ``IngestEndpoints``; all
+    else (other paths, the lifespan) through Starlette's middleware and router."""
+
+    def __init__(
+        self,
+        ingest: IngestEndpoints,
+        routes: Sequence[BaseRoute],
+        lifespan: Lifespan[IngestFirst],
+    ) -> None:
+        super().__init__(routes=routes, lifespan=lifespan)
+        self._ingest = ingest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            route = self._ingest.route(route_path(scope))
+            if route is not None:
+                await self._ingest.serve(route, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
