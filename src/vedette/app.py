@@ -29,7 +29,7 @@ from vedette.domain.spooled import NewEntry
 from vedette.ingest.auth import KeyInfo, KeyRegistry
 from vedette.ingest.metrics import IngestMetrics
 from vedette.ingest.ratelimit import ProjectQuota, RefusedOutcomes, SpoolGauge
-from vedette.ingest.routes import IngestConfig, IngestEndpoints
+from vedette.ingest.routes import IngestConfig, IngestEndpoints, IngestFirst
 from vedette.settings import Settings
 from vedette.spool.clock_shift import clock_shift
 from vedette.spool.writer import SpoolUnavailable, SpoolWriter
@@ -236,8 +236,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         Route("/_health/", health),
         Route("/metrics", metrics),
-        *ingest.routes(),
         *api.routes(),
         *web.routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return IngestFirst(ingest, routes, lifespan)
