@@ -1,10 +1,12 @@
 """The scrubbing pre-scan skips common lookalikes and still finds what a rule would act on.
 
-A container whose JSON text shows nothing to scrub is kept as it is (processing.scrub). Two
-cheap hits are confirmed before a walk: a run of 13 digits (a card number?) and the
-case-sensitive ``SK`` (a Twilio key?). The fraction of a float and ``SKU-1`` are no secrets;
-whatever the scan lets through must come out of the full walk unchanged, and whatever a rule
-does change must be found.
+A container whose JSON text shows nothing to scrub is kept as it is (processing.scrub). Cheap
+hits are confirmed before a walk: a run of 13 digits (a card number?), the case-sensitive
+``SK`` (a Twilio key?), ``://`` (a URL's password?) and ``auth`` (a sensitive key, or
+``auth...=value`` in text?); ``api`` is only looked for as ``api_key``, ``api-key`` and
+``apikey``. The fraction of a float, ``SKU-1``, a plain link, ``api.example.com`` and
+"authorisation failed" are no secrets; whatever the scan lets through must come out of the
+full walk unchanged, and whatever a rule does change must be found.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vedette.processing.scrub import ScrubConfig, scrub_event
-from vedette.processing.value_rules import may_need_scrubbing
+from vedette.processing.value_rules import SCAN_DECISIONS, may_need_scrubbing
 from vedette.shared.secret_patterns import SECRET_FORMATS
 
 TWILIO = "SK" + "0123456789abcdef" * 2
@@ -37,6 +41,31 @@ CASES: list[tuple[str, Any, bool]] = [
     ("card as an integer", 4111111111111111, True),
     ("Twilio key", TWILIO, True),
     ("Twilio key in text", f"key={TWILIO};", True),
+    ("plain link", "https://api.example.com/v2/http/0?page=2#top", False),
+    ("link with a port", "http://db.internal:5432/orders", False),
+    ("link then an address later", "see https://example.com/x, mail a@b.c", False),
+    ("URL with a password", "postgres://app:hunter2@db/x", True),
+    ("URL with an escaped quote in the user", 'redis://a"b:pw@cache', True),
+    ("URL with a control character in the password", "amqp://u:p\x01w@mq", True),
+    ("api in a host name", "https://api.example.com", False),
+    ("api in prose", "the public api is down", False),
+    ("api_key in text", "api_key=abc", True),
+    ("API-Key in text", "X-API-Key: 1234", True),
+    ("apikey as an object key", {"apiKey": "x"}, True),
+    ("authorisation in prose", "payment exceeds authorisation", False),
+    ("author in prose", "written by the author: Jane", False),
+    ("authority in prose", "the authority=unknown", False),
+    ("auth as a mere value", "auth", False),
+    ("auth as a later item of a list", ["x", "auth"], False),
+    ("auth in an object key", {"author_id": 5}, True),
+    ("auth in an object key after an escape", {'a"auth': 5}, True),
+    ("auth in a pair's key", [["X-Auth", "1"]], True),
+    ("authorization header in text", "Authorization: Bearer x", True),
+    ("auth then = after a tab", "auth\t= x", True),
+    ("auth then a quote then :", 'auth": x', True),
+    ("auth then a control space then =", "auth\x1f=x", True),
+    ("auth then four spaces", "auth    =x", False),
+    ("auth_token in text", "x auth_token=abc", True),
 ]
 
 
@@ -57,3 +86,22 @@ def test_the_twilio_confirmation_mirrors_the_only_format_hinted_by_sk() -> None:
     hinted = [f for f in SECRET_FORMATS if "SK" in f.hints]
     assert [f.name for f in hinted] == ["twilio-key"]
     assert hinted[0].pattern.pattern == r"(?<![A-Za-z0-9])SK[0-9a-f]{32}(?![A-Za-z0-9])"
+
+
+FRAGMENTS = [
+    "auth", "AUTH", "or", "iz", "api", "_key", "-key", "key", "=", ":", "://", "@", "/", "?",
+    '"', "'", "\\", " ", "\t", "\n", "\x0b", "\x1c", "\x01", "x", "Bearer ", "[", "{",
+]  # fmt: skip
+texts = st.lists(st.sampled_from(FRAGMENTS), max_size=8).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, texts)
+def test_near_misses_agree_with_the_walk(key: str, value: str) -> None:
+    """Around the confirmed words: the fast path leaves exactly what the walk leaves, as an
+    object's key, a pair's key, a value in a list and a value of an object."""
+    SCAN_DECISIONS.clear()
+    event = {"extra": {"vars": {key: value, "pairs": [[key, value]], "list": [value, key]}}}
+    quick = scrub_event(copy.deepcopy(event), ScrubConfig())
+    walked = scrub_event(copy.deepcopy(event), ScrubConfig(), quick=False)
+    assert quick == walked

@@ -275,7 +275,8 @@ _apply_long_value_rules = lru_cache(maxsize=128)(_value_rules)
 # Lower-cased needles: the sensitive-key pattern and exact keys (``^otp$`` as the quoted key),
 # the value rules' words and prechecks. Case-sensitive: the user-path precheck.
 _NEEDLES = (
-    b"pass", b"pwd", b"secret", b"api", b"auth", b"credentials", b"private", b"token",
+    b"pass", b"pwd", b"secret", b"apikey", b"api-key", b"api_key", b"auth", b"credentials",
+    b"private", b"token",
     b"sess", b"cookie", b"csrf", b"xsrf", b'"otp"', b"factor", b"connect.sid", b"symfony",
     b"sentrysid", b"_vercel_jwt", b"bearer", b"basic", b"-----begin", b"://",
     *(hint.encode() for hint in LOWERED_HINTS),
@@ -294,7 +295,25 @@ _CARD_RUN = b"0" * 13  # 13 digits once spaces and dashes are gone
 # escaped in JSON; a character escaped before a card ends its escape in a letter, a quote or
 # a backslash, or in digits that run into the card's own (``\u0001``) and are found with it.
 _CARD_SHAPE = re.compile(rb"(?<![0-9.])(?:[0-9][ \-]?){12,18}[0-9]")
-_CASED_SHAPES = {b"SK": re.compile(rb"SK[0-9a-f]{32}")}
+# ``://`` (``_URL_AUTH`` and the url-password format): a URL is only acted on when a password
+# follows, ``scheme://user:password@``; a plain link (``https://api.example.com/v2``) or a
+# port (``http://host:8080/``) is none. Every character of the user and the password that
+# JSON escapes (a quote, a backslash, a control character) becomes at most six characters of
+# the same classes, hence the bounds six times the rule's 256.
+_URL_PASSWORD_SHAPE = re.compile(rb"://[^:/?#@\s]{0,1536}:[^@/?#\s]{1,1536}@")
+# ``auth`` (lower-cased text): the key pattern takes any key holding it, an object's key (the
+# string followed by ``":``) or a pair's first item (``["...``); the ``key=value`` rule
+# (``_EMBEDDED_KV``) takes it followed by word characters, an optional quote (escaped in
+# JSON), at most three spaces (a tab, a newline or a control space is escaped: ``\t``,
+# ``\u001c``...) and ``=`` or ``:``. So prose (``authorisation failed``, ``the author``) and a
+# value that merely holds the word are no hit.
+_JSON_STRING_REST = rb'(?:[^"\\]|\\.)*'
+_AUTH_SHAPE = re.compile(
+    rb"auth" + _JSON_STRING_REST + rb'":'
+    rb'|\["' + _JSON_STRING_REST + rb"auth"
+    rb"|auth(?!or(?!iz))[\w.\-]{0,40}(?:\\?[\"'])?(?:\s|\\[tnfr]|\\u00(?:0b|1[c-f])){0,3}[=:]"
+)
+_SHAPES = {b"SK": re.compile(rb"SK[0-9a-f]{32}"), b"://": _URL_PASSWORD_SHAPE, b"auth": _AUTH_SHAPE}
 _SSN_RUN = b"000-00-0000"
 _IBAN_HEAD = b"AA00"  # country code and check digits
 
@@ -319,19 +338,26 @@ def may_need_scrubbing(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
 
 def _scan(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
     lowered = encoded.lower()
-    for needle in _NEEDLES + extra:
+    for needle in extra:
         if needle in lowered:
             return True
+    for needle in _NEEDLES:
+        if needle in lowered and _confirmed(needle, lowered):
+            return True
     for needle in _CASED_NEEDLES:
-        if needle in encoded:
-            shape = _CASED_SHAPES.get(needle)
-            if shape is None or shape.search(encoded) is not None:
-                return True
+        if needle in encoded and _confirmed(needle, encoded):
+            return True
     digits = encoded.translate(_NO_SEPARATORS, b" -")
     if _CARD_RUN in digits and _CARD_SHAPE.search(encoded) is not None:
         return True
     skeleton = encoded.translate(_SKELETON)
     return _SSN_RUN in skeleton or _IBAN_HEAD in skeleton
+
+
+def _confirmed(needle: bytes, text: bytes) -> bool:
+    """Whether the hit of ``needle`` in ``text`` could be acted on (no shape: always)."""
+    shape = _SHAPES.get(needle)
+    return shape is None or shape.search(text) is not None
 
 
 # Sentry's server-side key pattern plus the names the Python SDK's EventScrubber filters
