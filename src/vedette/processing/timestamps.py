@@ -32,7 +32,7 @@ def parse_timestamp(value: object) -> float | None:
     text = value.strip()
     if not text or len(text) > 64:
         return None
-    if _NUMBER.fullmatch(text):
+    if ":" not in text and _NUMBER.fullmatch(text):  # a time of day is no number
         try:
             return _seconds(float(text))
         except (ValueError, OverflowError):  # pragma: no cover - float() saturates to inf
@@ -49,7 +49,9 @@ def _seconds(value: float) -> float | None:
 def _parse_iso(text: str) -> float | None:
     if text[-1:] in ("z", "Z"):
         text = text[:-1] + "+00:00"
-    text = _FRACTION.sub(r"\1", text, count=1)
+    excess = _FRACTION.search(text)
+    if excess is not None:  # (``_FRACTION.sub`` costs 3 µs even when nothing matches)
+        text = f"{text[: excess.start()]}{excess.group(1)}{text[excess.end() :]}"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
