@@ -152,7 +152,9 @@ SPOOL_UNAVAILABLE = Answer(
 
 
 class ClientDisconnected(Exception):
-    """The client went away before its body arrived: there is no one to answer."""
+    """The client went away before its body arrived: there is no one to answer (counted at
+    /metrics as ``client_disconnected``; Starlette's request stream raised its own exception,
+    which uvicorn logged as an error of the application)."""
 
 
 def _is_number(text: str) -> bool:
@@ -286,7 +288,8 @@ class IngestEndpoints:
             except SpoolUnavailable as error:
                 self._metrics.rejected_for(reason_of(error))
                 answer = SPOOL_UNAVAILABLE
-            except ClientDisconnected:
+            except ClientDisconnected as gone:
+                self._metrics.rejected_for(reason_of(gone))
                 return
         await answer.send(send)
 
