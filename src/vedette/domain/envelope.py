@@ -125,7 +125,8 @@ def parse_envelope(data: bytes, item_limit: Callable[[str], int] | None = None) 
     items: list[Item] = []
     size = len(data)
     while pos < size:
-        if data[pos:] == b"\n":  # a final newline after the last item is allowed
+        # A final newline after the last item is allowed (compared without copying the rest).
+        if pos == size - 1 and data[pos] == 0x0A:
             break
         item_headers, pos = _read_header(data, pos)
         item_type = item_headers.get("type")
