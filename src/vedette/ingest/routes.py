@@ -161,7 +161,7 @@ def _is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()  # str.isdigit alone takes "²", which int() refuses
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs a microsecond more
 class IngestRequest:
     """What the endpoints read of an ASGI request, taken from its scope once."""
 
