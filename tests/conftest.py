@@ -237,14 +237,18 @@ CHEAP_HASH_MEMORY_KIB, CHEAP_HASH_ITERATIONS = 1024, 1
 
 def files_in_memory() -> None:
     """Put the suite's temporary files (SQLite databases, spools, servers' data directories)
-    in /dev/shm, a tmpfs, unless TMPDIR says where they go.
+    in /dev/shm, a tmpfs, unless TMPDIR says where they go or it has less than 2 GiB free
+    (containers often give it 64 MiB).
 
     A durable SQLite commit (``synchronous=FULL``) waits 3 to 5 ms for the disk on these
     machines and 0.1 to 0.4 ms on tmpfs, and the suite commits many thousands of times. What the
     durability tests check is unchanged: they kill our processes, not the machine, and the
     kernel keeps what a killed process wrote on either kind of file system."""
     shm = Path("/dev/shm")
-    if "TMPDIR" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
+    if "TMPDIR" in os.environ or not shm.is_dir() or not os.access(shm, os.W_OK | os.X_OK):
+        return
+    free = os.statvfs(shm)
+    if free.f_bavail * free.f_frsize >= 2 << 30:
         os.environ["TMPDIR"] = str(shm)
         tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
