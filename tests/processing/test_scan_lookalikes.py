@@ -105,3 +105,26 @@ def test_near_misses_agree_with_the_walk(key: str, value: str) -> None:
     quick = scrub_event(copy.deepcopy(event), ScrubConfig())
     walked = scrub_event(copy.deepcopy(event), ScrubConfig(), quick=False)
     assert quick == walked
+
+
+def nested(levels: int, leaf: Any) -> Any:
+    value: Any = [leaf]
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("levels", [60, 61, 62, 63, 64, 65, 70])
+@pytest.mark.parametrize("leaf", ["plain", [], {}])
+def test_the_depth_limit_holds_on_the_fast_path(levels: int, leaf: Any) -> None:
+    """Past the brackets' bound the scan counts levels: a value as deep as the limit is cut
+    as the walk cuts it, in a bag, a context and the tags."""
+    deep = nested(levels, leaf)
+    event = {
+        "extra": {"deep": deep},
+        "contexts": {"app": {"deep": deep}},
+        "tags": [["k", "v"]] * 70 + [["deep", deep]],
+    }
+    quick = scrub_event(copy.deepcopy(event), ScrubConfig())
+    walked = scrub_event(copy.deepcopy(event), ScrubConfig(), quick=False)
+    assert quick == walked

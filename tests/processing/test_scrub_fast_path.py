@@ -69,6 +69,7 @@ events = st.fixed_dictionaries(
                                                        "cookies": values}),
         "logentry": st.fixed_dictionaries({}, optional={"formatted": st.sampled_from(SECRETS)}),
         "spans": st.lists(st.dictionaries(keys, values, max_size=3), max_size=2),
+        "user": st.dictionaries(keys, values, max_size=3),
     },
 )  # fmt: skip
 configs = st.builds(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vedette.processing.trim import BagLimit, Notes, _bag, _fits_as_is, trim_bag
+from vedette.processing.trim import BagLimit, Notes, _bag, _fits_as_is, nesting, trim_bag
 
 values = st.recursive(
     st.none()
@@ -46,3 +47,30 @@ def test_storage_hostile_values_take_the_walk() -> None:
     assert not _fits_as_is({"a": "\ud800"}, 1000, 5)
     assert not _fits_as_is({"a": 2**80}, 1000, 5)
     assert not _fits_as_is({"a": "x" * 2000}, 1000, 5)
+
+
+def nested(levels: int) -> Any:
+    value: Any = [1]
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+NESTING_CASES: list[tuple[str, Any, int, int]] = [
+    ("empty list", [], 5, 1),
+    ("flat list", [1, "a"], 5, 1),
+    ("an empty container adds no level", [[], {}], 5, 1),
+    ("tag pairs", [["k", "v"]] * 60, 5, 2),
+    ("objects in objects", {"a": {"b": {"c": 1}}, "d": 2}, 5, 3),
+    ("the deepest branch counts", [[1], [[[1]]]], 5, 4),
+    ("exactly at the limit", nested(5), 5, 5),
+    ("one past the limit", nested(6), 5, 6),
+    ("far past the limit stops at limit + 1", nested(200), 64, 65),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "limit", "levels"), [c[1:] for c in NESTING_CASES], ids=[c[0] for c in NESTING_CASES]
+)
+def test_nesting(value: Any, limit: int, levels: int) -> None:
+    assert nesting(value, limit) == levels

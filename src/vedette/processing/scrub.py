@@ -45,7 +45,7 @@ import orjson
 from vedette.domain.events import NormalizedEvent, as_plain_dict
 from vedette.processing.advanced_scrub import UNSCRUBBED_TOP, AdvancedScrubber
 from vedette.processing.pii_config import PiiConfig
-from vedette.processing.trim import Notes, Path, merge_meta
+from vedette.processing.trim import Notes, Path, merge_meta, nesting
 from vedette.processing.value_rules import (
     CACHED_KEY_CHARS,
     IP_RULES,
@@ -176,7 +176,15 @@ class _Scrubber:
             encoded = orjson.dumps(value)
         except (TypeError, orjson.JSONEncodeError):
             return False
-        if not encoded.isascii() or encoded.count(b"[") + encoded.count(b"{") >= MAX_DEPTH - depth:
+        if not encoded.isascii():
+            return False
+        levels_left = MAX_DEPTH - depth
+        # Brackets bound the nesting from above; past them (60 tags are 61 lists of one level
+        # or two) count the levels of containers, an empty one possibly one more.
+        if (
+            encoded.count(b"[") + encoded.count(b"{") >= levels_left
+            and nesting(value, levels_left) >= levels_left
+        ):
             return False
         return not may_need_scrubbing(encoded, self.extra_needles)
 
@@ -435,6 +443,8 @@ class _Scrubber:
             if not isinstance(context, dict):
                 contexts[alias] = self.bag(context, here)
                 continue
+            if self.untouched(context, 0):  # its keys and values, one level down: as a bag's
+                continue
             for key, value in list(context.items()):
                 if key in _ID_KEYS or key == "type":
                     continue
@@ -447,6 +457,8 @@ class _Scrubber:
                     context[key] = self.bag(value, (*here, key), 1)
 
     def user(self, user: dict[str, Any], path: Path) -> None:
+        if self.untouched(user, 0):
+            return
         for key, value in list(user.items()):
             if key in ("id", "ip_address"):
                 continue  # the user's identity; IPs follow the scrub_ip_addresses option
@@ -455,6 +467,8 @@ class _Scrubber:
     def span(self, span: Any, path: Path) -> Any:
         if not isinstance(span, dict):
             return self.bag(span, path)
+        if self.untouched(span, 0):
+            return span
         for key, value in list(span.items()):
             if key not in _ID_KEYS and key not in ("start_timestamp", "timestamp"):
                 span[key] = self.bag(value, (*path, key))

@@ -180,17 +180,17 @@ def _fits_as_is(value: object, size: int, max_depth: int) -> bool:
 
 
 def _text_nesting(encoded: bytes, limit: int) -> int:
-    """``_nesting`` of the value whose JSON text this is: no deeper than its bracket count
+    """``nesting`` of the value whose JSON text this is: no deeper than its bracket count
     (most bags: nothing to walk), else walked once per distinct text (an error that repeats
     repeats its frame variables; the walk was 2.1 of 5.7 ms per 20-frame event)."""
     if encoded.count(b"[") + encoded.count(b"{") <= limit:
         return limit
     if len(encoded) > _CACHED_TEXT_BYTES:
-        return _nesting(orjson.loads(encoded), limit)
+        return nesting(orjson.loads(encoded), limit)
     key = (encoded, limit)
     found = NESTING.get(key)
     if found is None:
-        found = _nesting(orjson.loads(encoded), limit)
+        found = nesting(orjson.loads(encoded), limit)
         NESTING.put((compact(encoded), limit), found, ENTRY_BYTES + approx_bytes(key))
     return found
 
@@ -201,17 +201,30 @@ _CACHED_TEXT_BYTES = 16 * 1024
 NESTING: BoundedMemo[int] = BoundedMemo(1024, max_weight=4 * 1024 * 1024)
 
 
-def _nesting(value: dict[Any, Any] | list[Any], limit: int, level: int = 1) -> int:
-    """Container levels in ``value`` (a flat list is 1), counting no further than ``limit + 1``."""
-    deepest = level
-    for child in value.values() if isinstance(value, dict) else value:
-        if isinstance(child, dict | list) and child:
-            if level >= limit:
-                return level + 1
-            deepest = max(deepest, _nesting(child, limit, level + 1))
-            if deepest > limit:
-                return deepest
-    return deepest
+# isinstance with a tuple: ``dict | list`` builds a union at each evaluation, twice as slow.
+_CONTAINERS = (dict, list)
+
+
+def nesting(value: dict[Any, Any] | list[Any], limit: int) -> int:
+    """Container levels in ``value`` (a flat list is 1), counted no further than ``limit + 1``.
+
+    An empty container adds no level (one below the deepest counted may hold one). Level by
+    level rather than by recursion: a list of 60 tag pairs costs one comprehension per level,
+    not a call per pair.
+    """
+    level = 1
+    layer: list[Any] = [value]
+    while level <= limit:
+        layer = [
+            child
+            for container in layer
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, _CONTAINERS) and child
+        ]
+        if not layer:
+            return level
+        level += 1
+    return level
 
 
 def _bag(
