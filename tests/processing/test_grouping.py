@@ -609,3 +609,18 @@ def test_any_json_yields_hashes(event: Any) -> None:
 
 def test_normalize_message_is_trim_then_parameterise() -> None:
     assert normalize_message("Order 1\nfailed 2\nthird 3") == "Order <int>\nfailed <int>..."
+
+
+LINE_PARTS = [
+    "Order 1", "a@b.io", " ", "\n", "\r\n", "\r", "\x0b", "\u2028", "\x1c", "...", "x" * 700,
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(LINE_PARTS), max_size=12).map("".join))
+def test_trimming_twice_changes_nothing(text: str) -> None:
+    """A long message is cached by what ``trim_lines`` keeps of it, and trimmed again on a
+    miss: that must be what the first trim gave."""
+    kept = trim_lines(text)
+    assert trim_lines(kept) == kept
+    assert normalize_message(text) == parameterize(kept)
