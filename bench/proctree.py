@@ -1,10 +1,10 @@
 """Memory and CPU of a server's whole process tree, read from /proc (Linux).
 
-A target is every process started for it and their descendants: `vedette serve`, its worker
-(a multiprocessing child) and multiprocessing's resource tracker; Bugsink's gunicorn master,
-its workers and `bugsink-runsnappea`. Memory is the sum of their resident set sizes (shared
-pages counted in each process, as `ps` and the issue's figures count them). PostgreSQL runs
-outside the tree and is not counted.
+A target is every process started for it and their descendants: `vedette serve` and its
+worker (in older code also multiprocessing's resource tracker); Bugsink's gunicorn master, its
+workers and `bugsink-runsnappea`. Memory is the sum of their resident set sizes (shared pages
+counted in each process, as `ps` and the issue's figures count them). PostgreSQL runs outside
+the tree and is not counted.
 """
 
 from __future__ import annotations
@@ -71,12 +71,11 @@ def command_line(pid: int) -> str:
 
 
 def digesters(roots: Iterable[int]) -> list[int]:
-    """The processes that digest: Vedette's worker (a multiprocessing spawn child, not the
-    resource tracker) or Bugsink's snappea, with their descendants."""
+    """The processes that digest: Vedette's worker (`vedette.worker_process`, or in older code
+    multiprocessing's `spawn_main` child) or Bugsink's snappea, with their descendants."""
+    names = ("vedette.worker_process", "spawn_main", "runsnappea")
     matched = [
-        pid
-        for pid in descendants(roots)
-        if "spawn_main" in (line := command_line(pid)) or "runsnappea" in line
+        pid for pid in descendants(roots) if any(name in command_line(pid) for name in names)
     ]
     return descendants(matched)
 

@@ -1,10 +1,14 @@
-"""The spool worker's child process: what it imports, and how quickly its threads stop."""
+"""The spool worker's child process: what it imports, how quickly its threads stop, and the
+pipes between it and the server."""
 
 from __future__ import annotations
 
+import os
+import select
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from tests.alerts.bench import BASE_URL
@@ -14,6 +18,7 @@ from vedette.alerts.evaluate import AlertSettings
 from vedette.storage.database import Database
 from vedette.uptime.checker import Checker, CheckerSettings
 from vedette.uptime.probe import ProbeSettings
+from vedette.worker_process import REPORT, ServerPipes, WorkerCounters
 
 AN_HOUR = 3600.0
 
@@ -48,3 +53,38 @@ def test_the_worker_threads_end_when_told_not_a_poll_later(db: Database, thread:
     stopping.set()
     running.join(timeout=30)
     assert not running.is_alive()
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 16, 17, 64])
+def test_reports_add_up_however_the_pipe_splits_them(chunk: int) -> None:
+    sent = [(20, 0.5), (3, 0.125), (200, 2.0)]
+    stream = b"".join(REPORT.pack(entries, seconds) for entries, seconds in sent)
+    counters = WorkerCounters()
+    for start in range(0, len(stream), chunk):
+        counters.feed(stream[start : start + chunk])
+    assert (counters.batches, counters.entries, counters.seconds) == (3, 223, 2.625)
+    assert "vedette_worker_entries_total 223" in counters.lines()
+
+
+def test_the_pipes_wake_the_worker_and_carry_its_reports() -> None:
+    """Over real pipes, as between the server and its worker process."""
+    wakeup_read, wakeup_write = os.pipe()
+    reports_read, reports_write = os.pipe()
+    os.set_blocking(wakeup_read, False)
+    pipes = ServerPipes(wakeup_read, reports_write)
+    try:
+        for _ in range(3):
+            os.write(wakeup_write, b"\0")  # three commits while the worker was busy
+        started = time.monotonic()
+        pipes.wait(AN_HOUR)
+        assert time.monotonic() - started < 60, "a wake-up ends the wait"
+        assert select.select([wakeup_read], [], [], 0)[0] == [], "and every wake-up is taken"
+        pipes.report(20, 0.5)
+        counters = WorkerCounters()
+        counters.feed(os.read(reports_read, 4096))
+        assert (counters.batches, counters.entries) == (1, 20)
+        os.close(reports_read)
+        pipes.report(1, 0.1)  # the server is gone: no error, the worker stops on its own
+    finally:
+        for fd in (wakeup_read, wakeup_write, reports_write):
+            os.close(fd)

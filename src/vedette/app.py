@@ -7,13 +7,15 @@ the spool worker runs in a child process, so processing never competes with inge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from multiprocessing.synchronize import Event as ProcessEvent
 
 import orjson
 from starlette.applications import Starlette
@@ -41,7 +43,7 @@ from vedette.web import sso
 from vedette.web.core import UIConfig
 from vedette.web.oidc import OidcConfig
 from vedette.web.ui import WebUI
-from vedette.worker_process import WorkerCounters, run_worker_process
+from vedette.worker_process import WorkerCounters
 
 log = logging.getLogger(__name__)
 
@@ -49,42 +51,66 @@ REFUSED_FLUSH_SECONDS = 2.0
 
 
 class WorkerSupervisor:
-    """Starts the worker child process and restarts it if it dies."""
+    """Starts the worker child process (vedette/worker_process.py) and restarts it if it dies;
+    wakes it after spool commits and adds up its batch reports."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._context = multiprocessing.get_context("spawn")
-        self.wakeup: ProcessEvent = self._context.Event()
-        self.counters = WorkerCounters(self._context)
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._wakeup_read, self._wakeup_write = os.pipe()
+        os.set_blocking(self._wakeup_write, False)
+        self._reports_read, self._reports_write = os.pipe()
+        os.set_blocking(self._reports_read, False)
+        self.counters = WorkerCounters()
+        self._process: subprocess.Popen[bytes] | None = None
         self._watch: asyncio.Task[None] | None = None
 
+    def wake(self) -> None:
+        """The spool has new entries (called by the spool writer's thread after a commit)."""
+        with contextlib.suppress(BlockingIOError):  # a full pipe: wake-ups are waiting already
+            os.write(self._wakeup_write, b"\0")
+
     def _spawn(self) -> None:
-        self._process = self._context.Process(
-            target=run_worker_process,
-            args=(self._settings, self.wakeup, os.getpid(), self.counters),
-            name="vedette-worker",
-            daemon=True,
-        )
-        self._process.start()
+        pipes = (self._wakeup_read, self._reports_write)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "vedette.worker_process", str(os.getpid()),
+             *(str(fd) for fd in pipes)],
+            stdin=subprocess.PIPE, pass_fds=pipes,
+        )  # fmt: skip
+        assert self._process.stdin is not None
+        with self._process.stdin:  # a few KB: fits the pipe, so this never blocks
+            self._process.stdin.write(pickle.dumps(self._settings))
+
+    def _read_reports(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            self.counters.feed(os.read(self._reports_read, 65536))
 
     async def _keep_alive(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            if self._process is not None and not self._process.is_alive():
-                log.error("worker exited with %s; restarting it", self._process.exitcode)
+            if self._process is not None and self._process.poll() is not None:
+                log.error("worker exited with %s; restarting it", self._process.returncode)
                 self._spawn()
 
     def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_reader(self._reports_read, self._read_reports)
         self._spawn()
-        self._watch = asyncio.get_running_loop().create_task(self._keep_alive())
+        self._watch = loop.create_task(self._keep_alive())
 
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
-        if self._process is not None:
+        if self._process is not None and self._process.poll() is None:
             self._process.terminate()
-            await run_in_threadpool(self._process.join, 30)
+            try:
+                await run_in_threadpool(self._process.wait, 30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                await run_in_threadpool(self._process.wait)
+        asyncio.get_running_loop().remove_reader(self._reports_read)
+        self._read_reports()  # the last batches' reports
+        for fd in (self._wakeup_read, self._wakeup_write, self._reports_read, self._reports_write):
+            os.close(fd)
 
 
 def oidc_config(settings: Settings) -> OidcConfig | None:
@@ -131,7 +157,7 @@ def create_app(settings: Settings) -> Starlette:
     spool_writer = SpoolWriter(
         storage.spool.database,
         storage.spool.table,
-        committed=supervisor.wakeup.set if supervisor is not None else lambda: None,
+        committed=supervisor.wake if supervisor is not None else lambda: None,
     )
     keys = _key_registry(storage.db)
     ingest_metrics = IngestMetrics()

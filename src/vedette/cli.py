@@ -70,8 +70,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     announce_first_admin(settings)
     app = create_app(settings)
     # uvicorn re-raises the SIGTERM it shut down for. With the default action that kills the
-    # process before its exit handlers run: the worker's shared-memory locks would stay
-    # registered, and multiprocessing's resource tracker warns of leaked semaphores.
+    # process before its exit handlers run (logging's last flush among them).
     signal.signal(signal.SIGTERM, exit_on_sigterm)
     # As in the worker: collections no longer walk the app's startup objects. In-process ingest
     # (bench/hotspots.py, alternated) is within noise of the defaults on an idle machine and was

@@ -1,8 +1,19 @@
 """The spool worker's child process: what `vedette serve` starts beside the server.
 
 It imports only what processing, storing, alerting and uptime checks need, not the server's
-web framework, API or UI: the process is spawned (a fresh interpreter), so every import is paid
-again at each start and restart, and the server cannot process events until it is done.
+web framework, API or UI: the process is a fresh interpreter, so every import is paid again at
+each start and restart, and the server cannot process events until it is done.
+
+The server talks to it through two pipes, not through multiprocessing's shared-memory locks:
+those are named semaphores in /dev/shm, left behind whenever the server is killed with -9,
+and they need multiprocessing's resource tracker, a third Python process (12 MiB).
+
+    python -m vedette.worker_process PARENT_PID WAKEUP_FD REPORTS_FD < pickled Settings
+
+- WAKEUP_FD: the server writes a byte after each spool commit; the worker waits on it between
+  polls, so new work starts at once.
+- REPORTS_FD: after each batch the worker writes one ``REPORT`` record (entries, seconds),
+  which the server adds up for /metrics: the counts outlive the worker's restarts.
 """
 
 from __future__ import annotations
@@ -11,11 +22,14 @@ import contextlib
 import fcntl
 import logging
 import os
+import pickle
+import select
 import signal
+import struct
+import sys
 import threading
 from collections.abc import Callable, Iterator
-from multiprocessing.context import SpawnContext
-from multiprocessing.synchronize import Event as ProcessEvent
+from dataclasses import dataclass
 
 from vedette.alerts.channels import Endpoints
 from vedette.alerts.consumer import Alerts
@@ -45,33 +59,60 @@ def sole_worker(storage: Storage) -> Iterator[None]:
         yield
 
 
+REPORT = struct.Struct("=dd")  # one batch: spool entries, seconds of work
+
+
 class WorkerCounters:
-    """Batches, spool entries and seconds of batch work of this server's worker, in memory
-    shared with the worker process (so they outlive its restarts) and shown in /metrics."""
+    """Batches, spool entries and seconds of batch work of this server's worker, added up in
+    the server from the worker's reports and shown in /metrics."""
 
-    def __init__(self, context: SpawnContext) -> None:
-        self._values = context.Array("d", 3)
+    def __init__(self) -> None:
+        self.batches = 0
+        self.entries = 0
+        self.seconds = 0.0
+        self._partial = b""
 
-    def add(self, entries: int, seconds: float) -> None:
-        with self._values.get_lock():
-            self._values[0] += 1
-            self._values[1] += entries
-            self._values[2] += seconds
+    def feed(self, data: bytes) -> None:
+        """Add the whole reports in ``data``; keep a trailing part for the next read."""
+        data = self._partial + data
+        whole = len(data) - len(data) % REPORT.size
+        for entries, seconds in REPORT.iter_unpack(data[:whole]):
+            self.batches += 1
+            self.entries += int(entries)
+            self.seconds += seconds
+        self._partial = data[whole:]
 
     def lines(self) -> list[str]:
-        with self._values.get_lock():
-            batches, entries, seconds = self._values[:]
         return [
             "# HELP vedette_worker_batches_total Batches the worker processed.",
             "# TYPE vedette_worker_batches_total counter",
-            f"vedette_worker_batches_total {batches:.0f}",
+            f"vedette_worker_batches_total {self.batches}",
             "# HELP vedette_worker_entries_total Spool entries the worker processed.",
             "# TYPE vedette_worker_entries_total counter",
-            f"vedette_worker_entries_total {entries:.0f}",
+            f"vedette_worker_entries_total {self.entries}",
             "# HELP vedette_worker_batch_seconds_total Time spent processing and storing batches.",
             "# TYPE vedette_worker_batch_seconds_total counter",
-            f"vedette_worker_batch_seconds_total {seconds:.3f}",
+            f"vedette_worker_batch_seconds_total {self.seconds:.3f}",
         ]
+
+
+@dataclass(frozen=True)
+class ServerPipes:
+    """The worker's ends of its two pipes to the server (file descriptors)."""
+
+    wakeup: int
+    reports: int
+
+    def wait(self, seconds: float) -> None:
+        """Until the server signals a commit, or ``seconds`` pass; then take every signal."""
+        readable, _, _ = select.select([self.wakeup], [], [], seconds)
+        if readable:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self.wakeup, 4096)
+
+    def report(self, entries: int, seconds: float) -> None:
+        with contextlib.suppress(BrokenPipeError):  # the server is gone: the worker stops next
+            os.write(self.reports, REPORT.pack(entries, seconds))
 
 
 def project_processing(db: Database) -> Callable[[int], ProcessingConfig]:
@@ -84,17 +125,14 @@ def project_processing(db: Database) -> Callable[[int], ProcessingConfig]:
     return privacy.ShortCache(load, privacy.SETTINGS_CACHE_SECONDS)
 
 
-def run_worker_process(
-    settings: Settings, wakeup: ProcessEvent, parent_pid: int, counters: WorkerCounters
-) -> None:
+def run_worker_process(settings: Settings, pipes: ServerPipes, parent_pid: int) -> None:
     """Entry point of the worker child process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per notification sent
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
-        # Only a flag: touching the wake-up event here could deadlock with the wait it
-        # interrupts. The wait times out within the idle poll interval anyway.
+        # Only a flag: the wait it interrupts resumes and ends within the idle poll interval.
         nonlocal stopping
         stopping = True
 
@@ -110,16 +148,12 @@ def run_worker_process(
             cleanup_seconds=settings.cleanup_interval_seconds,
         ),
         processing=project_processing(storage.db),
-        on_batch=counters.add,
+        on_batch=pipes.report,
         consumer=Alerts(AlertSettings(settings.base_url, settings.alert_hourly_cap)),
     )
 
     def should_stop() -> bool:
         return stopping or os.getppid() != parent_pid
-
-    def wait(seconds: float) -> None:
-        wakeup.wait(seconds)
-        wakeup.clear()
 
     # If the server dies (even by kill -9), its worker follows instead of lingering.
     with sole_worker(storage):
@@ -132,7 +166,7 @@ def run_worker_process(
             alerts=AlertSettings(settings.base_url, settings.alert_hourly_cap),
         )
         checker = Checker(storage.db, uptime).start(threads_stop)
-        worker.run(should_stop=should_stop, wait=wait)
+        worker.run(should_stop=should_stop, wait=pipes.wait)
         threads_stop.set()
         dispatcher.join(timeout=settings.notification_timeout_seconds + 5)
         checker.join(timeout=MAX_TIMEOUT_MS / 1000 + 5)
@@ -150,3 +184,14 @@ def delivery_settings(settings: Settings) -> DeliverySettings:
         lease_seconds=settings.notification_lease_seconds,
         endpoints=Endpoints(settings.telegram_api_url, settings.pagerduty_events_url),
     )
+
+
+def main() -> None:
+    parent_pid, wakeup, reports = (int(arg) for arg in sys.argv[1:4])
+    settings = pickle.load(sys.stdin.buffer)  # from the server, which started this process
+    os.set_blocking(wakeup, False)
+    run_worker_process(settings, ServerPipes(wakeup, reports), parent_pid)
+
+
+if __name__ == "__main__":
+    main()

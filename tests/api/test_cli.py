@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from pathlib import Path
 
 import pytest
 from tests.conftest import LiveVedette
+from tests.e2e.crash_stream import worker_pids
 
 from vedette.cli import demo_project_dsn, main
 from vedette.settings import Settings
@@ -71,12 +74,29 @@ def wait_for_process_group_exit(pgid: int, timeout: float = 20.0) -> None:
     raise AssertionError(f"processes of group {pgid} still run after {timeout} s")
 
 
-def test_serve_stops_on_sigterm_without_leaking_semaphores(own_server: LiveVedette) -> None:
+def process_group(pgid: int) -> list[int]:
+    """The processes now in group ``pgid`` (field 5 of /proc/PID/stat, after the name)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):  # ended meanwhile
+            if int(stat.read_text().rpartition(")")[2].split()[2]) == pgid:
+                members.append(int(stat.parent.name))
+    return members
+
+
+def test_serve_is_two_processes_holding_no_named_semaphore(own_server: LiveVedette) -> None:
+    """The server and its worker, and nothing else: no resource tracker, and no named
+    semaphore (a file in /dev/shm, which a kill -9 would leave behind for good)."""
     own_server.start()
     assert own_server.process is not None
     pgid = own_server.process.pid  # started in a session of its own
+    deadline = time.monotonic() + 30
+    while not worker_pids(own_server):
+        assert time.monotonic() < deadline, "the server started its worker"
+        time.sleep(0.05)
+    group = process_group(pgid)
+    assert sorted(group) == sorted([pgid, *worker_pids(own_server)])
+    for pid in group:
+        assert "/dev/shm/sem." not in Path(f"/proc/{pid}/maps").read_text()
     own_server.stop()
-    # The resource tracker, a child of the server, reports leaks when the server has exited.
     wait_for_process_group_exit(pgid)
-    log = own_server.log_path.read_text()
-    assert "leaked semaphore" not in log, log[-2000:]

@@ -100,14 +100,13 @@ class SteadyStream:
 
 
 def worker_pids(server: LiveVedette) -> list[int]:
-    """The server's spawned worker process (children running multiprocessing's spawn_main,
-    not its resource tracker)."""
+    """The server's worker process (its child running ``vedette.worker_process``)."""
     assert server.process is not None
     pids = []
     for task in Path(f"/proc/{server.process.pid}/task").iterdir():
         for child in (task / "children").read_text().split():
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+            if b"vedette.worker_process" in cmdline.split(b"\0"):
                 pids.append(int(child))
     return pids
 
