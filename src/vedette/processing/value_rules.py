@@ -290,11 +290,12 @@ _CARD_RUN = b"0" * 13  # 13 digits once spaces and dashes are gone
 # Confirmations of a cheap hit, on the JSON text: each finds everything its rule could act on
 # (the rule's own pattern without its look-arounds, which only narrow it) but skips the common
 # lookalikes. A card number cannot start right after a digit or a point (``_CARD``), so the
-# fraction of a float (0.5263157894736842) is no card; a Twilio key is ``SK`` and 32 hex
-# digits, so ``SKU-1`` or ``TASK`` is none. Digits, spaces, dashes and hex digits are never
-# escaped in JSON; a character escaped before a card ends its escape in a letter, a quote or
-# a backslash, or in digits that run into the card's own (``\u0001``) and are found with it.
-_CARD_SHAPE = re.compile(rb"(?<![0-9.])(?:[0-9][ \-]?){12,18}[0-9]")
+# fraction of a float (0.5263157894736842) is no card, and it starts with an issuer's digit,
+# 2 to 6 (``is_card_number``), so a thread id (139740653022080) is none either; a Twilio key
+# is ``SK`` and 32 hex digits, so ``SKU-1`` or ``TASK`` is none. Digits, spaces, dashes and
+# hex digits are never escaped in JSON; a character escaped before a card ends its escape in
+# a letter, a quote or a backslash, or in the hex digits of a control character (``\u0001``).
+_CARD_SHAPE = re.compile(rb"(?:(?<![0-9.])|(?<=\\u00[01][0-9a-f]))[2-6](?:[ \-]?[0-9]){12,18}")
 # ``://`` (``_URL_AUTH`` and the url-password format): a URL is only acted on when a password
 # follows, ``scheme://user:password@``; a plain link (``https://api.example.com/v2``) or a
 # port (``http://host:8080/``) is none. Every character of the user and the password that
