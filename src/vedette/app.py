@@ -41,7 +41,7 @@ from vedette.storage.migrate import upgrade
 from vedette.stores import open_storage
 from vedette.web import sso
 from vedette.web.core import UIConfig
-from vedette.web.oidc import OidcConfig
+from vedette.web.oidc_config import OidcConfig
 from vedette.web.ui import WebUI
 from vedette.worker_process import WorkerCounters
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -27,8 +27,11 @@ from vedette.storage import accounts, audit, identities, second_factor, threaded
 from vedette.storage.accounts import Project
 from vedette.storage.database import Database
 from vedette.web import format as fmt
-from vedette.web.oidc import OidcClient, OidcConfig
+from vedette.web.oidc_config import OidcConfig
 from vedette.web.security import Signer, local_path
+
+if TYPE_CHECKING:
+    from vedette.web.oidc import OidcClient
 
 T = TypeVar("T")
 
@@ -110,7 +113,11 @@ class WebCore:
         self.config = config
         self._signer: Signer | None = None
         self._secure_cookies = config.base_url.startswith("https://")
-        self.oidc = OidcClient(config.oidc) if config.oidc is not None else None
+        self.oidc: OidcClient | None = None
+        if config.oidc is not None:
+            from vedette.web.oidc import OidcClient  # its libraries only when SSO is configured
+
+            self.oidc = OidcClient(config.oidc)
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),

@@ -23,7 +23,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
-from vedette.storage.identities import ProvisionedRole
+from vedette.web.oidc_config import OidcConfig, ProviderError, TokenRefused, VerifiedIdentity
 
 METADATA_SECONDS = 3600.0
 # Asymmetric algorithms only: an HMAC "signed" with the client secret proves nothing about
@@ -32,30 +32,6 @@ ID_TOKEN_ALGORITHMS = [
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
 ]  # fmt: skip
 CLOCK_LEEWAY_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class OidcConfig:
-    """One OpenID provider and how its users land here (``VEDETTE_OIDC_*``)."""
-
-    issuer: str
-    client_id: str
-    client_secret: str
-    redirect_uri: str
-    organization: str
-    role: ProvisionedRole = "member"
-    sso_only: bool = False
-    button_label: str = "single sign-on"
-    timeout_seconds: float = 10.0
-    scopes: str = "openid email profile"
-
-
-class ProviderError(Exception):
-    """The provider could not be reached, or answered what no provider should."""
-
-
-class TokenRefused(Exception):
-    """The ID token is not one to trust (signature, issuer, audience, time, nonce)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +48,6 @@ class Authorization:
 class Tokens:
     id_token: str
     access_token: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedIdentity:
-    subject: str
-    email: str | None
-    email_verified: bool | None
 
 
 def identity_of(claims: Mapping[str, Any]) -> VerifiedIdentity:

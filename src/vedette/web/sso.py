@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 from starlette.requests import Request
@@ -19,8 +20,11 @@ from starlette.responses import RedirectResponse, Response
 
 from vedette.storage import identities, users
 from vedette.web.core import WebCore
-from vedette.web.oidc import OidcClient, ProviderError, TokenRefused, VerifiedIdentity
+from vedette.web.oidc_config import ProviderError, TokenRefused, VerifiedIdentity
 from vedette.web.security import local_path
+
+if TYPE_CHECKING:
+    from vedette.web.oidc import OidcClient
 
 log = logging.getLogger(__name__)
 
