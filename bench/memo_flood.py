@@ -81,7 +81,7 @@ def main() -> None:
         ("frame components", frames._cached_frame_component.memo),
         ("built-in rule matches", frames._builtin_matches.memo),
         ("scrubbing decisions", value_rules.SCAN_DECISIONS),
-        ("bag nesting", trim.NESTING),
+        ("bag texts", trim.BAG_TEXTS),
         ("messages", parameterize._normalize_message.memo),
         ("value rules (short)", value_rules.apply_short_value_rules),
         ("sensitive keys", value_rules._cached_is_sensitive_key),

@@ -50,7 +50,7 @@ def stack(i: int) -> list[dict[str, Any]]:
 
 
 def nested(i: int) -> bytes:
-    """A JSON text deeper than the variables' depth limit, so its nesting is walked."""
+    """A JSON text deeper than the variables' depth limit, so its nesting is counted."""
     value: Any = text(i, 2000)
     for _ in range(8):
         value = {"next": value}
@@ -82,9 +82,9 @@ FLOODS: list[tuple[str, BoundedMemo[Any], Callable[[int], object]]] = [
     (
         "scrubbing decisions",
         value_rules.SCAN_DECISIONS,
-        lambda i: value_rules.may_need_scrubbing(orjson.dumps({"v": text(i, 3000)}), ()),
+        lambda i: value_rules.scan_container(orjson.dumps({"v": text(i, 3000)}), ()),
     ),
-    ("bag nesting", trim.NESTING, lambda i: trim._text_nesting(nested(i), 5)),
+    ("bag texts", trim.BAG_TEXTS, lambda i: trim._text_fits(nested(i), 5)),
     (
         "normalised messages",
         parameterize._normalize_message.memo,

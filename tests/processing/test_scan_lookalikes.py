@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vedette.processing.scrub import ScrubConfig, scrub_event
-from vedette.processing.value_rules import SCAN_DECISIONS, may_need_scrubbing
+from vedette.processing.value_rules import SCAN_DECISIONS, scan_container
 from vedette.shared.secret_patterns import SECRET_FORMATS
 
 TWILIO = "SK" + "0123456789abcdef" * 2
@@ -77,7 +77,8 @@ CASES: list[tuple[str, Any, bool]] = [
 
 @pytest.mark.parametrize(("value", "flagged"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_the_scan_flags_exactly_what_it_should(value: Any, flagged: bool) -> None:
-    assert may_need_scrubbing(orjson.dumps({"value": value, "other": 1.5}), ()) is flagged
+    scan = scan_container(orjson.dumps({"value": value, "other": 1.5}), ())
+    assert scan.needs_walk is flagged
 
 
 @pytest.mark.parametrize("value", [c[1] for c in CASES], ids=[c[0] for c in CASES])
@@ -134,3 +135,19 @@ def test_the_depth_limit_holds_on_the_fast_path(levels: int, leaf: Any) -> None:
     quick = scrub_event(copy.deepcopy(event), ScrubConfig())
     walked = scrub_event(copy.deepcopy(event), ScrubConfig(), quick=False)
     assert quick == walked
+
+
+@pytest.mark.parametrize(
+    ("value", "levels"),
+    [
+        ([[1]], 2),  # few brackets: their count
+        ([["k", "v"]] * 70, 2),  # many: the levels counted
+        ([[]] * 70, 1),  # empty lists add no level (the check leaves room for one)
+        (nested(63, "x"), 63),
+        (nested(65, "x"), 65),
+        (nested(200, "x"), 65),  # counted no further than the limit + 1
+    ],
+)
+def test_the_scan_bounds_the_levels(value: Any, levels: int) -> None:
+    scan = scan_container(orjson.dumps(value), ())
+    assert (scan.needs_walk, scan.levels) == (False, levels)

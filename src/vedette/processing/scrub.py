@@ -45,23 +45,25 @@ import orjson
 from vedette.domain.events import NormalizedEvent, as_plain_dict
 from vedette.processing.advanced_scrub import UNSCRUBBED_TOP, AdvancedScrubber
 from vedette.processing.pii_config import PiiConfig
-from vedette.processing.trim import Notes, Path, merge_meta, nesting
+from vedette.processing.trim import Notes, Path, merge_meta
 from vedette.processing.value_rules import (
     CACHED_KEY_CHARS,
     IP_RULES,
+    MAX_SCAN_LEVELS,
     SHORT_VALUE_CHARS,
     apply_short_value_rules,
     apply_value_rules,
     is_card_number,
     is_sensitive_key,
-    may_need_scrubbing,
+    scan_container,
 )
 from vedette.shared.secret_patterns import FILTERED, redact_secrets
 
 __all__ = ["FILTERED", "ScrubConfig", "is_card_number", "scrub_event"]
 
-# Deeper than any normalised event goes; past it a value is dropped, never kept unchecked.
-MAX_DEPTH = 64
+# Deeper than any normalised event goes; past it a value is dropped, never kept unchecked (the
+# pre-scan counts a container's levels up to it).
+MAX_DEPTH = MAX_SCAN_LEVELS
 
 SENSITIVE_COOKIES = frozenset(
     {"sentrysid", "sudo", "su", "session", "__session", "sessionid", "user_session", "symfony",
@@ -178,15 +180,8 @@ class _Scrubber:
             return False
         if not encoded.isascii():
             return False
-        levels_left = MAX_DEPTH - depth
-        # Brackets bound the nesting from above; past them (60 tags are 61 lists of one level
-        # or two) count the levels of containers, an empty one possibly one more.
-        if (
-            encoded.count(b"[") + encoded.count(b"{") >= levels_left
-            and nesting(value, levels_left) >= levels_left
-        ):
-            return False
-        return not may_need_scrubbing(encoded, self.extra_needles)
+        scan = scan_container(encoded, self.extra_needles)
+        return not scan.needs_walk and scan.levels < MAX_DEPTH - depth
 
     # -- decisions ---------------------------------------------------------------------------
 

@@ -172,33 +172,39 @@ def _fits_as_is(value: object, size: int, max_depth: int) -> bool:
         encoded = orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError):
         return False
-    return (
-        len(encoded) <= size
-        and b"\\u0000" not in encoded
-        and _text_nesting(encoded, max_depth) <= max_depth
-    )
+    return len(encoded) <= size and _text_fits(encoded, max_depth)
 
 
-def _text_nesting(encoded: bytes, limit: int) -> int:
-    """``nesting`` of the value whose JSON text this is: no deeper than its bracket count
-    (most bags: nothing to walk), else walked once per distinct text (an error that repeats
-    repeats its frame variables; the walk was 2.1 of 5.7 ms per 20-frame event)."""
-    if encoded.count(b"[") + encoded.count(b"{") <= limit:
-        return limit
-    if len(encoded) > _CACHED_TEXT_BYTES:
-        return nesting(orjson.loads(encoded), limit)
-    key = (encoded, limit)
-    found = NESTING.get(key)
+def _text_fits(encoded: bytes, max_depth: int) -> bool:
+    """Whether the value whose JSON text this is holds no NUL (``\\u0000``) and is nested no
+    deeper than ``max_depth``: its bracket count bounds its nesting (most bags), else its
+    levels are counted. Remembered for texts of 512 bytes to 16 KB: an error that repeats
+    repeats its frame variables, and searching 2.7 KB of them three times costs more than a
+    lookup (a counted walk was 2.1 of 5.7 ms per 20-frame event)."""
+    if not _CACHED_MIN_BYTES <= len(encoded) <= _CACHED_TEXT_BYTES:
+        return _fits(encoded, max_depth)
+    key = (encoded, max_depth)
+    found = BAG_TEXTS.get(key)
     if found is None:
-        found = nesting(orjson.loads(encoded), limit)
-        NESTING.put((compact(encoded), limit), found, ENTRY_BYTES + approx_bytes(key))
+        found = _fits(encoded, max_depth)
+        BAG_TEXTS.put((compact(encoded), max_depth), found, ENTRY_BYTES + approx_bytes(key))
     return found
 
 
+def _fits(encoded: bytes, max_depth: int) -> bool:
+    if b"\\u0000" in encoded:
+        return False
+    if encoded.count(b"[") + encoded.count(b"{") <= max_depth:
+        return True
+    return nesting(orjson.loads(encoded), max_depth) <= max_depth
+
+
 # Bags are cut at 8 KB (most kinds), so texts up to 16 KB are cached, 4 MiB of them at most
-# (exact-size copies: orjson's own bytes hold more).
+# (exact-size copies: orjson's own bytes hold more); shorter texts than 512 bytes are checked
+# faster than looked up.
+_CACHED_MIN_BYTES = 512
 _CACHED_TEXT_BYTES = 16 * 1024
-NESTING: BoundedMemo[int] = BoundedMemo(1024, max_weight=4 * 1024 * 1024)
+BAG_TEXTS: BoundedMemo[bool] = BoundedMemo(1024, max_weight=4 * 1024 * 1024, recency=False)
 
 
 # isinstance with a tuple: ``dict | list`` builds a union at each evaluation, twice as slow.

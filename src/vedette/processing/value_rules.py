@@ -13,8 +13,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
+
+import orjson
 
 from vedette.processing.memo import ENTRY_BYTES, BoundedMemo, approx_bytes, compact
+from vedette.processing.trim import nesting
 from vedette.shared.secret_patterns import (
     CASED_HINTS,
     FILTERED,
@@ -319,22 +323,49 @@ _SSN_RUN = b"000-00-0000"
 _IBAN_HEAD = b"AA00"  # country code and check digits
 
 
+class ContainerScan(NamedTuple):
+    """What a container's JSON text tells the scrubber."""
+
+    needs_walk: bool  # some rule could act on a key or a value inside
+    # At least its levels of nesting, to MAX_SCAN_LEVELS + 1 (an empty container inside may
+    # add one more): its brackets, or below that many its levels counted.
+    levels: int
+
+
+# The scrubber's depth limit: what the levels are counted to.
+MAX_SCAN_LEVELS = 64
 # Decisions are cached by JSON text: an error that repeats (the common case: that is what makes
 # an issue) repeats its frames, so most checks become one hash and one lookup. Texts up to
 # 16 KB are kept, 4 MiB of them at most (exact-size copies: orjson's own bytes hold more).
 _CACHED_TEXT_BYTES = 16 * 1024
-SCAN_DECISIONS: BoundedMemo[bool] = BoundedMemo(4096, max_weight=4 * 1024 * 1024, recency=False)
+SCAN_DECISIONS: BoundedMemo[ContainerScan] = BoundedMemo(
+    4096, max_weight=4 * 1024 * 1024, recency=False
+)
 
 
-def may_need_scrubbing(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
+def scan_container(encoded: bytes, extra: tuple[bytes, ...]) -> ContainerScan:
+    """The scan of a container's JSON text (``extra``: the additional sensitive fields,
+    lower-cased)."""
     if len(encoded) > _CACHED_TEXT_BYTES:
-        return _scan(encoded, extra)
+        return _container_scan(encoded, extra)
     key = (encoded, extra)
     found = SCAN_DECISIONS.get(key)
     if found is None:
-        found = _scan(encoded, extra)
-        SCAN_DECISIONS.put((compact(encoded), extra), found, ENTRY_BYTES + approx_bytes(key))
+        found = _container_scan(encoded, extra)
+        weight = ENTRY_BYTES + approx_bytes(key) + approx_bytes(found)
+        SCAN_DECISIONS.put((compact(encoded), extra), found, weight)
     return found
+
+
+def _container_scan(encoded: bytes, extra: tuple[bytes, ...]) -> ContainerScan:
+    if _scan(encoded, extra):
+        return ContainerScan(True, 0)
+    brackets = encoded.count(b"[") + encoded.count(b"{")
+    if brackets < MAX_SCAN_LEVELS:
+        return ContainerScan(False, brackets)
+    # 60 tags are 61 lists in two levels. Counted on the text's own value: a tuple in the
+    # event is a list in its text, and the walk treats it as deep as one.
+    return ContainerScan(False, nesting(orjson.loads(encoded), MAX_SCAN_LEVELS))
 
 
 def _scan(encoded: bytes, extra: tuple[bytes, ...]) -> bool:
