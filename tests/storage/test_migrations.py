@@ -1,12 +1,16 @@
-"""Alembic migrations build exactly the schema module's tables (no drift), on both engines."""
+"""Alembic migrations build exactly the schema module's tables (no drift), on both engines;
+a database already at the head is recognised without loading Alembic."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from vedette.storage.database import Database
-from vedette.storage.migrate import upgrade
+from vedette.storage.migrate import HEAD, current_revision, head_revision, upgrade
 from vedette.storage.schema import metadata
 
 
@@ -19,3 +23,39 @@ def test_migrations_match_the_schema(db: Database) -> None:
 def test_upgrade_is_idempotent(db: Database) -> None:
     upgrade(db)
     upgrade(db)
+
+
+def test_head_names_the_last_migration() -> None:
+    assert head_revision() == HEAD
+
+
+def test_the_stored_revision_is_read_as_alembic_reads_it(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        assert current_revision(db) is None  # no schema yet
+        upgrade(db)
+        with db.read() as conn:
+            assert current_revision(db) == MigrationContext.configure(conn).get_current_revision()
+        assert current_revision(db) == HEAD
+    finally:
+        db.dispose()
+
+
+_UPGRADE_AND_REPORT = """
+import sys
+from vedette.storage.database import Database
+from vedette.storage.migrate import upgrade
+upgrade(Database(sys.argv[1]))
+print("alembic" in sys.modules)
+"""
+
+
+def test_alembic_is_loaded_only_when_there_is_something_to_migrate(database_url: str) -> None:
+    def upgrade_in_a_new_process() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", _UPGRADE_AND_REPORT, database_url],
+            check=True, capture_output=True, text=True, timeout=120,
+        ).stdout.strip()  # fmt: skip
+
+    assert upgrade_in_a_new_process() == "True"  # an empty database: migrated
+    assert upgrade_in_a_new_process() == "False"  # now current: one query, no Alembic
