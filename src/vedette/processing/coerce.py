@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from vedette.processing.trim import Notes, Path, clean_str, path_name, trim_str
 
-_HEX = re.compile(r"[0-9a-f]+")
+_HEX_DIGITS = "0123456789abcdef"
 
 
 def lenient_str(value: object) -> str | None:
@@ -104,7 +103,8 @@ def hex_id(value: object, length: int) -> str | None:
     if not isinstance(value, str):
         return None
     candidate = value.strip().replace("-", "").lower()
-    if len(candidate) != length or not _HEX.fullmatch(candidate):
+    # Nothing left once hex digits are stripped from both ends: all hex (no regex call).
+    if len(candidate) != length or not candidate or candidate.strip(_HEX_DIGITS):
         return None
     return candidate
 

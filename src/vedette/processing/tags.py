@@ -12,6 +12,7 @@ from vedette.processing.coerce import lenient_str
 from vedette.processing.trim import (
     TAG_CHARS,
     Notes,
+    clean_str,
 )
 
 # User tags kept per event. Sentry has no documented count limit (the 1 MiB event cap bounds it);
@@ -21,6 +22,8 @@ RESERVED_TAG_KEYS = frozenset({"release", "dist", "user", "filename", "function"
 
 
 def _tag_text(value: object) -> str | None:
+    if isinstance(value, str):  # nearly every tag: lenient_str's answer without its type tests
+        return clean_str(value).strip()
     text = lenient_str(value)
     return None if text is None else text.strip()
 

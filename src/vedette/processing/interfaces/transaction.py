@@ -120,7 +120,9 @@ def _span(value: object, path: Path, notes: Notes) -> Json | None:
             notes.error("invalid_data", path_name((*path, key)), given, reason="invalid timestamp")
         put(span, key, stamp)
     for key, limit in _SPAN_STRINGS.items():
-        put(span, key, field_str(raw.get(key), limit, (*path, key), notes, strip=False))
+        given = raw.get(key)
+        if given is not None:  # (most are absent: no path to build for them)
+            put(span, key, field_str(given, limit, (*path, key), notes, strip=False))
     put(span, "status", normalize_span_status(raw.get("status"), (*path, "status"), notes))
     for key in ("same_process_as_parent", "is_segment"):
         put(span, key, field_bool(raw.get(key), (*path, key), notes))

@@ -1,0 +1,54 @@
+"""Lenient coercions of untrusted fields (processing.coerce)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vedette.processing.coerce import hex_id
+
+HEX_CASES: list[tuple[str, object, int, str | None]] = [
+    ("trace id", "4bf92f3577b34da6a3ce929d0e0e4736", 32, "4bf92f3577b34da6a3ce929d0e0e4736"),
+    ("upper case and dashes", "4BF92F35-77B3-4DA6-A3CE-929D0E0E4736", 32,
+     "4bf92f3577b34da6a3ce929d0e0e4736"),
+    ("surrounding spaces", " 00f067aa0ba902b7\n", 16, "00f067aa0ba902b7"),
+    ("too short", "00f067aa0ba902b", 16, None),
+    ("not hex", "00f067aa0ba902bz", 16, None),
+    ("a prefix", "0x0f067aa0ba902b", 16, None),
+    ("digits of another script", "\u0661" * 16, 16, None),
+    ("inner space", "00f067aa 0ba902b", 16, None),
+    ("nothing", "", 0, None),
+    ("not a string", 1234, 4, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "length", "expected"), [c[1:] for c in HEX_CASES], ids=[c[0] for c in HEX_CASES]
+)
+def test_hex_id(value: object, length: int, expected: str | None) -> None:
+    assert hex_id(value, length) == expected
+
+
+def hex_id_by_pattern(value: object, length: int) -> str | None:
+    """The definition: lower-cased, dashes dropped, exactly ``length`` of ``[0-9a-f]``."""
+    if not isinstance(value, str):
+        return None
+    candidate = value.strip().replace("-", "").lower()
+    if len(candidate) != length or not re.fullmatch(r"[0-9a-f]+", candidate):
+        return None
+    return candidate
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet="0123456789abcdefABCDEFxX-_ +\t\n\u0661\u0130", max_size=20),
+    st.integers(0, 20) | st.none(),
+)
+def test_hex_id_agrees_with_its_pattern(value: str, length: int | None) -> None:
+    """Half the time at the length the text has, so that many are ids."""
+    if length is None:
+        length = len(value.strip().replace("-", "").lower())
+    assert hex_id(value, length) == hex_id_by_pattern(value, length)
