@@ -6,6 +6,7 @@ See docs/protocol.md, "Grouping" and the sections after it.
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 import re
@@ -191,6 +192,20 @@ def test_sentry_corpus_agreement_rates(capsys: pytest.CaptureFixture[str]) -> No
 )
 def test_hash_is_md5_of_concatenated_values(values: list[str], expected: str) -> None:
     assert hash_values(values) == expected
+
+
+def hash_value_by_value(values: list[str]) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    for value in values:
+        digest.update(value.encode("utf-8", errors="replace"))
+    return digest.hexdigest()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="a\u00e9\u20ac\U0001f600\ud83d\ude00\udfff", max_size=4)))
+def test_hashing_the_joined_values_is_hashing_them_one_by_one(values: list[str]) -> None:
+    """Lone surrogates (a pair split between two values too) become one ``?`` each either way."""
+    assert hash_values(values) == hash_value_by_value(values)
 
 
 # --- 3. rules --------------------------------------------------------------------------------
