@@ -363,8 +363,8 @@ def _container_scan(encoded: bytes, extra: tuple[bytes, ...]) -> ContainerScan:
     brackets = encoded.count(b"[") + encoded.count(b"{")
     if brackets < MAX_SCAN_LEVELS:
         return ContainerScan(False, brackets)
-    # 60 tags are 61 lists in two levels. Counted on the text's own value: a tuple in the
-    # event is a list in its text, and the walk treats it as deep as one.
+    # 60 tags are 61 lists in two levels: counted on the text read back, so the levels are
+    # those its brackets make.
     return ContainerScan(False, nesting(orjson.loads(encoded), MAX_SCAN_LEVELS))
 
 
