@@ -4,28 +4,31 @@ pipes between it and the server."""
 from __future__ import annotations
 
 import os
+import pickle
 import select
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from tests.alerts.bench import BASE_URL
 
 from vedette.alerts.dispatcher import DeliverySettings, Dispatcher
 from vedette.alerts.evaluate import AlertSettings
+from vedette.settings import Settings
 from vedette.storage.database import Database
 from vedette.uptime.checker import Checker, CheckerSettings
 from vedette.uptime.probe import ProbeSettings
-from vedette.worker_process import REPORT, ServerPipes, WorkerCounters
+from vedette.worker_process import REPORT, ServerPipes, WorkerCounters, WorkerSettings
 
 AN_HOUR = 3600.0
 
 
-def test_the_worker_process_imports_none_of_the_web_server() -> None:
-    """It is spawned, so each start and restart pays its imports again, and the server
-    processes nothing until they are done."""
+def test_the_worker_process_imports_none_of_the_web_server_nor_pydantic() -> None:
+    """It is a fresh interpreter, so each start and restart pays its imports again, and the
+    server processes nothing until they are done."""
     loaded = subprocess.run(
         [sys.executable, "-c",
          "import sys, vedette.worker_process; print(' '.join(sys.modules))"],
@@ -33,6 +36,8 @@ def test_the_worker_process_imports_none_of_the_web_server() -> None:
     ).stdout.split()  # fmt: skip
     web_server = ("starlette", "uvicorn", "vedette.app", "vedette.api", "vedette.web")
     assert [m for m in loaded if m.startswith(web_server)] == []
+    # Its settings come as plain values (WorkerSettings), not as pydantic's Settings.
+    assert [m for m in loaded if m.startswith(("pydantic", "vedette.settings"))] == []
     assert "vedette.spool.worker" in loaded
 
 
@@ -88,3 +93,20 @@ def test_the_pipes_wake_the_worker_and_carry_its_reports() -> None:
     finally:
         for fd in (wakeup_read, wakeup_write, reports_write):
             os.close(fd)
+
+
+def test_the_worker_settings_carry_the_servers_settings(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, worker_batch_size=7, spool_max_attempts=5, retention_days=3,
+        notification_timeout_seconds=4.5, smtp_url="smtp://127.0.0.1:2525",
+        base_url="https://vedette.example", alert_hourly_cap=9,
+        uptime_allow_private_targets=True, test_clock_file=tmp_path / "clock",
+    )  # fmt: skip
+    sent = pickle.loads(pickle.dumps(WorkerSettings.of(settings)))  # as the worker gets them
+    assert sent.resolved_database_url() == settings.resolved_database_url()
+    assert (sent.batch_size, sent.max_attempts) == (7, 5)
+    assert sent.retention == settings.retention_policy()
+    assert (sent.delivery.timeout_seconds, sent.delivery.smtp_url) == (4.5, settings.smtp_url)
+    assert (sent.alerts.base_url, sent.alerts.hourly_cap) == ("https://vedette.example", 9)
+    assert sent.uptime_allow_private_targets
+    assert sent.test_clock_file == tmp_path / "clock"

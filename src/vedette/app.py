@@ -43,7 +43,7 @@ from vedette.web import sso
 from vedette.web.core import UIConfig
 from vedette.web.oidc_config import OidcConfig
 from vedette.web.ui import WebUI
-from vedette.worker_process import WorkerCounters
+from vedette.worker_process import WorkerCounters, WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class WorkerSupervisor:
         )  # fmt: skip
         assert self._process.stdin is not None
         with self._process.stdin:  # a few KB: fits the pipe, so this never blocks
-            self._process.stdin.write(pickle.dumps(self._settings))
+            self._process.stdin.write(pickle.dumps(WorkerSettings.of(self._settings)))
 
     def _read_reports(self) -> None:
         with contextlib.suppress(BlockingIOError):

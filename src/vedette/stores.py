@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from vedette.settings import Settings
 from vedette.spool.clock_shift import clock_shift
 from vedette.spool.spools import FileSpool, Spool, TableSpool
 from vedette.storage.database import Database
@@ -34,7 +34,20 @@ def main_file_path(db: Database) -> Path:
     return Path(db.url.database or "vedette.sqlite3")
 
 
-def open_storage(settings: Settings) -> Storage:
+class StorageSettings(Protocol):
+    """What opening the storage reads of the settings: the server's `Settings`, or the plain
+    values the worker process receives (vedette/worker_process.py, `WorkerSettings`)."""
+
+    @property
+    def spool_lease_seconds(self) -> float: ...
+
+    @property
+    def test_clock_file(self) -> Path | None: ...
+
+    def resolved_database_url(self) -> str: ...
+
+
+def open_storage(settings: StorageSettings) -> Storage:
     """Open the main database (not migrated here) and the spool that fits its engine."""
     db = Database(settings.resolved_database_url())
     if not db.is_sqlite:

@@ -8,7 +8,7 @@ The server talks to it through two pipes, not through multiprocessing's shared-m
 those are named semaphores in /dev/shm, left behind whenever the server is killed with -9,
 and they need multiprocessing's resource tracker, a third Python process (12 MiB).
 
-    python -m vedette.worker_process PARENT_PID WAKEUP_FD REPORTS_FD < pickled Settings
+    python -m vedette.worker_process PARENT_PID WAKEUP_FD REPORTS_FD < pickled WorkerSettings
 
 - WAKEUP_FD: the server writes a byte after each spool commit; the worker waits on it between
   polls, so new work starts at once.
@@ -30,14 +30,16 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vedette.alerts.channels import Endpoints
 from vedette.alerts.consumer import Alerts
 from vedette.alerts.dispatcher import DeliverySettings, Dispatcher
 from vedette.alerts.evaluate import AlertSettings
+from vedette.domain.retention import RetentionPolicy
 from vedette.processing.pipeline import ProcessingConfig
 from vedette.processing.privacy_settings import processing_config
-from vedette.settings import Settings
 from vedette.spool.worker import Worker, WorkerConfig
 from vedette.storage import privacy
 from vedette.storage.database import Database
@@ -45,6 +47,9 @@ from vedette.stores import Storage, main_file_path, open_storage, spool_file_pat
 from vedette.uptime.checker import Checker, CheckerSettings
 from vedette.uptime.probe import ProbeSettings
 from vedette.uptime.spec import MAX_TIMEOUT_MS
+
+if TYPE_CHECKING:
+    from vedette.settings import Settings
 
 
 @contextlib.contextmanager
@@ -125,7 +130,51 @@ def project_processing(db: Database) -> Callable[[int], ProcessingConfig]:
     return privacy.ShortCache(load, privacy.SETTINGS_CACHE_SECONDS)
 
 
-def run_worker_process(settings: Settings, pipes: ServerPipes, parent_pid: int) -> None:
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What the worker reads of the server's settings, as plain values: receiving `Settings`
+    itself would make the worker load pydantic (10 MiB and 80 ms of CPU at every start)."""
+
+    database_url: str
+    spool_lease_seconds: float
+    test_clock_file: Path | None
+    batch_size: int
+    max_attempts: int
+    retention: RetentionPolicy
+    cleanup_seconds: float
+    alerts: AlertSettings
+    uptime_allow_private_targets: bool
+    delivery: DeliverySettings
+
+    @classmethod
+    def of(cls, settings: Settings) -> WorkerSettings:
+        return cls(
+            database_url=settings.resolved_database_url(),
+            spool_lease_seconds=settings.spool_lease_seconds,
+            test_clock_file=settings.test_clock_file,
+            batch_size=settings.worker_batch_size,
+            max_attempts=settings.spool_max_attempts,
+            retention=settings.retention_policy(),
+            cleanup_seconds=settings.cleanup_interval_seconds,
+            alerts=AlertSettings(settings.base_url, settings.alert_hourly_cap),
+            uptime_allow_private_targets=settings.uptime_allow_private_targets,
+            delivery=DeliverySettings(
+                smtp_url=settings.smtp_url,
+                email_from=settings.email_from,
+                allow_private=settings.alerts_allow_private_targets,
+                timeout_seconds=settings.notification_timeout_seconds,
+                retry_seconds=settings.notification_retry_seconds,
+                give_up_seconds=settings.notification_give_up_seconds,
+                lease_seconds=settings.notification_lease_seconds,
+                endpoints=Endpoints(settings.telegram_api_url, settings.pagerduty_events_url),
+            ),
+        )
+
+    def resolved_database_url(self) -> str:
+        return self.database_url
+
+
+def run_worker_process(settings: WorkerSettings, pipes: ServerPipes, parent_pid: int) -> None:
     """Entry point of the worker child process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per notification sent
@@ -142,14 +191,14 @@ def run_worker_process(settings: Settings, pipes: ServerPipes, parent_pid: int) 
         storage.db,
         storage.spool,
         WorkerConfig(
-            batch_size=settings.worker_batch_size,
-            max_attempts=settings.spool_max_attempts,
-            retention=settings.retention_policy(),
-            cleanup_seconds=settings.cleanup_interval_seconds,
+            batch_size=settings.batch_size,
+            max_attempts=settings.max_attempts,
+            retention=settings.retention,
+            cleanup_seconds=settings.cleanup_seconds,
         ),
         processing=project_processing(storage.db),
         on_batch=pipes.report,
-        consumer=Alerts(AlertSettings(settings.base_url, settings.alert_hourly_cap)),
+        consumer=Alerts(settings.alerts),
     )
 
     def should_stop() -> bool:
@@ -160,35 +209,22 @@ def run_worker_process(settings: Settings, pipes: ServerPipes, parent_pid: int) 
         # The threads sleep on this event between polls, so they end as soon as the batch
         # loop does, not a poll interval later (a stop or restart waits for them).
         threads_stop = threading.Event()
-        dispatcher = Dispatcher(storage.db, delivery_settings(settings)).start(threads_stop)
+        dispatcher = Dispatcher(storage.db, settings.delivery).start(threads_stop)
         uptime = CheckerSettings(
             ProbeSettings(allow_private=settings.uptime_allow_private_targets),
-            alerts=AlertSettings(settings.base_url, settings.alert_hourly_cap),
+            alerts=settings.alerts,
         )
         checker = Checker(storage.db, uptime).start(threads_stop)
         worker.run(should_stop=should_stop, wait=pipes.wait)
         threads_stop.set()
-        dispatcher.join(timeout=settings.notification_timeout_seconds + 5)
+        dispatcher.join(timeout=settings.delivery.timeout_seconds + 5)
         checker.join(timeout=MAX_TIMEOUT_MS / 1000 + 5)
     storage.dispose()
 
 
-def delivery_settings(settings: Settings) -> DeliverySettings:
-    return DeliverySettings(
-        smtp_url=settings.smtp_url,
-        email_from=settings.email_from,
-        allow_private=settings.alerts_allow_private_targets,
-        timeout_seconds=settings.notification_timeout_seconds,
-        retry_seconds=settings.notification_retry_seconds,
-        give_up_seconds=settings.notification_give_up_seconds,
-        lease_seconds=settings.notification_lease_seconds,
-        endpoints=Endpoints(settings.telegram_api_url, settings.pagerduty_events_url),
-    )
-
-
 def main() -> None:
     parent_pid, wakeup, reports = (int(arg) for arg in sys.argv[1:4])
-    settings = pickle.load(sys.stdin.buffer)  # from the server, which started this process
+    settings = pickle.load(sys.stdin.buffer)  # WorkerSettings from the server, our parent
     os.set_blocking(wakeup, False)
     run_worker_process(settings, ServerPipes(wakeup, reports), parent_pid)
 
