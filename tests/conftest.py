@@ -446,7 +446,7 @@ class LiveVedette:
         while time.monotonic() < deadline:
             if self.api_get("/api/0/internal/spool/")["depth"] == 0:
                 return
-            time.sleep(0.05)
+            time.sleep(0.02)  # most waits are for one batch of tens of milliseconds
         raise AssertionError(f"spool not drained within {timeout} s")
 
     def issues(self, project: ProjectHandle, query: str = "") -> list[dict[str, Any]]:
