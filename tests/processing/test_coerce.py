@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vedette.processing.coerce import hex_id
+from vedette.processing.coerce import field_str, hex_id, lenient_str
+from vedette.processing.trim import Notes, trim_str
 
 HEX_CASES: list[tuple[str, object, int, str | None]] = [
     ("trace id", "4bf92f3577b34da6a3ce929d0e0e4736", 32, "4bf92f3577b34da6a3ce929d0e0e4736"),
@@ -52,3 +53,32 @@ def test_hex_id_agrees_with_its_pattern(value: str, length: int | None) -> None:
     if length is None:
         length = len(value.strip().replace("-", "").lower())
     assert hex_id(value, length) == hex_id_by_pattern(value, length)
+
+
+def field_str_step_by_step(value: object, limit: int, notes: Notes, *, strip: bool) -> str | None:
+    """field_str without its shortcut for plain short text: coerce, clean, strip, cut."""
+    if value is None:
+        return None
+    text = lenient_str(value)
+    if text is None:
+        notes.error("invalid_data", "f", value, reason="expected a string")
+        return None
+    if strip:
+        text = text.strip()
+    if not text:
+        return None
+    return trim_str(text, limit, ("f",), notes)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet="ab \t\n\x00\u00e9\ud800", max_size=12) | st.integers() | st.none(),
+    st.integers(0, 10),
+    st.booleans(),
+)
+def test_field_str_is_its_steps(value: object, limit: int, strip: bool) -> None:
+    fast, slow = Notes(), Notes()
+    assert field_str(value, limit, ("f",), fast, strip=strip) == field_str_step_by_step(
+        value, limit, slow, strip=strip
+    )
+    assert (fast.errors, fast.meta) == (slow.errors, slow.meta)

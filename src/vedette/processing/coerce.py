@@ -38,6 +38,10 @@ def field_str(
     """A lenient string field trimmed to ``limit``; empty is absent; wrong types are errors."""
     if value is None:
         return None
+    if type(value) is str and len(value) <= limit and value.isascii() and "\x00" not in value:
+        # Nearly every field: nothing to clean or cut (what the steps below would find).
+        text = value.strip() if strip else value
+        return text or None
     text = lenient_str(value)
     if text is None:
         notes.error("invalid_data", path_name(path), value, reason="expected a string")
