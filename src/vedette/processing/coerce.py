@@ -40,8 +40,8 @@ def field_str(
         return None
     if type(value) is str and len(value) <= limit and value.isascii() and "\x00" not in value:
         # Nearly every field: nothing to clean or cut (what the steps below would find).
-        text = value.strip() if strip else value
-        return text or None
+        kept = value.strip() if strip else value
+        return kept or None
     text = lenient_str(value)
     if text is None:
         notes.error("invalid_data", path_name(path), value, reason="expected a string")
