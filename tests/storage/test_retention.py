@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from vedette.cli import main
 from vedette.domain.envelope import Envelope, Item, parse_envelope
@@ -173,3 +173,35 @@ def test_cleanup_command_applies_the_settings(
     packed = re.search(r"packed (\d+) rows of finished days' duration histograms", printed)
     assert packed is not None and int(packed.group(1)) > 0, printed
     assert count(db, groups) == 1
+
+
+def test_expired_spans_are_deleted_by_rowid_on_sqlite(db: Database) -> None:
+    """SQLite looks a row value of ``(project, trace, span) IN (SELECT ...)`` up by the project
+    alone: each batch walked every span of the project (1 M spans, 20,000 expired, batches of
+    500: 13.3 s). By rowid, each doomed span is one lookup (0.19 s)."""
+    if not db.is_sqlite:
+        pytest.skip("SQLite's plan; PostgreSQL drops expired days of spans whole")
+    with db.write() as conn:
+        project = accounts.create_project(conn, "acme", "span-expiry")
+    ingest(db, project.id, "fastapi_transaction.1.envelope", NOW - 40 * DAY)
+    deletes: list[tuple[str, object]] = []
+
+    def record(
+        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+    ) -> None:
+        if statement.startswith("DELETE FROM spans"):
+            deletes.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert cleanup(db, POLICY, NOW, batch=2).spans > 0
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert deletes
+    with db.read() as conn:
+        for statement, parameters in deletes:
+            plan = " | ".join(
+                row[3]
+                for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)  # type: ignore[arg-type]
+            )
+            assert plan.startswith("SEARCH spans USING INTEGER PRIMARY KEY (rowid=?)"), plan

@@ -20,7 +20,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Connection, MetaData, Table, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    MetaData,
+    Table,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 
 from vedette.domain.retention import RetentionPolicy, positions_to_keep
 from vedette.storage import histogram_compaction, partitions, uploads, uptime
@@ -311,8 +320,15 @@ def _delete_in_batches(
     *where: ColumnElement[bool],
     batch: int,
 ) -> int:
+    """Delete the rows matching ``where``, ``batch`` at a time, by ``key``.
+
+    On SQLite a key of several columns is replaced by the rowid: SQLite looks a row value up in
+    ``IN (SELECT ...)`` by the key's first column only, so deleting a batch of a project's
+    spans by (project, trace, span) walked every span of the project for each batch."""
+    if db.is_sqlite and len(key) > 1:
+        key = (literal_column("rowid"),)
     removed = 0
-    doomed = select(*key).where(*where).limit(batch)
+    doomed = select(*key).select_from(table).where(*where).limit(batch)
     while True:
         with db.read() as conn:  # no write lock when there is nothing to delete
             if conn.execute(doomed.limit(1)).first() is None:
