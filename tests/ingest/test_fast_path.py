@@ -5,18 +5,20 @@ counted rather than logged as an error of the application."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from tests.conftest import LiveVedette, ProjectHandle
 from tests.ingest.test_ingest_http import auth_header, fresh_error
 from tests.waiting import wait_for
 
 from vedette.app import create_app
+from vedette.ingest.routes import header_value
 from vedette.settings import Settings
 
 CORS_ORIGIN = ("access-control-allow-origin", "*")
@@ -31,17 +33,6 @@ OTHER_PATHS = [
     "/_health/", "/metrics", "/api/0/", "/api/1/envelopes/", "/api/1/envelope/x", "/api//envelope/",
     "/api/1/integration/otlp/v1/metrics", "/api/1/envelope//", "/api1/envelope/",
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def project(live_vedette: LiveVedette) -> ProjectHandle:
-    return live_vedette.create_project()
-
-
-@pytest.fixture
-def client(live_vedette: LiveVedette) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_vedette.base_url, timeout=30) as c:
-        yield c
 
 
 def reached_starlette(app: Any, method: str, path: str) -> bool:
@@ -153,3 +144,35 @@ def test_a_client_that_hangs_up_mid_body_is_counted_not_logged(
     with live_vedette.log_path.open("rb") as log:
         log.seek(log_size)
         assert b"Exception in ASGI application" not in log.read()
+
+
+@pytest.mark.parametrize(
+    ("detail", "header"),
+    [
+        ("plain text", b"plain text"),
+        ("\u4e8b\u4ef6 item of 13 bytes", b"\\u4e8b\\u4ef6 item of 13 bytes"),
+        ("caf\u00e9", b"caf\\xe9"),
+        ("a\r\nSet-Cookie: x", b"a\\r\\nSet-Cookie: x"),
+        ("tab\there\x00", b"tab\\there\\x00"),
+    ],
+)
+def test_an_error_header_escapes_what_the_client_sent(detail: str, header: bytes) -> None:
+    assert header_value(detail) == header
+
+
+def test_an_item_type_of_any_script_is_named_in_a_413_not_a_500(
+    client: httpx.Client, project: ProjectHandle
+) -> None:
+    """The detail quotes the item's type, which is the client's text: it used to be encoded as
+    latin-1 into the header, and a type in another script was a 500."""
+    payload = bytes(12 * 1024 * 1024 + 1)  # past the 12 MiB limit of an unknown item type
+    item = orjson.dumps({"type": "\u4e8b\u4ef6", "length": len(payload)})
+    body = gzip.compress(b"{}\n" + item + b"\n" + payload + b"\n", 1)
+    response = client.post(
+        f"/api/{project.id}/envelope/",
+        content=body,
+        headers={**auth_header(project), "Content-Encoding": "gzip"},
+    )
+    assert response.status_code == 413
+    assert response.headers["x-sentry-error"].startswith("\\u4e8b\\u4ef6 item of ")
+    assert response.json()["detail"].startswith("\u4e8b\u4ef6 item of ")

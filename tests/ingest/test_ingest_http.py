@@ -33,17 +33,6 @@ def fresh_error(event_id: str | None = None) -> tuple[bytes, str]:
     return ERROR_ENVELOPE.replace(old, event_id.encode()), event_id
 
 
-@pytest.fixture(scope="module")
-def project(live_vedette: LiveVedette) -> ProjectHandle:
-    return live_vedette.create_project()
-
-
-@pytest.fixture
-def client(live_vedette: LiveVedette) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_vedette.base_url, timeout=30) as c:
-        yield c
-
-
 def post(
     client: httpx.Client, project: ProjectHandle, body: bytes, **headers: str
 ) -> httpx.Response:

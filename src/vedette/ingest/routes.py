@@ -120,8 +120,14 @@ def json_answer(body: object) -> Answer:
     return Answer(200, orjson.dumps(body), _JSON)
 
 
+def header_value(text: str) -> bytes:
+    """``text`` as a header value: an error's detail can quote what the client sent (an item's
+    type), so anything but printable ASCII is escaped, never a 500 or a forged header line."""
+    return "".join(c if " " <= c <= "~" else ascii(c)[1:-1] for c in text).encode("ascii")
+
+
 def error_answer(error: IngestError) -> Answer:
-    headers = [*_JSON, (b"x-sentry-error", error.detail.encode("latin-1"))]
+    headers = [*_JSON, (b"x-sentry-error", header_value(error.detail))]
     if isinstance(error, TooManyRequests):
         headers.append((b"retry-after", str(error.retry_after).encode()))
         headers.append((b"x-sentry-rate-limits", error.rate_limits.encode("latin-1")))
@@ -352,13 +358,17 @@ class IngestEndpoints:
         if INTERNAL_OUTCOMES in item_types:
             raise BadRequest(f"item type {INTERNAL_OUTCOMES!r} is reserved")
         self._admit(key, item_types, received)
-        spooled = spooled_form(body, encoding, data)
-        await self._spool.append(
-            NewEntry(request.project_id, received, self._client_ip(request), spooled)
-        )
-        self._metrics.accepted(len(data))
+        await self._spool_accepted(request, received, spooled_form(body, encoding, data), data)
         event_id = envelope.event_id
         return json_answer({"id": event_id} if event_id else {})
+
+    async def _spool_accepted(
+        self, request: IngestRequest, received: float, spooled: bytes, data: bytes
+    ) -> None:
+        """Commit what was accepted to the spool (the 200 waits for this), then count it."""
+        entry = NewEntry(request.project_id, received, self._client_ip(request), spooled)
+        await self._spool.append(entry)
+        self._metrics.accepted(len(data))
 
     async def _accept_store(self, request: IngestRequest) -> Answer:
         received = time.time()
@@ -371,15 +381,7 @@ class IngestEndpoints:
             key, ["transaction" if event.get("type") == "transaction" else "event"], received
         )
         event_id = normalize_event_id(event.get("event_id")) or uuid.uuid4().hex
-        await self._spool.append(
-            NewEntry(
-                request.project_id,
-                received,
-                self._client_ip(request),
-                single_event_envelope(event, event_id),
-            )
-        )
-        self._metrics.accepted(len(data))
+        await self._spool_accepted(request, received, single_event_envelope(event, event_id), data)
         return json_answer({"id": event_id})
 
     async def _accept_otlp(self, signal: Signal, request: IngestRequest) -> Answer:
@@ -392,15 +394,7 @@ class IngestEndpoints:
         data = decode_body(body, request.headers.get("content-encoding"), limit)
         check_body(signal, media, data)
         self._admit(key, [signal.item_type], received)
-        await self._spool.append(
-            NewEntry(
-                request.project_id,
-                received,
-                self._client_ip(request),
-                spooled_envelope(signal, media, data),
-            )
-        )
-        self._metrics.accepted(len(data))
+        await self._spool_accepted(request, received, spooled_envelope(signal, media, data), data)
         return Answer(200, success_body(signal, media), [*_CORS, (b"content-type", media.encode())])
 
 
