@@ -21,7 +21,14 @@ from vedette.settings import Settings
 from vedette.storage.database import Database
 from vedette.uptime.checker import Checker, CheckerSettings
 from vedette.uptime.probe import ProbeSettings
-from vedette.worker_process import REPORT, ServerPipes, WorkerCounters, WorkerSettings
+from vedette.uptime.spec import MAX_TIMEOUT_MS
+from vedette.worker_process import (
+    REPORT,
+    ServerEnds,
+    ServerPipes,
+    WorkerCounters,
+    WorkerSettings,
+)
 
 AN_HOUR = 3600.0
 
@@ -72,27 +79,33 @@ def test_reports_add_up_however_the_pipe_splits_them(chunk: int) -> None:
 
 
 def test_the_pipes_wake_the_worker_and_carry_its_reports() -> None:
-    """Over real pipes, as between the server and its worker process."""
-    wakeup_read, wakeup_write = os.pipe()
-    reports_read, reports_write = os.pipe()
-    os.set_blocking(wakeup_read, False)
-    pipes = ServerPipes(wakeup_read, reports_write)
+    """Over real pipes, the server's ends and the worker's (copies, as a child holds them)."""
+    server = ServerEnds.open()
+    worker = ServerPipes(os.dup(server.wakeup_read), os.dup(server.reports_write))
+    os.set_blocking(worker.wakeup, False)  # as the worker's main() sets it
     try:
-        for _ in range(3):
-            os.write(wakeup_write, b"\0")  # three commits while the worker was busy
+        for _ in range(70_000):  # commits while the worker was busy: more than a pipe holds
+            server.wake()
         started = time.monotonic()
-        pipes.wait(AN_HOUR)
+        worker.wait(AN_HOUR)
         assert time.monotonic() - started < 60, "a wake-up ends the wait"
-        assert select.select([wakeup_read], [], [], 0)[0] == [], "and every wake-up is taken"
-        pipes.report(20, 0.5)
+        assert select.select([worker.wakeup], [], [], 0)[0] == [], "every wake-up is taken"
+        worker.report(20, 0.5)
         counters = WorkerCounters()
-        counters.feed(os.read(reports_read, 4096))
+        server.read_reports(counters)
+        server.read_reports(counters)  # nothing more to read: no error, nothing added
         assert (counters.batches, counters.entries) == (1, 20)
-        os.close(reports_read)
-        pipes.report(1, 0.1)  # the server is gone: no error, the worker stops on its own
+        server.close()
+        worker.report(1, 0.1)  # the server is gone: no error, the worker stops on its own
     finally:
-        for fd in (wakeup_read, wakeup_write, reports_write):
-            os.close(fd)
+        os.close(worker.wakeup)
+        os.close(worker.reports)
+
+
+def test_a_stop_waits_as_long_as_the_worker_may_take() -> None:
+    settings = WorkerSettings.of(Settings(notification_timeout_seconds=10))
+    slowest_join = 10 + 5 + MAX_TIMEOUT_MS / 1000 + 5  # the dispatcher's, then the checker's
+    assert settings.stop_seconds() > slowest_join
 
 
 def test_the_worker_settings_carry_the_servers_settings(tmp_path: Path) -> None:

@@ -7,12 +7,12 @@ the spool worker runs in a child process, so processing never competes with inge
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import pickle
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,7 +43,7 @@ from vedette.web import sso
 from vedette.web.core import UIConfig
 from vedette.web.oidc_config import OidcConfig
 from vedette.web.ui import WebUI
-from vedette.worker_process import WorkerCounters, WorkerSettings
+from vedette.worker_process import ServerEnds, WorkerCounters, WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,62 +55,63 @@ class WorkerSupervisor:
     wakes it after spool commits and adds up its batch reports."""
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._wakeup_read, self._wakeup_write = os.pipe()
-        os.set_blocking(self._wakeup_write, False)
-        self._reports_read, self._reports_write = os.pipe()
-        os.set_blocking(self._reports_read, False)
+        self._settings = WorkerSettings.of(settings)
         self.counters = WorkerCounters()
+        self._pipes: ServerEnds | None = None  # open from start() to stop()
+        self._pipes_lock = threading.Lock()  # wake() runs in the spool writer's thread
         self._process: subprocess.Popen[bytes] | None = None
         self._watch: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """The spool has new entries (called by the spool writer's thread after a commit)."""
-        with contextlib.suppress(BlockingIOError):  # a full pipe: wake-ups are waiting already
-            os.write(self._wakeup_write, b"\0")
+        with self._pipes_lock:
+            if self._pipes is not None:
+                self._pipes.wake()
 
-    def _spawn(self) -> None:
-        pipes = (self._wakeup_read, self._reports_write)
+    def _spawn(self, pipes: ServerEnds) -> None:
+        passed = (pipes.wakeup_read, pipes.reports_write)
+        # -P: nothing from the directory the server was started in shadows a module.
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "vedette.worker_process", str(os.getpid()),
-             *(str(fd) for fd in pipes)],
-            stdin=subprocess.PIPE, pass_fds=pipes,
+            [sys.executable, "-P", "-c", "from vedette.worker_process import main; main()",
+             str(os.getpid()), *(str(fd) for fd in passed)],
+            stdin=subprocess.PIPE, pass_fds=passed,
         )  # fmt: skip
         assert self._process.stdin is not None
         with self._process.stdin:  # a few KB: fits the pipe, so this never blocks
-            self._process.stdin.write(pickle.dumps(WorkerSettings.of(self._settings)))
+            self._process.stdin.write(pickle.dumps(self._settings))
 
-    def _read_reports(self) -> None:
-        with contextlib.suppress(BlockingIOError):
-            self.counters.feed(os.read(self._reports_read, 65536))
-
-    async def _keep_alive(self) -> None:
+    async def _keep_alive(self, pipes: ServerEnds) -> None:
         while True:
             await asyncio.sleep(1.0)
             if self._process is not None and self._process.poll() is not None:
                 log.error("worker exited with %s; restarting it", self._process.returncode)
-                self._spawn()
+                self._spawn(pipes)
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        loop.add_reader(self._reports_read, self._read_reports)
-        self._spawn()
-        self._watch = loop.create_task(self._keep_alive())
+        pipes = ServerEnds.open()
+        with self._pipes_lock:
+            self._pipes = pipes
+        loop.add_reader(pipes.reports_read, pipes.read_reports, self.counters)
+        self._spawn(pipes)
+        self._watch = loop.create_task(self._keep_alive(pipes))
 
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
-            try:
-                await run_in_threadpool(self._process.wait, 30)
+            try:  # it finishes its batch and lets a notification or check in progress end
+                await run_in_threadpool(self._process.wait, self._settings.stop_seconds())
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 await run_in_threadpool(self._process.wait)
-        asyncio.get_running_loop().remove_reader(self._reports_read)
-        self._read_reports()  # the last batches' reports
-        for fd in (self._wakeup_read, self._wakeup_write, self._reports_read, self._reports_write):
-            os.close(fd)
+        with self._pipes_lock:
+            pipes, self._pipes = self._pipes, None
+        if pipes is not None:
+            asyncio.get_running_loop().remove_reader(pipes.reports_read)
+            pipes.read_reports(self.counters)  # the last batches' reports
+            pipes.close()
 
 
 def oidc_config(settings: Settings) -> OidcConfig | None:

@@ -8,7 +8,8 @@ The server talks to it through two pipes, not through multiprocessing's shared-m
 those are named semaphores in /dev/shm, left behind whenever the server is killed with -9,
 and they need multiprocessing's resource tracker, a third Python process (12 MiB).
 
-    python -m vedette.worker_process PARENT_PID WAKEUP_FD REPORTS_FD < pickled WorkerSettings
+    python -P -c "from vedette.worker_process import main; main()" \
+        PARENT_PID WAKEUP_FD REPORTS_FD < pickled WorkerSettings
 
 - WAKEUP_FD: the server writes a byte after each spool commit; the worker waits on it between
   polls, so new work starts at once.
@@ -65,6 +66,7 @@ def sole_worker(storage: Storage) -> Iterator[None]:
 
 
 REPORT = struct.Struct("=dd")  # one batch: spool entries, seconds of work
+BATCH_STOP_SECONDS = 30.0  # for the batch in progress when a stop is asked for
 
 
 class WorkerCounters:
@@ -102,6 +104,37 @@ class WorkerCounters:
 
 
 @dataclass(frozen=True)
+class ServerEnds:
+    """The server's side of the two pipes: it writes wake-ups and reads reports (both ends of
+    each pipe are opened here; the worker is given its two with ``pass_fds``)."""
+
+    wakeup_read: int
+    wakeup_write: int
+    reports_read: int
+    reports_write: int
+
+    @classmethod
+    def open(cls) -> ServerEnds:
+        wakeup_read, wakeup_write = os.pipe()
+        reports_read, reports_write = os.pipe()
+        os.set_blocking(wakeup_write, False)
+        os.set_blocking(reports_read, False)
+        return cls(wakeup_read, wakeup_write, reports_read, reports_write)
+
+    def wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # a full pipe: wake-ups are waiting already
+            os.write(self.wakeup_write, b"\0")
+
+    def read_reports(self, counters: WorkerCounters) -> None:
+        with contextlib.suppress(BlockingIOError):
+            counters.feed(os.read(self.reports_read, 65536))
+
+    def close(self) -> None:
+        for fd in (self.wakeup_read, self.wakeup_write, self.reports_read, self.reports_write):
+            os.close(fd)
+
+
+@dataclass(frozen=True)
 class ServerPipes:
     """The worker's ends of its two pipes to the server (file descriptors)."""
 
@@ -110,10 +143,12 @@ class ServerPipes:
 
     def wait(self, seconds: float) -> None:
         """Until the server signals a commit, or ``seconds`` pass; then take every signal."""
-        readable, _, _ = select.select([self.wakeup], [], [], seconds)
-        if readable:
+        poller = select.poll()  # not select.select: it refuses descriptors past 1023
+        poller.register(self.wakeup, select.POLLIN)
+        if poller.poll(seconds * 1000):
             with contextlib.suppress(BlockingIOError):
-                os.read(self.wakeup, 4096)
+                while os.read(self.wakeup, 65536):
+                    pass
 
     def report(self, entries: int, seconds: float) -> None:
         with contextlib.suppress(BrokenPipeError):  # the server is gone: the worker stops next
@@ -173,6 +208,11 @@ class WorkerSettings:
     def resolved_database_url(self) -> str:
         return self.database_url
 
+    def stop_seconds(self) -> float:
+        """How long a stopping worker may take: its batch, then the notification and the
+        uptime check in progress (their threads are joined with these bounds)."""
+        return BATCH_STOP_SECONDS + self.delivery.timeout_seconds + 5 + MAX_TIMEOUT_MS / 1000 + 5
+
 
 def run_worker_process(settings: WorkerSettings, pipes: ServerPipes, parent_pid: int) -> None:
     """Entry point of the worker child process."""
@@ -227,7 +267,3 @@ def main() -> None:
     settings = pickle.load(sys.stdin.buffer)  # WorkerSettings from the server, our parent
     os.set_blocking(wakeup, False)
     run_worker_process(settings, ServerPipes(wakeup, reports), parent_pid)
-
-
-if __name__ == "__main__":
-    main()

@@ -106,7 +106,7 @@ def worker_pids(server: LiveVedette) -> list[int]:
     for task in Path(f"/proc/{server.process.pid}/task").iterdir():
         for child in (task / "children").read_text().split():
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"vedette.worker_process" in cmdline.split(b"\0"):
+            if b"from vedette.worker_process import main" in cmdline:
                 pids.append(int(child))
     return pids
 
