@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import LiveVedette
 from tests.e2e.crash_stream import worker_pids
+from tests.waiting import wait_for
 
 from vedette.cli import demo_project_dsn, main
 from vedette.settings import Settings
@@ -90,13 +91,9 @@ def test_serve_is_two_processes_holding_no_named_semaphore(own_server: LiveVedet
     own_server.start()
     assert own_server.process is not None
     pgid = own_server.process.pid  # started in a session of its own
-    deadline = time.monotonic() + 30
-    while not worker_pids(own_server):
-        assert time.monotonic() < deadline, "the server started its worker"
-        time.sleep(0.05)
-    group = process_group(pgid)
-    assert sorted(group) == sorted([pgid, *worker_pids(own_server)])
-    for pid in group:
+    workers = wait_for(lambda: worker_pids(own_server))
+    assert sorted(process_group(pgid)) == sorted([pgid, *workers])
+    for pid in [pgid, *workers]:
         assert "/dev/shm/sem." not in Path(f"/proc/{pid}/maps").read_text()
     own_server.stop()
     wait_for_process_group_exit(pgid)
