@@ -104,8 +104,15 @@ def worker_pids(server: LiveVedette) -> list[int]:
     assert server.process is not None
     pids = []
     for task in Path(f"/proc/{server.process.pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        for child in children:
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except FileNotFoundError:  # a killed worker, reaped between the two reads
+                continue
             if b"from vedette.worker_process import main" in cmdline:
                 pids.append(int(child))
     return pids
