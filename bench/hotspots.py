@@ -31,6 +31,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(__file__))
 
 from floor import floor_seconds
+from ingest_profile import post_all
 from payloads import PAYLOAD_NAMES, Payload, build_payloads
 
 from vedette.app import create_app
@@ -59,43 +60,11 @@ def fresh_raw(raw: bytes, event_id: str) -> bytes:
 
 
 async def _ingest(app: Any, bodies: list[bytes], path: str, auth: str, concurrency: int) -> int:
-    statuses: list[int] = []
-
-    async def call(body: bytes) -> None:
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-            "root_path": "", "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
-            "headers": [
-                (b"host", b"127.0.0.1:8000"), (b"content-type", b"application/x-sentry-envelope"),
-                (b"content-encoding", b"gzip"), (b"x-sentry-auth", auth.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }  # fmt: skip
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await asyncio.sleep(3600)
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                statuses.append(message["status"])
-
-        await app(scope, receive, send)
-
-    queue = list(bodies)
-
-    async def worker() -> None:
-        while queue:
-            await call(queue.pop())
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return sum(1 for s in statuses if s == 200)
+    headers = [
+        (b"host", b"127.0.0.1:8000"), (b"content-type", b"application/x-sentry-envelope"),
+        (b"content-encoding", b"gzip"), (b"x-sentry-auth", auth.encode()),
+    ]  # fmt: skip
+    return await post_all(app, bodies, path, headers, concurrency)
 
 
 def ingest(args: argparse.Namespace) -> None:
