@@ -31,10 +31,9 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(__file__))
 
 from floor import floor_seconds
-from ingest_profile import post_all
+from ingest_profile import ingest_app, post_all
 from payloads import PAYLOAD_NAMES, Payload, build_payloads
 
-from vedette.app import create_app
 from vedette.cli import SERVER_GC_THRESHOLD
 from vedette.domain.envelope import parse_envelope
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
@@ -74,18 +73,11 @@ def ingest(args: argparse.Namespace) -> None:
     raw = gzip.decompress(payload.body)
     bodies = [gzip.compress(fresh_raw(raw, payload.event_id), 6) for _ in range(args.requests)]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), worker_enabled=False)
-        storage = open_storage(settings)
-        upgrade(storage.db)
-        with storage.db.write() as conn:
-            project = accounts.create_project(conn, "bench", "bench")
-            key = accounts.keys_of_project(conn, project.id)[0].public_key
-        storage.dispose()
-        app = create_app(settings)
+        app, project_id, key = ingest_app(Path(tmp))
         if args.gc == "worker":  # as `vedette serve` runs
             tune_garbage_collector(SERVER_GC_THRESHOLD)
         auth = f"Sentry sentry_key={key}, sentry_version=7"
-        path = f"/api/{project.id}/envelope/"
+        path = f"/api/{project_id}/envelope/"
 
         async def run() -> tuple[float, float, int]:
             async with app.router.lifespan_context(app):

@@ -59,6 +59,19 @@ def request_bodies(payload_name: str, endpoint: str, count: int) -> tuple[list[b
     return [gzip.compress(body, 6) for body in fresh], b"gzip"
 
 
+def ingest_app(data_dir: Path) -> tuple[Any, int, str]:
+    """`create_app` on a new SQLite database in ``data_dir``, worker off, with one project:
+    the app, the project's id and its public key."""
+    settings = Settings(data_dir=data_dir, worker_enabled=False)
+    storage = open_storage(settings)
+    upgrade(storage.db)
+    with storage.db.write() as conn:
+        project = accounts.create_project(conn, "bench", "bench")
+        key = accounts.keys_of_project(conn, project.id)[0].public_key
+    storage.dispose()
+    return create_app(settings), project.id, key
+
+
 async def post_all(
     app: Any, bodies: list[bytes], path: str, headers: list[tuple[bytes, bytes]], concurrency: int
 ) -> int:
@@ -111,14 +124,7 @@ def main() -> None:
 
     bodies, encoding = request_bodies(args.payload, args.endpoint, WARM_UP + POOL)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), worker_enabled=False)
-        storage = open_storage(settings)
-        upgrade(storage.db)
-        with storage.db.write() as conn:
-            project = accounts.create_project(conn, "bench", "bench")
-            key = accounts.keys_of_project(conn, project.id)[0].public_key
-        storage.dispose()
-        app = create_app(settings)
+        app, project_id, key = ingest_app(Path(tmp))
         tune_garbage_collector(SERVER_GC_THRESHOLD)  # as `vedette serve` runs
         headers = [
             (b"host", b"127.0.0.1:8000"),
@@ -128,7 +134,7 @@ def main() -> None:
         ]
         if encoding:
             headers.append((b"content-encoding", encoding))
-        path = f"/api/{project.id}/{args.endpoint}/"
+        path = f"/api/{project_id}/{args.endpoint}/"
 
         async def run() -> None:
             async with app.router.lifespan_context(app):
