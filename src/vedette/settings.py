@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         default=60.0,
         description="How long a worker owns claimed spool entries before another may retry them.",
     )
+    spool_files: int = Field(
+        default=4,
+        ge=1,
+        description="SQLite only: how many spool files ingest spreads its commits over, each"
+        " committed by its own thread, so that one file's fsyncs do not queue every request.",
+    )
     spool_max_attempts: int = Field(
         default=3,
         description="Storage attempts after which a spool entry moves to the dead-letter table.",

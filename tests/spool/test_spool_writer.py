@@ -19,7 +19,8 @@ from vedette.stores import Storage, open_storage
 
 @pytest.fixture
 def storage(database_url: str, tmp_path: Path) -> Iterator[Storage]:
-    opened = open_storage(Settings(data_dir=tmp_path, database_url=database_url))
+    # One writer (SQLite: one file), so that every request goes where the test breaks the table.
+    opened = open_storage(Settings(data_dir=tmp_path, database_url=database_url, spool_files=1))
     upgrade(opened.db)
     yield opened
     opened.dispose()
@@ -36,12 +37,12 @@ async def _append_all(writer: SpoolWriter, entries: list[NewEntry]) -> list[Base
 
 def _spooled(storage: Storage) -> list[bytes]:
     table = storage.spool.table
-    with storage.spool.database.read() as conn:
+    with storage.spool.database[0].read() as conn:
         return [bytes(p) for p in conn.scalars(select(table.c.payload).order_by(table.c.id))]
 
 
 def _rename_spool(storage: Storage, old: str, new: str) -> None:
-    with storage.spool.database.write() as conn:
+    with storage.spool.database[0].write() as conn:
         conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
 
 
@@ -63,6 +64,6 @@ def test_commits_then_fails_then_recovers(storage: Storage) -> None:
         writer.stop()
     assert _spooled(storage) == [b"envelope %d" % i for i in (0, 1, 2, 3, 4, 8)]
     assert len(commits) >= 2
-    with storage.spool.database.read() as conn:
+    with storage.spool.database[0].read() as conn:
         count = conn.execute(select(func.count()).select_from(storage.spool.table)).scalar_one()
     assert count == 6

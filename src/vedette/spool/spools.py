@@ -4,15 +4,18 @@
 with SKIP LOCKED, so any number of processes may append and drain; an entry is deleted in the
 transaction that stores its results.
 
-``FileSpool`` (SQLite): the spool is a file of its own, appended by the one ingest process and
-read in id order by the one worker (a file lock makes sure of that). The worker records the last
-id it consumed in the main database, in the transaction that stores the results; entries up to
-that id are deleted from the file afterwards. Ingest therefore never waits for the worker's
-write transactions, and nothing is processed twice or lost.
+``FileSpool`` (SQLite): the spool is one or more files of its own, appended by the one ingest
+process (one writer thread per file) and each read in id order by the one worker (a file lock
+makes sure of that). The worker records the last id it consumed of each file in the main
+database, in the transaction that stores the results; entries up to that id are deleted from the
+file afterwards. Ingest therefore never waits for the worker's write transactions, and nothing is
+processed twice or lost.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -29,8 +32,9 @@ from vedette.storage.spool_store import SpoolStats
 
 class Spool(Protocol):
     @property
-    def database(self) -> Database:
-        """Where ingest appends."""
+    def database(self) -> Sequence[Database]:
+        """Where ingest appends: the databases its commits are spread over (a writer thread
+        each)."""
 
     @property
     def table(self) -> Table: ...
@@ -47,6 +51,9 @@ class Spool(Protocol):
 
     def stats(self) -> SpoolStats: ...
 
+    def dispose(self) -> None:
+        """Close what the spool opened besides the main database."""
+
 
 class TableSpool:
     def __init__(
@@ -57,8 +64,8 @@ class TableSpool:
         self._clock_shift = clock_shift  # tests move lease expiry instead of waiting for it
 
     @property
-    def database(self) -> Database:
-        return self._db
+    def database(self) -> Sequence[Database]:
+        return (self._db,)
 
     @property
     def table(self) -> Table:
@@ -83,24 +90,77 @@ class TableSpool:
             depth, oldest = spool_store.pending(conn, spool)
             return SpoolStats(depth, oldest, spool_store.dead_letter_count(conn))
 
+    def dispose(self) -> None:
+        pass  # the spool is a table of the main database
 
-# Deleting consumed entries from the file is housekeeping; doing it in chunks keeps the
+
+# Deleting consumed entries from a file is housekeeping; doing it in chunks keeps the
 # worker's writes to the file rare, so they seldom make an ingest append wait.
 _TRIM_EVERY_ENTRIES = 2000
 _TRIM_EVERY_SECONDS = 2.0
 
+# An entry of file i is known outside the file as i * FILE_ID_SPAN + its id in the file. The ids
+# are then unique across files (the worker keys a batch by id, dead letters keep it), and an
+# order by id keeps each file's entries in their order, which its cursor needs. File 0, the
+# single file of earlier versions, keeps its ids.
+FILE_ID_SPAN = 1 << 48
+
+
+def file_of(entry_id: int) -> tuple[int, int]:
+    """(index of the file, id in that file) of an entry id."""
+    return divmod(entry_id, FILE_ID_SPAN)
+
+
+class _SpoolFile:
+    """One file and how far the worker consumed it (its cursor) and trimmed it."""
+
+    def __init__(self, index: int, db: Database) -> None:
+        self.index = index
+        self.db = db
+        self.cursor = 0
+        self.trimmed_to = 0
+        self.trimmed_at = 0.0
+
+    def read(self, limit: int) -> list[SpoolEntry]:
+        with self.db.read() as conn:
+            return spool_store.read_after(
+                conn, spool_file, self.cursor, limit, self.index * FILE_ID_SPAN
+            )
+
+    def trim(self, force: bool) -> None:
+        now = time.monotonic()
+        due = (
+            self.cursor - self.trimmed_to >= _TRIM_EVERY_ENTRIES
+            or now - self.trimmed_at >= _TRIM_EVERY_SECONDS
+        )
+        if self.cursor > self.trimmed_to and (force or due):
+            with self.db.write() as conn:
+                spool_store.delete_through(conn, spool_file, self.cursor)
+            self.trimmed_to, self.trimmed_at = self.cursor, now
+
+
+def last_ids_by_file(entries: Sequence[SpoolEntry]) -> dict[int, int]:
+    """File index -> the highest id (in that file) among ``entries``."""
+    last: dict[int, int] = {}
+    for entry in entries:
+        index, local_id = file_of(entry.id)
+        last[index] = max(last.get(index, 0), local_id)
+    return last
+
 
 class FileSpool:
-    def __init__(self, spool_db: Database, main_db: Database) -> None:
-        self._spool_db = spool_db
+    """One or more spool files. Ingest commits to the first ``writers`` of them, each by its
+    own writer thread, so that commits (an fsync each) go on in parallel; the worker reads every
+    file, each after its own cursor in the main database, the oldest entries first."""
+
+    def __init__(self, spool_dbs: Sequence[Database], main_db: Database, writers: int) -> None:
+        self._files = [_SpoolFile(i, db) for i, db in enumerate(spool_dbs)]
         self._main_db = main_db
-        self._cursor = 0
-        self._trimmed_to = 0
-        self._trimmed_at = 0.0
+        self._writers = writers
 
     @property
-    def database(self) -> Database:
-        return self._spool_db
+    def database(self) -> Sequence[Database]:
+        return tuple(f.db for f in self._files[: self._writers])
 
     @property
     def table(self) -> Table:
@@ -108,37 +168,43 @@ class FileSpool:
 
     def recover(self) -> None:
         with self._main_db.read() as conn:
-            self._cursor = spool_store.read_cursor(conn)
-        self._trim(force=True)
+            cursors = spool_store.read_cursors(conn)
+        for f in self._files:
+            f.cursor = cursors.get(spool_store.cursor_name(f.index), 0)
+            f.trim(force=True)
 
     def claim(self, limit: int, now: float) -> list[SpoolEntry]:
-        with self._spool_db.read() as conn:
-            return spool_store.read_after(conn, spool_file, self._cursor, limit)
+        """Up to ``limit`` entries, the oldest first across files. Each file's share is a run of
+        its entries in id order from its cursor (a merge never reorders one input)."""
+        per_file = [f.read(limit) for f in self._files]
+        merged = heapq.merge(*per_file, key=lambda e: e.received_at)
+        return list(itertools.islice(merged, limit))
 
     def acknowledge(self, conn: Connection, entries: Sequence[SpoolEntry]) -> None:
-        if entries:
-            spool_store.advance_cursor(conn, max(e.id for e in entries))
+        for index, last_id in last_ids_by_file(entries).items():
+            spool_store.advance_cursor(conn, spool_store.cursor_name(index), last_id)
 
     def after_commit(self, entries: Sequence[SpoolEntry]) -> None:
-        if entries:
-            self._cursor = max(self._cursor, max(e.id for e in entries))
-        self._trim()
-
-    def _trim(self, force: bool = False) -> None:
-        now = time.monotonic()
-        due = (
-            self._cursor - self._trimmed_to >= _TRIM_EVERY_ENTRIES
-            or now - self._trimmed_at >= _TRIM_EVERY_SECONDS
-        )
-        if self._cursor > self._trimmed_to and (force or due):
-            with self._spool_db.write() as conn:
-                spool_store.delete_through(conn, spool_file, self._cursor)
-            self._trimmed_to, self._trimmed_at = self._cursor, now
+        for index, last_id in last_ids_by_file(entries).items():
+            f = self._files[index]
+            f.cursor = max(f.cursor, last_id)
+        for f in self._files:
+            f.trim(force=False)
 
     def stats(self) -> SpoolStats:
         with self._main_db.read() as conn:
-            cursor = spool_store.read_cursor(conn)
+            cursors = spool_store.read_cursors(conn)
             dead = spool_store.dead_letter_count(conn)
-        with self._spool_db.read() as conn:
-            depth, oldest = spool_store.pending(conn, spool_file, cursor)
+        depth, oldest = 0, None
+        for f in self._files:
+            with f.db.read() as conn:
+                cursor = cursors.get(spool_store.cursor_name(f.index), 0)
+                file_depth, file_oldest = spool_store.pending(conn, spool_file, cursor)
+            depth += file_depth
+            if file_oldest is not None and (oldest is None or file_oldest < oldest):
+                oldest = file_oldest
         return SpoolStats(depth, oldest, dead)
+
+    def dispose(self) -> None:
+        for f in self._files:
+            f.db.dispose()

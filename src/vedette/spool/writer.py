@@ -1,4 +1,4 @@
-"""Group commit: one thread appends every waiting envelope in one transaction, then answers all.
+"""Group commit: a thread appends every waiting envelope in one transaction, then answers all.
 
 An ingest request awaits its future; the future resolves only after the transaction holding its
 envelope has committed (SQLite: synchronous=FULL, so the WAL is fsynced). Many requests share
@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table
@@ -48,24 +48,36 @@ def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) ->
 
 
 class SpoolWriter:
-    def __init__(self, db: Database, table: Table, committed: Callable[[], object]) -> None:
-        self._db = db
+    """One writer thread per database, all taking from one queue: a request is committed by
+    whichever thread is free first, with every request that waits at that moment. With several
+    SQLite files, commits (an fsync each) overlap instead of queueing behind one file."""
+
+    def __init__(
+        self, databases: Sequence[Database], table: Table, committed: Callable[[], object]
+    ) -> None:
+        self._databases = tuple(databases)
         self._table = table
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._conn: Connection | None = None  # the writer thread's own, kept between batches
+        self._threads: list[threading.Thread] = []
         # Called after each commit so that an idle worker wakes up without waiting for its poll.
         self._committed = committed
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="vedette-spool-writer", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(
+                target=self._run, args=(db,), name=f"vedette-spool-writer-{i}", daemon=True
+            )
+            for i, db in enumerate(self._databases)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
+        for _ in self._threads:
+            self._queue.put(None)  # each thread takes one and ends
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
 
     async def append(self, entry: NewEntry) -> None:
         loop = asyncio.get_running_loop()
@@ -73,45 +85,49 @@ class SpoolWriter:
         self._queue.put(_Pending(entry, loop, future))
         await future
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
+    def _next_batch(self) -> tuple[list[_Pending], bool]:
+        """Wait for a request, then take every one waiting (up to a batch); whether to stop."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        while len(batch) < _MAX_BATCH:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
                 break
-            batch = [first]
-            stopping = False
-            while len(batch) < _MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            self._commit(batch)
-            if stopping:
-                break
-        if self._conn is not None:
-            self._conn.close()
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
 
-    def _discard_connection(self) -> None:
-        if self._conn is not None:
-            self._conn.invalidate()
-            self._conn.close()
-            self._conn = None
+    def _run(self, db: Database) -> None:
+        conn: Connection | None = None  # this thread's own, kept between batches
+        stopping = False
+        while not stopping:
+            batch, stopping = self._next_batch()
+            if batch:
+                conn = self._commit(db, conn, batch)
+        if conn is not None:
+            conn.close()
 
-    def _commit(self, batch: list[_Pending]) -> None:
+    def _commit(
+        self, db: Database, conn: Connection | None, batch: list[_Pending]
+    ) -> Connection | None:
+        """Commit ``batch`` and answer its requests; the connection to use for the next one."""
         error: BaseException | None = None
         try:
-            if self._conn is None:
-                self._conn = self._db.write_connection()
-            with self._db.write_on(self._conn) as conn:
-                spool_store.append(conn, self._table, [p.entry for p in batch])
+            if conn is None:
+                conn = db.write_connection()
+            with db.write_on(conn) as tx:
+                spool_store.append(tx, self._table, [p.entry for p in batch])
         except Exception as exc:  # the requests get 503; the writer keeps serving
             log.exception("spool append failed")
             error = exc
-            self._discard_connection()  # the next batch starts on a fresh one
+            if conn is not None:  # the next batch starts on a fresh one
+                conn.invalidate()
+                conn.close()
+                conn = None
         else:
             self._committed()
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = defaultdict(list)
@@ -119,3 +135,4 @@ class SpoolWriter:
             by_loop[pending.loop].append(pending.future)
         for loop, futures in by_loop.items():
             loop.call_soon_threadsafe(_settle, futures, error)
+        return conn

@@ -12,7 +12,12 @@ from vedette.domain.spooled import NewEntry, SpoolEntry
 from vedette.storage.dialect import upsert_add
 from vedette.storage.schema import dead_letters, spool, spool_cursor
 
-FILE_CURSOR = "sqlite-file"
+FILE_CURSOR = "sqlite-file"  # the first spool file's, the only one before there were several
+
+
+def cursor_name(file_index: int) -> str:
+    """The name of a spool file's row in ``spool_cursor``."""
+    return FILE_CURSOR if file_index == 0 else f"{FILE_CURSOR}-{file_index}"
 
 
 def append(conn: Connection, table: Table, entries: Sequence[NewEntry]) -> None:
@@ -30,9 +35,9 @@ def append(conn: Connection, table: Table, entries: Sequence[NewEntry]) -> None:
     )
 
 
-def _entries(rows: Iterable[object]) -> list[SpoolEntry]:
+def _entries(rows: Iterable[object], id_offset: int = 0) -> list[SpoolEntry]:
     entries = [
-        SpoolEntry(r.id, r.project_id, r.received_at, r.client_ip, bytes(r.payload))  # type: ignore[attr-defined]
+        SpoolEntry(r.id + id_offset, r.project_id, r.received_at, r.client_ip, bytes(r.payload))  # type: ignore[attr-defined]
         for r in rows
     ]
     entries.sort(key=lambda e: e.id)
@@ -71,7 +76,10 @@ def delete_entries(conn: Connection, table: Table, ids: Iterable[int]) -> None:
         conn.execute(delete(table).where(table.c.id.in_(id_list)))
 
 
-def read_after(conn: Connection, table: Table, after_id: int, limit: int) -> list[SpoolEntry]:
+def read_after(
+    conn: Connection, table: Table, after_id: int, limit: int, id_offset: int = 0
+) -> list[SpoolEntry]:
+    """Up to ``limit`` entries after ``after_id``, their ids moved by ``id_offset``."""
     rows = conn.execute(
         select(table.c.id, table.c.project_id, table.c.received_at, table.c.client_ip,
                table.c.payload)
@@ -79,26 +87,22 @@ def read_after(conn: Connection, table: Table, after_id: int, limit: int) -> lis
         .order_by(table.c.id)
         .limit(limit)
     )  # fmt: skip
-    return _entries(rows)
+    return _entries(rows, id_offset)
 
 
 def delete_through(conn: Connection, table: Table, last_id: int) -> None:
     conn.execute(delete(table).where(table.c.id <= last_id))
 
 
-def read_cursor(conn: Connection) -> int:
-    value = conn.execute(
-        select(spool_cursor.c.last_id).where(spool_cursor.c.name == FILE_CURSOR)
-    ).scalar_one_or_none()
-    return int(value or 0)
+def read_cursors(conn: Connection) -> dict[str, int]:
+    """Every spool file's cursor by name (a file without one has consumed nothing)."""
+    rows = conn.execute(select(spool_cursor.c.name, spool_cursor.c.last_id))
+    return {name: int(last_id) for name, last_id in rows}
 
 
-def advance_cursor(conn: Connection, last_id: int) -> None:
-    current = read_cursor(conn)
-    if last_id <= current:
-        return
+def advance_cursor(conn: Connection, name: str, last_id: int) -> None:
     stmt = upsert_add(conn, spool_cursor, key=("name",), add=(), greatest_of=("last_id",))
-    conn.execute(stmt, [{"name": FILE_CURSOR, "last_id": last_id}])
+    conn.execute(stmt, [{"name": name, "last_id": last_id}])
 
 
 def dead_letter(conn: Connection, entry: SpoolEntry, error: str) -> None:
