@@ -1,16 +1,17 @@
-"""Packing the day histograms of a generated database (bench/generate.py), and the answers the
-slow queries give, to compare before and after.
+"""Packing the day and hour histograms of a generated database (bench/generate.py), and the
+answers the slow queries give, to compare before and after.
 
     uv run python bench/pack_histograms.py pack --data /tmp/vedette-q
     uv run python bench/pack_histograms.py answers --data /tmp/vedette-q --now 1796000000 \\
         --out /tmp/answers.json
 
-``pack`` runs storage/histogram_compaction.py's batches as the worker's housekeeping does, each
-batch timed (the time it holds SQLite's write lock), and prints the detailed rows and packs
-before and after. ``answers`` writes what the slow-queries table and the transaction list show
-for 14 days and 24 hours before ``--now``, unfiltered and filtered by environment and release,
-as JSON: it imports nothing the code before packing lacks, so the old code (a worktree on
-PYTHONPATH) can write the same file from the database before it is packed.
+``pack`` runs storage/histogram_compaction.py's batches as the worker's housekeeping does (days,
+then hours), each batch timed (the time it holds SQLite's write lock), and prints the detailed
+rows and packs before and after. ``answers`` writes what the slow-queries table and the
+transaction list show for 14 days and 24 hours before ``--now``, unfiltered and filtered by
+environment and release, with the transaction page's stats and histogram of the three busiest
+transactions, as JSON: it imports nothing the code before packing lacks, so the old code (a
+worktree on PYTHONPATH) can write the same file from the database before it is packed.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ import json
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 
 from vedette.storage import performance_queries
 from vedette.storage.database import Database
-from vedette.storage.schema import perf_day_histograms
+
+if TYPE_CHECKING:  # the code before packing hours lacks it: imported when packing
+    from vedette.storage.histogram_compaction import Packing
 
 DAY = 86400.0
 
@@ -38,44 +41,49 @@ def database(args: argparse.Namespace) -> Database:
 
 def pack(db: Database, batch: int) -> None:
     from vedette.storage import histogram_compaction
-    from vedette.storage.schema import perf_day_histogram_packs, perf_day_histogram_packs_all
+
+    for packing in histogram_compaction.PACKINGS:
+        pack_period(db, packing, batch)
+
+
+def pack_period(db: Database, packing: Packing, batch: int) -> None:
+    """Pack one period's finished rows, timing each batch."""
+    from vedette.storage import histogram_compaction
+
+    tables = (packing.detailed, packing.packs, packing.packs_all)
 
     def rows() -> tuple[int, ...]:
         with db.read() as conn:
             return tuple(
-                conn.scalar(select(func.count()).select_from(table)) or 0
-                for table in (
-                    perf_day_histograms,
-                    perf_day_histogram_packs,
-                    perf_day_histogram_packs_all,
-                )
+                conn.scalar(select(func.count()).select_from(table)) or 0 for table in tables
             )
 
     before = rows()
     started = time.perf_counter()
     with db.read() as conn:
-        days = histogram_compaction.days_to_pack(conn, time.time())
+        periods = histogram_compaction.periods_to_pack(conn, packing, time.time())
     found = time.perf_counter() - started
     batches: list[float] = []
-    for day in days:
+    for period in periods:
         while True:
             began = time.perf_counter()
             with db.write() as conn:
-                moved = histogram_compaction.pack_batch(conn, day, batch)
+                moved = histogram_compaction.pack_batch(conn, period, batch)
             batches.append(time.perf_counter() - began)
             if moved < batch:
                 break
     total = time.perf_counter() - started
     after = rows()
     print(
-        f"detailed day rows {before[0]:,} -> {after[0]:,}, packs {before[1]:,} -> {after[1]:,},"
-        f" packs of all environments and releases {before[2]:,} -> {after[2]:,}"
+        f"{packing.column}s: detailed rows {before[0]:,} -> {after[0]:,}, packs {before[1]:,}"
+        f" -> {after[1]:,}, packs of all environments and releases {before[2]:,} -> {after[2]:,}"
     )
-    print(
-        f"{len(days)} days in {total:.1f} s ({found * 1000:.0f} ms to find them);"
-        f" {len(batches)} batches of up to {batch:,} rows: p50"
-        f" {statistics.median(batches) * 1000:.0f} ms, slowest {max(batches) * 1000:.0f} ms"
-    )
+    if batches:
+        print(
+            f"{len(periods)} {packing.column}s in {total:.1f} s ({found * 1000:.0f} ms to find"
+            f" them); {len(batches)} batches of up to {batch:,} rows: p50"
+            f" {statistics.median(batches) * 1000:.0f} ms, slowest {max(batches) * 1000:.0f} ms"
+        )
 
 
 def answers(db: Database, project_slug: str, now: float) -> dict[str, Any]:
@@ -101,10 +109,15 @@ def answers(db: Database, project_slug: str, now: float) -> dict[str, Any]:
                 found[f"slow queries {label}"] = [
                     dataclasses.asdict(q) for q in performance_queries.slow_queries(conn, window)
                 ]
-                found[f"transactions {label}"] = [
-                    dataclasses.asdict(s)
-                    for s in performance_queries.transaction_stats(conn, window)
-                ]
+                listed = performance_queries.transaction_stats(conn, window)
+                found[f"transactions {label}"] = [dataclasses.asdict(s) for s in listed]
+                for stats in listed[:3]:  # the transaction page: its stats and histogram
+                    summary = performance_queries.transaction_summary(conn, window, stats.name)
+                    assert summary is not None
+                    found[f"transaction {stats.name} {label}"] = [
+                        dataclasses.asdict(summary[0]),
+                        sorted(summary[1].items()),
+                    ]
     return found
 
 

@@ -1,6 +1,7 @@
-"""Packed day histograms (storage/histogram_compaction.py): the slow queries and transaction
-stats answer exactly as before packing, with every filter, whatever the batch size, with late
-spans for a packed day, across the migration that adds the packs, and after a process killed
+"""Packed day and hour histograms (storage/histogram_compaction.py): the slow queries, the
+transaction list and a transaction's summary answer exactly as before packing, with every
+filter, for windows cut at days, hours and minutes, whatever the batch size, with late spans
+for a packed day or hour, across the migrations that add the packs, and after a process killed
 in the middle of a batch. On both engines."""
 
 from __future__ import annotations
@@ -21,17 +22,20 @@ from vedette.domain import histogram
 from vedette.domain.performance import SpanRow, TransactionFact
 from vedette.storage import accounts, histogram_compaction, performance, retention
 from vedette.storage.database import Database
+from vedette.storage.histogram_compaction import (
+    PACKED_DAYS,
+    PACKED_HOURS,
+    PACKINGS,
+    Packing,
+    RowsToPack,
+)
 from vedette.storage.migrate import alembic_config, upgrade
 from vedette.storage.performance_queries import (
     Window,
     nearest_rank_quantile,
     slow_queries,
     transaction_stats,
-)
-from vedette.storage.schema import (
-    perf_day_histogram_packs,
-    perf_day_histogram_packs_all,
-    perf_day_histograms,
+    transaction_summary,
 )
 
 DAY, HOUR = 86400, 3600
@@ -39,16 +43,23 @@ BASE = 1_800_000_000 // DAY * DAY  # a UTC midnight
 ENVIRONMENTS = ("production", "staging", None)
 RELEASES = ("shop@1.0", "shop@1.1", None)
 GROUPS = ("g0", "g1", "g2")
-# After the fourth day: the first four are over, the fifth still runs.
+# After the fourth day: the first four are over, the fifth still runs. Of its hours the first
+# is over (packed), the second has just ended (not yet: packed SETTLE after it ends).
 NOW = BASE + 4 * DAY + 2 * HOUR
 # The windows read: whole days only, days with hours and minutes at both edges, the last day
-# (not packed), and everything.
+# (one hour packed, one not), hours and minutes of one day, hours on both sides of a midnight
+# up to the running hour, and everything.
 WINDOWS = [
     (BASE, BASE + 3 * DAY),
     (BASE + 1800, BASE + 3 * DAY + 5 * HOUR + 120),
     (BASE + 4 * DAY, NOW),
+    (BASE + DAY + 3 * HOUR - 59, BASE + DAY + 9 * HOUR + 1),
+    (BASE + 2 * DAY - 7 * HOUR, BASE + 4 * DAY + HOUR + 1800),
     (BASE - DAY, NOW),
 ]
+# The periods whose detailed rows stay when packing at NOW: the running day, the hour that
+# has just ended.
+UNPACKED_AT_NOW = {PACKED_DAYS: {BASE + 4 * DAY}, PACKED_HOURS: {BASE + 4 * DAY + HOUR}}
 FILTERS = [(None, None), ("production", None), (None, "shop@1.1"), ("staging", "shop@1.0")]
 
 
@@ -94,8 +105,8 @@ def write(db: Database, project: int, spans: list[tuple[int, float]]) -> None:
 
 
 def answers(db: Database, project: int) -> list[object]:
-    """Everything the slow-queries table and the transaction list show, for every window
-    and filter."""
+    """Everything the slow-queries table, the transaction list and a transaction's page show,
+    for every window and filter."""
     found: list[object] = []
     with db.read() as conn:
         for start, end in WINDOWS:
@@ -103,6 +114,7 @@ def answers(db: Database, project: int) -> list[object]:
                 window = Window(project, start, end, environment, release)
                 found.append(slow_queries(conn, window))
                 found.append(transaction_stats(conn, window))
+                found.append(transaction_summary(conn, window, "GET /t1"))
     return found
 
 
@@ -132,17 +144,55 @@ def shown(db: Database, project: int, window: Window) -> list[object]:
         return [(q.group, q.count, q.p95) for q in slow_queries(conn, window)]
 
 
-def counts(db: Database) -> tuple[int, ...]:
-    """(detailed day rows, packs per environment and release, packs of all of them)."""
+def all_expected(project: int, spans: list[tuple[int, float]]) -> dict[object, object]:
+    """``expected_slow_queries`` for every window and filter."""
+    return {
+        (start, end, f): expected_slow_queries(spans, Window(project, start, end, *f))
+        for start, end in WINDOWS
+        for f in FILTERS
+    }
+
+
+def all_shown(db: Database, project: int) -> dict[object, object]:
+    """``shown`` for every window and filter."""
+    return {
+        (start, end, f): shown(db, project, Window(project, start, end, *f))
+        for start, end in WINDOWS
+        for f in FILTERS
+    }
+
+
+def counts(db: Database, packing: Packing) -> tuple[int, ...]:
+    """(detailed rows, packs per environment and release, packs of all of them)."""
     with db.read() as conn:
         return tuple(
             conn.scalar(select(func.count()).select_from(table)) or 0
-            for table in (
-                perf_day_histograms,
-                perf_day_histogram_packs,
-                perf_day_histogram_packs_all,
-            )
+            for table in (packing.detailed, packing.packs, packing.packs_all)
         )
+
+
+def detailed_periods(db: Database, packing: Packing) -> set[int]:
+    """The periods that still have detailed rows."""
+    column = packing.detailed.c[packing.column]
+    with db.read() as conn:
+        return set(conn.scalars(select(column).distinct()))
+
+
+def names_per_period(packing: Packing, spans: list[tuple[int, float]], last: int) -> int:
+    """How many (name, period) pairs of span groups and transactions these spans fill, up to
+    the period starting at ``last``: the packs of all environments and releases."""
+    found = set()
+    for i, end in spans:
+        start = int(end) // packing.seconds * packing.seconds
+        if start <= last:
+            found.add((db_span(i, end).group, start))
+            found.add((transaction(i, end).name, start))
+    return len(found)
+
+
+def to_pack(db: Database, packing: Packing) -> list[RowsToPack]:
+    with db.read() as conn:
+        return histogram_compaction.periods_to_pack(conn, packing, NOW)
 
 
 def new_project(db: Database) -> int:
@@ -155,46 +205,51 @@ def test_packing_changes_no_answer(db: Database, batch: int) -> None:
     project = new_project(db)
     write(db, project, SPANS)
     before = answers(db, project)
-    detailed, _, _ = counts(db)
+    detailed = {packing: counts(db, packing)[0] for packing in PACKINGS}
 
-    moved = histogram_compaction.pack_finished_days(db, NOW, batch)
+    moved = histogram_compaction.pack_finished(db, NOW, batch)
 
-    remaining, packs, packs_all = counts(db)
-    assert moved == detailed - remaining > 0
-    assert 0 < packs < moved
-    assert packs_all == len(GROUPS) * 4 + 2 * 4, "per span group and transaction, per day"
-    with db.read() as conn:
-        days = {d for (d,) in conn.execute(select(perf_day_histograms.c.day).distinct())}
-    assert days == {BASE + 4 * DAY}, "only the running day keeps its detailed rows"
+    after = {packing: counts(db, packing) for packing in PACKINGS}
+    assert moved == sum(detailed[p] - after[p][0] for p in PACKINGS)
+    for packing, (remaining, packs, packs_all) in after.items():
+        assert 0 < packs <= detailed[packing] - remaining
+        [running] = UNPACKED_AT_NOW[packing]
+        last = running - packing.seconds
+        assert packs_all == names_per_period(packing, SPANS, last), "per name and period"
+        assert detailed_periods(db, packing) == {running}, "only the running period is left"
     assert answers(db, project) == before
-    assert histogram_compaction.pack_finished_days(db, NOW, batch) == 0, "idempotent"
-    assert counts(db) == (remaining, packs, packs_all)
+    assert histogram_compaction.pack_finished(db, NOW, batch) == 0, "idempotent"
+    assert {p: counts(db, p) for p in PACKINGS} == after
     assert answers(db, project) == before
 
 
-def test_a_day_is_packed_an_hour_after_it_ends(db: Database) -> None:
+@pytest.mark.parametrize("packing", PACKINGS, ids=repr)
+def test_a_period_is_packed_once_settled_after_it_ends(db: Database, packing: Packing) -> None:
     project = new_project(db)
     write(db, project, SPANS)
-    assert histogram_compaction.pack_finished_days(db, BASE + 4 * DAY + HOUR - 1) > 0
-    with db.read() as conn:
-        days = {d for (d,) in conn.execute(select(perf_day_histograms.c.day).distinct())}
-    assert days == {BASE + 3 * DAY, BASE + 4 * DAY}
+    end = BASE + 4 * DAY  # the end of a day and of an hour
+    histogram_compaction.pack_finished(db, end + packing.settle - 1)
+    assert min(detailed_periods(db, packing)) == end - packing.seconds
+    histogram_compaction.pack_finished(db, end + packing.settle)
+    assert min(detailed_periods(db, packing)) == end
 
 
-def test_late_spans_for_a_packed_day_count_before_and_after_the_next_run(db: Database) -> None:
+def test_late_spans_for_a_packed_period_count_before_and_after_the_next_run(
+    db: Database,
+) -> None:
     project = new_project(db)
     write(db, project, SPANS)
-    histogram_compaction.pack_finished_days(db, NOW, 50)
-    late = spans_every(17, BASE + DAY, BASE + 3 * DAY, len(SPANS))
+    before = histogram_compaction.pack_finished(db, NOW, 50)
+    # Late for packed days and their hours, and for a packed hour of the running day.
+    late = [
+        *spans_every(17, BASE + DAY, BASE + 3 * DAY, len(SPANS)),
+        *spans_every(3, BASE + 4 * DAY, BASE + 4 * DAY + HOUR, 2 * len(SPANS)),
+    ]
     write(db, project, late)
-    window = Window(project, BASE, NOW)
-    expected = expected_slow_queries(SPANS + late, window)
-    assert shown(db, project, window) == expected
-    assert histogram_compaction.pack_finished_days(db, NOW, 50) > 0
-    assert shown(db, project, window) == expected
-    for environment, release in FILTERS:
-        filtered = Window(project, BASE + 1800, NOW, environment, release)
-        assert shown(db, project, filtered) == expected_slow_queries(SPANS + late, filtered)
+    expected = all_expected(project, SPANS + late)
+    assert all_shown(db, project) == expected
+    assert 0 < histogram_compaction.pack_finished(db, NOW, 50) < before
+    assert all_shown(db, project) == expected
 
 
 def test_the_housekeeping_packs(db: Database) -> None:
@@ -211,16 +266,16 @@ class Crash(Exception):
     pass
 
 
-def test_a_batch_that_fails_leaves_the_detailed_rows(db: Database) -> None:
+@pytest.mark.parametrize("packing", PACKINGS, ids=repr)
+def test_a_batch_that_fails_leaves_the_detailed_rows(db: Database, packing: Packing) -> None:
     project = new_project(db)
     write(db, project, SPANS)
     before = answers(db, project)
-    with db.read() as conn:
-        [first, *_] = histogram_compaction.days_to_pack(conn, NOW)
+    [first, *_] = to_pack(db, packing)
     with pytest.raises(Crash), db.write() as conn:
-        assert histogram_compaction.pack_batch(conn, first, 40) == 40
+        assert histogram_compaction.pack_batch(conn, first, 4) == 4
         raise Crash
-    assert counts(db)[1:] == (0, 0)
+    assert counts(db, packing)[1:] == (0, 0)
     assert answers(db, project) == before
 
 
@@ -231,12 +286,13 @@ from vedette.storage.database import Database
 
 db = Database(sys.argv[1])
 now = float(sys.argv[2])
+packing = getattr(histogram_compaction, sys.argv[3])
 with db.read() as conn:
-    days = histogram_compaction.days_to_pack(conn, now)
+    periods = histogram_compaction.periods_to_pack(conn, packing, now)
 with db.write() as conn:
-    histogram_compaction.pack_batch(conn, days[0], 30)  # committed
+    histogram_compaction.pack_batch(conn, periods[0], 4)  # committed
 with db.write() as conn:
-    histogram_compaction.pack_batch(conn, days[1], 30)  # killed before it commits
+    histogram_compaction.pack_batch(conn, periods[1], 4)  # killed before it commits
     print("inside", flush=True)
     sys.stdin.readline()
 """
@@ -253,18 +309,19 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
                 process.kill()
 
 
+@pytest.mark.parametrize("packing", ["PACKED_DAYS", "PACKED_HOURS"])
 def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
-    db: Database, tmp_path: Path, processes: list[subprocess.Popen[str]]
+    db: Database, tmp_path: Path, processes: list[subprocess.Popen[str]], packing: str
 ) -> None:
     project = new_project(db)
     write(db, project, SPANS)
     before = answers(db, project)
-    detailed, _, _ = counts(db)
+    detailed, _, _ = counts(db, getattr(histogram_compaction, packing))
     script = tmp_path / "packer.py"
     script.write_text(KILLED_MID_BATCH)
     url = db.url.render_as_string(hide_password=False)
     process = subprocess.Popen(
-        [sys.executable, str(script), url, str(NOW)],
+        [sys.executable, str(script), url, str(NOW), packing],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -275,43 +332,48 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
 
-    assert counts(db)[0] == detailed - 30, "the committed batch moved, the killed one did not"
+    after, *_ = counts(db, getattr(histogram_compaction, packing))
+    assert after == detailed - 4, "the committed batch moved, the killed one did not"
     assert answers(db, project) == before
-    histogram_compaction.pack_finished_days(db, NOW)
+    histogram_compaction.pack_finished(db, NOW)
     assert answers(db, project) == before
+
+
+def detailed_rows(db: Database, packing: Packing) -> list[tuple[object, ...]]:
+    with db.read() as conn:
+        return sorted(tuple(r) for r in conn.execute(select(packing.detailed)))
 
 
 def test_an_upgraded_database_answers_the_same(database_url: str) -> None:
-    """A database at 0027 with detailed rows: migrated, then packed, then migrated back."""
+    """A database at 0027 with detailed rows: migrated to 0028 and its days packed, then
+    migrated to the head and its hours packed too, then migrated back."""
     db = Database(database_url)
     try:
         with db.write() as conn:
             command.upgrade(alembic_config(conn), "0027")
         project = new_project(db)  # the tables it writes are unchanged since 0027
         write(db, project, SPANS)
-        with db.read() as conn:
-            detailed = sorted(tuple(r) for r in conn.execute(select(perf_day_histograms)))
-        expected = {
-            (start, end, f): expected_slow_queries(SPANS, Window(project, start, end, *f))
-            for start, end in WINDOWS
-            for f in FILTERS
-        }
+        detailed = {packing: detailed_rows(db, packing) for packing in PACKINGS}
+        expected = all_expected(project, SPANS)
 
-        def all_shown() -> dict[object, object]:
-            return {
-                (start, end, f): shown(db, project, Window(project, start, end, *f))
-                for start, end in WINDOWS
-                for f in FILTERS
-            }
-
+        with db.write() as conn:
+            command.upgrade(alembic_config(conn), "0028")
+        for rows in to_pack(db, PACKED_DAYS):  # what the code of 0028 does
+            with db.write() as conn:
+                histogram_compaction.pack_batch(conn, rows, 10**6)
         upgrade(db)
-        assert all_shown() == expected
-        assert histogram_compaction.pack_finished_days(db, NOW, 100) > 0
-        assert all_shown() == expected
+        assert all_shown(db, project) == expected
+        assert detailed_rows(db, PACKED_HOURS) == detailed[PACKED_HOURS]
+        assert detailed_periods(db, PACKED_DAYS) == UNPACKED_AT_NOW[PACKED_DAYS]
+        assert histogram_compaction.pack_finished(db, NOW, 100) > 0
+        assert detailed_periods(db, PACKED_HOURS) == UNPACKED_AT_NOW[PACKED_HOURS]
+        assert all_shown(db, project) == expected
+        with db.write() as conn:
+            command.downgrade(alembic_config(conn), "0028")
+        assert detailed_rows(db, PACKED_HOURS) == detailed[PACKED_HOURS]
         with db.write() as conn:
             command.downgrade(alembic_config(conn), "0027")
-        with db.read() as conn:
-            assert sorted(tuple(r) for r in conn.execute(select(perf_day_histograms))) == detailed
+        assert detailed_rows(db, PACKED_DAYS) == detailed[PACKED_DAYS]
     finally:
         db.dispose()
 
@@ -346,17 +408,19 @@ class Backend(threading.Thread):
             self.result = self.work(conn)
 
 
-def test_the_worker_writing_the_day_being_packed_loses_nothing(db: Database) -> None:
+@pytest.mark.parametrize("packing", PACKINGS, ids=repr)
+def test_the_worker_writing_the_period_being_packed_loses_nothing(
+    db: Database, packing: Packing
+) -> None:
     """On PostgreSQL the worker and the packing run at once: in either order on the same rows,
     every count is kept (SQLite runs one write transaction at a time)."""
     if db.is_sqlite:
         pytest.skip("SQLite runs one write transaction at a time")
     project = new_project(db)
     write(db, project, SPANS)
-    with db.read() as conn:
-        [first, *_] = histogram_compaction.days_to_pack(conn, NOW)
+    [first, *_] = to_pack(db, packing)
     # The same spans again (aggregates do not deduplicate): the same detailed rows' keys.
-    again = [(i, end) for i, end in SPANS if first.day <= end < first.day + DAY]
+    again = [(i, end) for i, end in SPANS if first.start <= end < first.start + packing.seconds]
 
     def add_again(conn: Connection) -> None:
         performance.write_aggregates(
@@ -403,5 +467,5 @@ def test_the_worker_writing_the_day_being_packed_loses_nothing(db: Database) -> 
     window = Window(project, BASE - DAY, NOW)
     expected = expected_slow_queries(SPANS + again + again, window)
     assert shown(db, project, window) == expected
-    assert histogram_compaction.pack_finished_days(db, NOW) > 0
+    assert histogram_compaction.pack_finished(db, NOW) > 0
     assert shown(db, project, window) == expected

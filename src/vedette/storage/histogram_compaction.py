@@ -1,19 +1,22 @@
-"""Packing finished days of the duration histograms: many detailed rows into one.
+"""Packing finished days and hours of the duration histograms: many detailed rows into one.
 
-The worker adds to ``perf_day_histograms`` one row per (project, kind, name, day, environment,
-release, bucket) with ``ON CONFLICT DO UPDATE``. A 14-day percentile over 50 span groups read
-about 260,000 such rows at 1 M spans, and reading them was most of its time
-(docs/benchmarks.md). Once a day is over, the housekeeping (``retention.cleanup``, every hour
-in the worker) moves its detailed rows into packs whose ``buckets`` hold every (bucket, count)
-pair: ``perf_day_histogram_packs``, one row per (project, kind, name, day, environment,
-release), about 50 rows in one, for windows filtered by environment or release; and
-``perf_day_histogram_packs_all``, one row per (project, kind, name, day) for all of them
-together, which unfiltered windows read (650 rows with 139,000 pairs for the slow queries'
-14 days at 1 M spans, against 4,200 rows with 240,000 pairs). The worker's write path does
-not change.
+The worker adds to ``perf_day_histograms`` and ``perf_hour_histograms`` one row per (project,
+kind, name, period, environment, release, bucket) with ``ON CONFLICT DO UPDATE``. A 14-day
+percentile over 50 span groups read about 260,000 such day rows at 1 M spans, and reading them
+was most of its time (docs/benchmarks.md); once days were packed, the hours at the window's
+edges (up to 46 of them, 201,508 rows at 10 M spans) were. Once a period is over, the
+housekeeping (``retention.cleanup``, every hour in the worker) moves its detailed rows into
+packs whose ``buckets`` hold every (bucket, count) pair: ``perf_<period>_histogram_packs``, one
+row per (project, kind, name, period, environment, release), for windows filtered by
+environment or release; and ``perf_<period>_histogram_packs_all``, one row per (project, kind,
+name, period) for all of them together, which unfiltered windows read (650 day rows with
+139,000 pairs for the slow queries' 13 whole days at 1 M spans, against 4,200 rows with
+240,000 pairs). The worker's write path does not change: it writes a minute's counts into its
+hour and day in the same transaction, so a period is complete once it is over, apart from
+spans that arrive late.
 
-Reads add the packs to whatever detailed day rows remain, so nothing depends on a day being
-packed or not, and spans that arrive late for a packed day are counted from their detailed
+Reads add the packs to whatever detailed rows remain, so nothing depends on a period being
+packed or not, and spans that arrive late for a packed period are counted from their detailed
 rows until the next run merges them into the packs.
 
 Each batch is one transaction that deletes detailed rows with ``RETURNING`` and adds exactly
@@ -40,12 +43,11 @@ from vedette.storage.schema import (
     perf_day_histogram_packs,
     perf_day_histogram_packs_all,
     perf_day_histograms,
+    perf_hour_histogram_packs,
+    perf_hour_histogram_packs_all,
+    perf_hour_histograms,
 )
 
-DAY = 86400
-# A day is packed once it has been over for this long: spans still in the spool at midnight
-# mostly land before it, instead of each adding detailed rows to be packed again next run.
-SETTLE_SECONDS = 3600.0
 DEFAULT_BATCH = 5000  # detailed rows per transaction
 # pg_advisory_xact_lock's key for packing (any constant of our own).
 _PG_LOCK = 0x7665_6474_6870  # "vedthp"
@@ -89,32 +91,74 @@ def merge_packed(target: dict[int, int], packed: bytes) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class DayOfRows:
-    """The detailed rows of one project's kind on one day: what a batch picks from."""
+class Packing:
+    """A period of the histogram rollups that is packed: its detailed rows, its two tables of
+    packs, the name and length of its period, and how long after a period ends it is packed
+    (spans still in the spool at its end mostly land before then, instead of each adding
+    detailed rows to be packed again at the next run)."""
 
+    detailed: Table
+    packs: Table
+    packs_all: Table
+    column: str
+    seconds: int
+    settle: float
+
+    def __repr__(self) -> str:  # test ids and reports
+        return f"Packing({self.column})"
+
+
+# A day is packed an hour after it ends, an hour ten minutes after (the worker writes a minute's
+# counts into its hour and day at once, so both are complete when over, but for spans late from
+# the spool). With the housekeeping running every hour, a window reads at most the last two or
+# three hours and the running day as detailed rows.
+PACKED_DAYS = Packing(
+    perf_day_histograms, perf_day_histogram_packs, perf_day_histogram_packs_all, "day", 86400,
+    settle=3600.0,
+)  # fmt: skip
+PACKED_HOURS = Packing(
+    perf_hour_histograms, perf_hour_histogram_packs, perf_hour_histogram_packs_all, "hour", 3600,
+    settle=600.0,
+)  # fmt: skip
+PACKINGS = (PACKED_DAYS, PACKED_HOURS)
+
+
+def packing_of(detailed: Table) -> Packing | None:
+    """The packing of a histogram rollup (None: the minutes, never packed)."""
+    return next((p for p in PACKINGS if p.detailed is detailed), None)
+
+
+@dataclass(frozen=True, slots=True)
+class RowsToPack:
+    """The detailed rows of one project's kind in one period: what a batch picks from."""
+
+    packing: Packing
     project_id: int
     kind: str
-    day: int
+    start: int
 
 
-def days_to_pack(conn: Connection, now: float) -> list[DayOfRows]:
-    """Days over for at least SETTLE_SECONDS that still have detailed rows (a walk of the
-    (project_id, kind, day) index; after the first run the table holds about a day of rows)."""
-    h = perf_day_histograms
-    last = int((now - SETTLE_SECONDS) // DAY * DAY) - DAY  # the last day over by then
+def periods_to_pack(conn: Connection, packing: Packing, now: float) -> list[RowsToPack]:
+    """Periods over for at least ``packing.settle`` that still have detailed rows (a walk of
+    the (project_id, kind, period) index; after the first run the table holds about one
+    period of rows)."""
+    h, column = packing.detailed, packing.detailed.c[packing.column]
+    seconds = packing.seconds
+    last = int((now - packing.settle) // seconds * seconds) - seconds  # the last one over then
     rows = conn.execute(
-        select(h.c.project_id, h.c.kind, h.c.day)
-        .where(h.c.day <= last)
+        select(h.c.project_id, h.c.kind, column)
+        .where(column <= last)
         .distinct()
-        .order_by(h.c.project_id, h.c.kind, h.c.day)
+        .order_by(h.c.project_id, h.c.kind, column)
     )
-    return [DayOfRows(r.project_id, r.kind, r.day) for r in rows]
+    return [RowsToPack(packing, project_id, kind, start) for project_id, kind, start in rows]
 
 
-def pack_batch(conn: Connection, day: DayOfRows, batch: int) -> int:
-    """Move up to ``batch`` detailed rows of that day into its packs, in the caller's
-    transaction; returns how many rows were moved (0: the day is packed)."""
-    h = perf_day_histograms
+def pack_batch(conn: Connection, rows: RowsToPack, batch: int) -> int:
+    """Move up to ``batch`` detailed rows of that period into its packs, in the caller's
+    transaction; returns how many rows were moved (0: the period is packed)."""
+    packing = rows.packing
+    h = packing.detailed
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK)))
@@ -125,7 +169,11 @@ def pack_batch(conn: Connection, day: DayOfRows, batch: int) -> int:
     row_id: ColumnElement[Any] = literal_column("ctid" if postgres else "rowid")
     doomed = (
         select(row_id)
-        .where(h.c.project_id == day.project_id, h.c.kind == day.kind, h.c.day == day.day)
+        .where(
+            h.c.project_id == rows.project_id,
+            h.c.kind == rows.kind,
+            h.c[packing.column] == rows.start,
+        )
         .limit(batch)
     )
     picked = (
@@ -146,22 +194,23 @@ def pack_batch(conn: Connection, day: DayOfRows, batch: int) -> int:
             by_name.setdefault((name,), {}),
         ):
             sums[bucket] = sums.get(bucket, 0) + count
-    _add_to_packs(conn, perf_day_histogram_packs, day, by_key)
-    _add_to_packs(conn, perf_day_histogram_packs_all, day, by_name)
+    _add_to_packs(conn, packing.packs, rows, by_key)
+    _add_to_packs(conn, packing.packs_all, rows, by_name)
     return len(moved)
 
 
 def _add_to_packs(
-    conn: Connection, packs: Table, day: DayOfRows, added: dict[tuple[str, ...], dict[int, int]]
+    conn: Connection, packs: Table, rows: RowsToPack, added: dict[tuple[str, ...], dict[int, int]]
 ) -> None:
-    """Add these counts to the day's packs, keyed by the table's key columns after the day
-    (name, environment and release; or name alone)."""
-    keys = [c for c in packs.primary_key.columns if c.name not in ("project_id", "kind", "day")]
+    """Add these counts to the period's packs, keyed by the table's key columns after the
+    period (name, environment and release; or name alone)."""
+    column = rows.packing.column
+    keys = [c for c in packs.primary_key.columns if c.name not in ("project_id", "kind", column)]
     earlier = conn.execute(
         select(*keys, packs.c.buckets).where(
-            packs.c.project_id == day.project_id,
-            packs.c.kind == day.kind,
-            packs.c.day == day.day,
+            packs.c.project_id == rows.project_id,
+            packs.c.kind == rows.kind,
+            packs.c[column] == rows.start,
             packs.c.name.in_(sorted({key[0] for key in added})),
         )
     )
@@ -177,9 +226,9 @@ def _add_to_packs(
         ),
         [
             {
-                "project_id": day.project_id,
-                "kind": day.kind,
-                "day": day.day,
+                "project_id": rows.project_id,
+                "kind": rows.kind,
+                column: rows.start,
                 **dict(zip((c.name for c in keys), key, strict=True)),
                 "buckets": pack_buckets(buckets),
             }
@@ -188,19 +237,22 @@ def _add_to_packs(
     )
 
 
-def pack_finished_days(db: Database, now: float, batch: int = DEFAULT_BATCH) -> int:
-    """Pack every finished day's detailed histogram rows, one short transaction per batch;
-    returns how many detailed rows were packed."""
-    with db.read() as conn:
-        days = days_to_pack(conn, now)
-    return sum(_pack_day(db, day, batch) for day in days)
+def pack_finished(db: Database, now: float, batch: int = DEFAULT_BATCH) -> int:
+    """Pack the detailed histogram rows of every finished day and hour, one short transaction
+    per batch; returns how many detailed rows were packed."""
+    packed = 0
+    for packing in PACKINGS:
+        with db.read() as conn:
+            periods = periods_to_pack(conn, packing, now)
+        packed += sum(_pack_period(db, rows, batch) for rows in periods)
+    return packed
 
 
-def _pack_day(db: Database, day: DayOfRows, batch: int) -> int:
+def _pack_period(db: Database, rows: RowsToPack, batch: int) -> int:
     packed = 0
     while True:
         with db.write() as conn:
-            moved = pack_batch(conn, day, batch)
+            moved = pack_batch(conn, rows, batch)
         packed += moved
         if moved < batch:
             return packed

@@ -29,9 +29,8 @@ from sqlalchemy import (
 
 from vedette.domain import histogram
 from vedette.domain.performance import apdex
-from vedette.storage.histogram_compaction import merge_packed
+from vedette.storage.histogram_compaction import merge_packed, packing_of
 from vedette.storage.performance import (
-    DAYS,
     RESOLUTIONS,
     SPAN,
     TRANSACTION,
@@ -39,8 +38,6 @@ from vedette.storage.performance import (
     minute_of,
 )
 from vedette.storage.schema import (
-    perf_day_histogram_packs,
-    perf_day_histogram_packs_all,
     perf_minutes,
     span_groups,
     spans,
@@ -167,27 +164,28 @@ def _histograms(
             for name in names:
                 found = conn.execute(merged, {"name": name})
                 buckets[name] = {int(bucket): int(count) for bucket, count in found}
-    _add_packed_days(conn, window, kind, buckets)
+    _add_packs(conn, window, kind, buckets)
     return buckets
 
 
-def _add_packed_days(
+def _add_packs(
     conn: Connection, window: Window, kind: str, buckets: dict[str, dict[int, int]]
 ) -> None:
-    """Add the packed day histograms (storage/histogram_compaction.py) of the window's whole
-    days to the detailed rows' sums: without a filter, one pack per name and day for all
-    environments and releases; with one, the packs of the matching ones."""
+    """Add the packed histograms (storage/histogram_compaction.py) of the window's whole days
+    and hours to the detailed rows' sums: without a filter, one pack per name and period for
+    all environments and releases; with one, the packs of the matching ones."""
     filtered = window.environment is not None or window.release is not None
-    p = perf_day_histogram_packs if filtered else perf_day_histogram_packs_all
     for period, lo, hi in _parts(window):
-        if period is not DAYS:
+        packing = packing_of(period.histograms)
+        if packing is None:
             continue
+        p = packing.packs if filtered else packing.packs_all
         clauses = [
             p.c.project_id == window.project_id,
             p.c.kind == kind,
             p.c.name.in_(list(buckets)),
-            p.c.day >= lo,
-            p.c.day < hi,
+            p.c[packing.column] >= lo,
+            p.c[packing.column] < hi,
         ]
         if window.environment is not None:
             clauses.append(p.c.environment == window.environment)

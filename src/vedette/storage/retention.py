@@ -10,8 +10,9 @@ On PostgreSQL spans and logs are partitioned by day (storage/partitions.py): a d
 records have all expired is dropped whole, in milliseconds, and only the default partition's
 rows (records that came without a day of their own) are deleted in batches.
 
-Housekeeping that removes nothing runs here too: finished days of the duration histograms are
-packed into one row per key (storage/histogram_compaction.py), in short batches as well.
+Housekeeping that removes nothing runs here too: finished days and hours of the duration
+histograms are packed into one row per key (storage/histogram_compaction.py), in short batches
+as well.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class CleanupReport:
     alert_firings: int = 0
     logs: int = 0
     profiles: int = 0
-    # Not removed but moved: detailed day histogram rows packed (storage/histogram_compaction.py).
+    # Not removed but moved: detailed day and hour histogram rows packed
+    # (storage/histogram_compaction.py).
     histogram_rows_packed: int = 0
 
     def total(self) -> int:
@@ -130,7 +132,7 @@ def cleanup(
     with db.write() as conn:
         # Sessions can receive no more updates five days after they started (Relay's rule).
         report.session_states = prune_session_states(conn, now)
-    report.histogram_rows_packed = histogram_compaction.pack_finished_days(db, now)
+    report.histogram_rows_packed = histogram_compaction.pack_finished(db, now)
     return report
 
 

@@ -373,31 +373,33 @@ perf_hours = _perf_totals("perf_hours", "hour")
 perf_hour_histograms = _perf_histograms("perf_hour_histograms", "hour")
 perf_days = _perf_totals("perf_days", "day")
 perf_day_histograms = _perf_histograms("perf_day_histograms", "day")
-# Finished days of perf_day_histograms packed by storage/histogram_compaction.py: one row per
-# (project, kind, name, day, environment, release) holding all its (bucket, count) pairs, about
-# 50 detailed rows in one, and one per (project, kind, name, day) for all environments and
-# releases together (what an unfiltered window reads). Reads add them to whatever detailed day
-# rows remain.
-perf_day_histogram_packs = Table(
-    "perf_day_histogram_packs",
-    metadata,
-    Column("project_id", BigInteger, primary_key=True),
-    Column("kind", String(16), primary_key=True),
-    Column("name", String(200), primary_key=True),
-    Column("day", BigInteger, primary_key=True),
-    Column("environment", String(64), primary_key=True),
-    Column("release", String(200), primary_key=True),
-    Column("buckets", LargeBinary, nullable=False),
-)
-perf_day_histogram_packs_all = Table(
-    "perf_day_histogram_packs_all",
-    metadata,
-    Column("project_id", BigInteger, primary_key=True),
-    Column("kind", String(16), primary_key=True),
-    Column("name", String(200), primary_key=True),
-    Column("day", BigInteger, primary_key=True),
-    Column("buckets", LargeBinary, nullable=False),
-)
+
+
+# Finished days and hours of perf_day_histograms and perf_hour_histograms packed by
+# storage/histogram_compaction.py: one row per (project, kind, name, period, environment,
+# release) holding all its (bucket, count) pairs, about 50 detailed day rows in one, and one per
+# (project, kind, name, period) for all environments and releases together (what an unfiltered
+# window reads). Reads add them to whatever detailed rows remain.
+def _perf_histogram_packs(name: str, period: str, *split: str) -> Table:
+    """Packs per ``split`` key columns (environment and release), or of them all when none."""
+    lengths = {"environment": 64, "release": 200}
+    return Table(
+        name,
+        metadata,
+        Column("project_id", BigInteger, primary_key=True),
+        Column("kind", String(16), primary_key=True),
+        Column("name", String(200), primary_key=True),
+        Column(period, BigInteger, primary_key=True),
+        *(Column(column, String(lengths[column]), primary_key=True) for column in split),
+        Column("buckets", LargeBinary, nullable=False),
+    )
+
+
+_SPLIT = ("environment", "release")
+perf_day_histogram_packs = _perf_histogram_packs("perf_day_histogram_packs", "day", *_SPLIT)
+perf_day_histogram_packs_all = _perf_histogram_packs("perf_day_histogram_packs_all", "day")
+perf_hour_histogram_packs = _perf_histogram_packs("perf_hour_histogram_packs", "hour", *_SPLIT)
+perf_hour_histogram_packs_all = _perf_histogram_packs("perf_hour_histogram_packs_all", "hour")
 
 
 # Time by span op category (db, http, ...) per transaction: exclusive time and span count; per
