@@ -14,9 +14,11 @@ Each target is started fresh, loaded by bench/loadgen.py (a separate process: it
 of every figure, as it is for every target), then watched until every accepted event is stored
 ("digested": a row in the server's events table, so queryable; for ``--payload log``, 100 rows
 of its log_records table per accepted envelope, and the rates are also given in logs/s).
-Rounds repeat the targets in the same order; ratios are taken within a round, since absolute
-figures drift with whatever else runs on the machine. Prints one JSON object per target and
-round, then a Markdown table.
+For Vedette, the spool's depth (unprocessed envelopes) when the load starts, when it ends,
+and the largest seen in between (sampled once a second): at a fixed ``--rate`` a server keeps
+up when its spool does not grow. Rounds repeat the targets in the same order; ratios are taken
+within a round, since absolute figures drift with whatever else runs on the machine. Prints one
+JSON object per target and round, then a Markdown table.
 
 Beside each target: the resident memory of all its processes (bench/proctree.py) when idle
 (started, before the load) and at its peak (sampled every 0.2 s until everything is stored),
@@ -97,10 +99,15 @@ def measure(running: Running, args: argparse.Namespace) -> dict[str, Any]:
             samples.append(point)
             stop.wait(1.0)
 
+    depth_at_start = running.spool_depth() if running.spool_depth is not None else None
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     result = load(running, args)
     load_done = time.monotonic() - started
+    if depth_at_start is not None and running.spool_depth is not None:
+        result["spool_depth"] = spool_depths(
+            depth_at_start, samples, load_done, running.spool_depth()
+        )
     per_envelope = LOG_RECORDS if args.payload == "log" else 1
     accepted = result["accepted"] * per_envelope
     stored = count()
@@ -129,6 +136,16 @@ def measure(running: Running, args: argparse.Namespace) -> dict[str, Any]:
     if running.storage_bytes is not None:
         result["storage_bytes"] = running.storage_bytes()
     return result
+
+
+def spool_depths(
+    start: int, samples: list[dict[str, float]], load_done: float, end: int
+) -> dict[str, int]:
+    """The spool's depth when the load started and when it ended, and the largest seen in
+    between (sampled once a second): at a fixed rate the server keeps up if the spool does not
+    grow."""
+    during = [int(p["spool"]) for p in samples if "spool" in p and p["t"] <= load_done]
+    return {"start": start, "end_of_load": end, "peak": max([start, end, *during])}
 
 
 def measure_with_resources(running: Running, args: argparse.Namespace) -> dict[str, Any]:
@@ -175,8 +192,8 @@ def table(results: list[dict[str, Any]], per_envelope: int = 1) -> str:
     and digested/s and stored are log records."""
     lines = [
         "| round | target | accepted/s | vs null-asgi | p50 / p95 / p99 ms | statuses |"
-        " digested/s | stored / accepted |",
-        "| ---: | --- | ---: | ---: | --- | --- | ---: | --- |",
+        " digested/s | stored / accepted | spool at start / end of load / peak |",
+        "| ---: | --- | ---: | ---: | --- | --- | ---: | --- | --- |",
     ]
     by_round: dict[int, dict[str, dict[str, Any]]] = {}
     for r in results:
@@ -196,10 +213,12 @@ def table(results: list[dict[str, Any]], per_envelope: int = 1) -> str:
         if per_envelope != 1:
             accepted += f" ({r['accepted_per_s'] * per_envelope:,.0f} logs/s)"
             digested += " logs/s" if digested else ""
+        depth = r.get("spool_depth")
+        spool = f"{depth['start']} / {depth['end_of_load']} / {depth['peak']}" if depth else ""
         lines.append(
             f"| {r['round']} | {r['target']} | {accepted} | {ratio} |"
             f" {lat['p50']} / {lat['p95']} / {lat['p99']} | {r['statuses']} | {digested} |"
-            f" {stored} |"
+            f" {stored} | {spool} |"
         )
     return "\n".join(lines)
 
