@@ -33,7 +33,7 @@ from vedette.worker_process import (
 AN_HOUR = 3600.0
 
 
-def test_the_worker_process_imports_none_of_the_web_server_nor_pydantic() -> None:
+def test_the_worker_process_imports_none_of_the_web_server_nor_pydantic_nor_rare_work() -> None:
     """It is a fresh interpreter, so each start and restart pays its imports again, and the
     server processes nothing until they are done."""
     loaded = subprocess.run(
@@ -45,6 +45,9 @@ def test_the_worker_process_imports_none_of_the_web_server_nor_pydantic() -> Non
     assert [m for m in loaded if m.startswith(web_server)] == []
     # Its settings come as plain values (WorkerSettings), not as pydantic's Settings.
     assert [m for m in loaded if m.startswith(("pydantic", "vedette.settings"))] == []
+    # Nor what only some batches need: loaded with the first OTLP item, notification or check.
+    rare = ("google.protobuf", "opentelemetry", "httpx", "jinja2")
+    assert [m for m in loaded if m.startswith(rare)] == []
     assert "vedette.spool.worker" in loaded
 
 

@@ -24,11 +24,13 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from vedette.alerts.channels import EmailContent, HttpRequest
+
+if TYPE_CHECKING:
+    import httpx
 
 ERROR_BODY_CHARS = 300
 
@@ -64,6 +66,8 @@ def send_http(
     max_response_bytes: int = 64 * 1024,
     allow_private: bool,
 ) -> Delivery:
+    import httpx  # on the first notification: a worker that sends none never loads it (6 MiB)
+
     started = time.monotonic()
     try:
         url, headers, extensions = _destination(request, allow_private=allow_private)

@@ -31,8 +31,6 @@ from vedette.processing import feedback, logs, performance_issues, segments, spa
 from vedette.processing.checkins import InvalidCheckIn, parse_check_in
 from vedette.processing.grouping import compute_grouping
 from vedette.processing.normalize import NormalizeContext, normalize_event, validate_transaction
-from vedette.processing.otlp_logs import read_logs
-from vedette.processing.otlp_spans import read_traces
 from vedette.processing.performance_issues import PerformanceIssueConfig
 from vedette.processing.profiles import (
     InvalidProfile,
@@ -379,12 +377,27 @@ ITEM_HANDLERS: dict[str, ItemHandler] = {
     "otlp_logs": _log_item,
 }
 
+
+# The OTLP readers import protobuf and the generated OTLP modules (6 MiB, 50 ms) with the first
+# OTLP item, not at every start of the worker and the server (which imports this module too).
+def _read_otlp_traces(item: Item) -> Mapping[str, Any] | str:
+    from vedette.processing.otlp_spans import read_traces
+
+    return read_traces(item)
+
+
+def _read_otlp_logs(item: Item) -> Mapping[str, Any] | str:
+    from vedette.processing.otlp_logs import read_logs
+
+    return read_logs(item)
+
+
 # Item types whose payload is not a JSON object: the reader of each turns its bytes into what
 # its handler reads (or returns why it cannot), so handlers only ever see mappings.
 PayloadReader = Callable[[Item], Mapping[str, Any] | str]
 PAYLOAD_READERS: dict[str, PayloadReader] = {
-    "otlp_traces": read_traces,
-    "otlp_logs": read_logs,
+    "otlp_traces": _read_otlp_traces,
+    "otlp_logs": _read_otlp_logs,
 }
 
 

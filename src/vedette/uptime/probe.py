@@ -16,13 +16,15 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from vedette.alerts.transport import refusal_reason, user_agent
 from vedette.uptime.judge import ErrorClass, Response
 from vedette.uptime.spec import MonitorSpec
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_REDIRECTS = 5
@@ -43,6 +45,8 @@ class _Failure(Exception):
 
 def probe(spec: MonitorSpec, settings: ProbeSettings) -> Response:
     """Run the monitor's request once; never raises for a failure of the target."""
+    import httpx  # on the first check: a worker with no uptime monitor never loads it
+
     started = time.monotonic()
     timeout = spec.timeout_ms / 1000
     verify: ssl.SSLContext | bool = settings.ssl_context or True

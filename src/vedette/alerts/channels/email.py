@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING
 
 from vedette.alerts.channels.base import EmailContent
 from vedette.alerts.channels.content import Entry, describe, fit
@@ -21,9 +20,15 @@ SUBJECT_LIMIT = 200
 HEADLINE_LIMIT = 1000
 TEXT_LIMIT = 2000
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 
 @cache
 def _templates() -> Environment:
+    # Loaded with the first email: a worker that sends none (most) never imports Jinja2.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(
