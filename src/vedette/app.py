@@ -7,6 +7,7 @@ the spool worker runs in a child process, so processing never competes with inge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import pickle
@@ -48,6 +49,7 @@ from vedette.worker_process import ServerEnds, WorkerCounters, WorkerSettings
 log = logging.getLogger(__name__)
 
 REFUSED_FLUSH_SECONDS = 2.0
+RESTART_AFTER_SECONDS = 1.0  # at least this long between two starts of the worker
 
 
 class WorkerSupervisor:
@@ -60,7 +62,10 @@ class WorkerSupervisor:
         self._pipes: ServerEnds | None = None  # open from start() to stop()
         self._pipes_lock = threading.Lock()  # wake() runs in the spool writer's thread
         self._process: subprocess.Popen[bytes] | None = None
-        self._watch: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._spawned_at = 0.0
+        self._restart: asyncio.TimerHandle | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         """The spool has new entries (called by the spool writer's thread after a commit)."""
@@ -79,26 +84,41 @@ class WorkerSupervisor:
         assert self._process.stdin is not None
         with self._process.stdin:  # a few KB: fits the pipe, so this never blocks
             self._process.stdin.write(pickle.dumps(self._settings))
+        self._spawned_at = time.monotonic()
+        threading.Thread(
+            target=self._wait_for_exit, args=(self._process, pipes), name="worker-exit", daemon=True
+        ).start()
 
-    async def _keep_alive(self, pipes: ServerEnds) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            if self._process is not None and self._process.poll() is not None:
-                log.error("worker exited with %s; restarting it", self._process.returncode)
-                self._spawn(pipes)
+    def _wait_for_exit(self, process: subprocess.Popen[bytes], pipes: ServerEnds) -> None:
+        """In a thread of its own: the moment the worker exits, the event loop restarts it
+        (it used to look once a second, so a crashed worker left the spool undrained that long)."""
+        returncode = process.wait()
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the server is gone
+            self._loop.call_soon_threadsafe(self._exited, process, returncode, pipes)
+
+    def _exited(self, process: subprocess.Popen[bytes], returncode: int, pipes: ServerEnds) -> None:
+        if self._stopping or process is not self._process:
+            return
+        log.error("worker exited with %s; restarting it", returncode)
+        # A worker that dies at once (a database it cannot open) is restarted once a second,
+        # not in a loop.
+        delay = max(0.0, self._spawned_at + RESTART_AFTER_SECONDS - time.monotonic())
+        assert self._loop is not None
+        self._restart = self._loop.call_later(delay, self._spawn, pipes)
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
         pipes = ServerEnds.open()
         with self._pipes_lock:
             self._pipes = pipes
-        loop.add_reader(pipes.reports_read, pipes.read_reports, self.counters)
+        self._loop.add_reader(pipes.reports_read, pipes.read_reports, self.counters)
         self._spawn(pipes)
-        self._watch = loop.create_task(self._keep_alive(pipes))
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
+        self._stopping = True
+        if self._restart is not None:
+            self._restart.cancel()
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:  # it finishes its batch and lets a notification or check in progress end
