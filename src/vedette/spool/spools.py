@@ -127,6 +127,12 @@ class _SpoolFile:
                 conn, spool_file, self.cursor, limit, self.index * FILE_ID_SPAN
             )
 
+    def pending(self, cursor: int) -> tuple[int, float | None]:
+        """How many entries wait after ``cursor`` (the committed one, not this worker's), and
+        when the oldest arrived."""
+        with self.db.read() as conn:
+            return spool_store.pending(conn, spool_file, cursor)
+
     def trim(self, force: bool) -> None:
         now = time.monotonic()
         due = (
@@ -195,15 +201,11 @@ class FileSpool:
         with self._main_db.read() as conn:
             cursors = spool_store.read_cursors(conn)
             dead = spool_store.dead_letter_count(conn)
-        depth, oldest = 0, None
-        for f in self._files:
-            with f.db.read() as conn:
-                cursor = cursors.get(spool_store.cursor_name(f.index), 0)
-                file_depth, file_oldest = spool_store.pending(conn, spool_file, cursor)
-            depth += file_depth
-            if file_oldest is not None and (oldest is None or file_oldest < oldest):
-                oldest = file_oldest
-        return SpoolStats(depth, oldest, dead)
+        per_file = [
+            f.pending(cursors.get(spool_store.cursor_name(f.index), 0)) for f in self._files
+        ]
+        oldest = min((o for _, o in per_file if o is not None), default=None)
+        return SpoolStats(sum(depth for depth, _ in per_file), oldest, dead)
 
     def dispose(self) -> None:
         for f in self._files:
