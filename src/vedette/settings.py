@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +14,12 @@ from vedette.domain.retention import RetentionPolicy
 
 def default_data_dir() -> Path:
     return Path.cwd() / "data"
+
+
+def default_worker_processes() -> int:
+    """A helper per core beyond the first (the server's and worker's), at most three: past
+    that, storing the results in the worker (one writer) is the bottleneck."""
+    return max(0, min(3, len(os.sched_getaffinity(0)) - 1))
 
 
 class Settings(BaseSettings):
@@ -49,6 +56,13 @@ class Settings(BaseSettings):
     )
     worker_batch_size: int = Field(
         default=200, description="Spool entries the worker processes in one transaction."
+    )
+    worker_processes: int = Field(
+        default_factory=default_worker_processes,
+        ge=0,
+        description="Helper processes that share the processing of the worker's large batches"
+        " (a backlog) and stop when idle; 0: the worker processes alone. Default: the number"
+        " of CPUs less one, at most 3.",
     )
     worker_enabled: bool = Field(
         default=True,

@@ -41,6 +41,7 @@ from vedette.alerts.evaluate import AlertSettings
 from vedette.domain.retention import RetentionPolicy
 from vedette.processing.pipeline import ProcessingConfig
 from vedette.processing.privacy_settings import processing_config
+from vedette.spool.processing_pool import PoolConfig
 from vedette.spool.worker import Worker, WorkerConfig
 from vedette.storage import privacy
 from vedette.storage.database import Database
@@ -174,6 +175,7 @@ class WorkerSettings:
     spool_lease_seconds: float
     test_clock_file: Path | None
     batch_size: int
+    helper_processes: int
     max_attempts: int
     retention: RetentionPolicy
     cleanup_seconds: float
@@ -188,6 +190,7 @@ class WorkerSettings:
             spool_lease_seconds=settings.spool_lease_seconds,
             test_clock_file=settings.test_clock_file,
             batch_size=settings.worker_batch_size,
+            helper_processes=settings.worker_processes,
             max_attempts=settings.spool_max_attempts,
             retention=settings.retention_policy(),
             cleanup_seconds=settings.cleanup_interval_seconds,
@@ -233,6 +236,7 @@ def run_worker_process(settings: WorkerSettings, pipes: ServerPipes, parent_pid:
         WorkerConfig(
             batch_size=settings.batch_size,
             max_attempts=settings.max_attempts,
+            pool=PoolConfig(processes=settings.helper_processes),
             retention=settings.retention,
             cleanup_seconds=settings.cleanup_seconds,
         ),

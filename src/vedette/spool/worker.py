@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import time
@@ -13,12 +12,20 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
-from vedette.domain.envelope import parse_envelope
 from vedette.domain.processed import ProcessedEnvelope, UserFeedback
 from vedette.domain.retention import RetentionPolicy
 from vedette.domain.spooled import SpoolEntry
-from vedette.processing.pipeline import ProcessingConfig, process_envelope
-from vedette.spool.payloads import envelope_of
+from vedette.processing.pipeline import ProcessingConfig
+from vedette.spool.processing_pool import (
+    Job,
+    Outcome,
+    PoolConfig,
+    ProcessingPool,
+    process_spooled,
+)
+from vedette.spool.processing_pool import (  # where the server and benches find it
+    tune_garbage_collector as tune_garbage_collector,
+)
 from vedette.spool.source_maps import SourceMapStore
 from vedette.spool.spools import Spool
 from vedette.storage import monitors, retention, spool_store
@@ -49,6 +56,8 @@ class WorkerConfig:
     # none of it is cyclic: with the default, collection took a fifth of the digest time
     # (bench/hotspots.py). Cyclic garbage waits a little longer, a few MB at most.
     gc_threshold: int = 50_000
+    # Helper processes that share the pure processing step of large batches (spool.processing_pool).
+    pool: PoolConfig = field(default_factory=PoolConfig)
 
 
 class ResultConsumer(Protocol):
@@ -100,6 +109,12 @@ class Worker:
         self._next_periodic = 0.0
         self._next_cleanup = 0.0
         self._source_maps = SourceMapStore(db)
+        self._pool = ProcessingPool(config.pool, config.gc_threshold)
+
+    @property
+    def helper_pids(self) -> list[int]:
+        """The processing helpers running now (tests)."""
+        return self._pool.pids
 
     def run(self, should_stop: Callable[[], bool], wait: Callable[[float], object]) -> None:
         """Process batches until ``should_stop``; ``wait(seconds)`` idles (wakes up early when
@@ -109,17 +124,25 @@ class Worker:
             os.nice(self._config.niceness)
         tune_garbage_collector(self._config.gc_threshold)
         self._spool.recover()
-        while not should_stop():
-            try:
-                self._maybe_run_periodic(time.time())
-                handled = self.run_once()
-            except Exception:
-                log.exception("worker batch failed; retrying in a second")
-                time.sleep(1.0)
-                continue
-            if handled == 0:
-                self._spool.after_commit([])
-                wait(self._config.idle_poll_seconds)
+        try:
+            while not should_stop():
+                try:
+                    self._maybe_run_periodic(time.time())
+                    handled = self.run_once()
+                except Exception:
+                    log.exception("worker batch failed; retrying in a second")
+                    time.sleep(1.0)
+                    continue
+                if handled == 0:
+                    self._spool.after_commit([])
+                    self._pool.stop_if_idle()
+                    wait(self._config.idle_poll_seconds)
+        finally:
+            self._pool.close()
+
+    def close(self) -> None:
+        """Stop the processing helpers (``run`` does when it returns)."""
+        self._pool.close()
 
     def run_once(self, now: float | None = None) -> int:
         """Process one batch; return how many spool entries it took."""
@@ -128,14 +151,16 @@ class Worker:
         if not entries:
             return 0
         self._source_maps.new_batch()
+        outcomes = self._outcomes(entries)
         processed: list[tuple[SpoolEntry, ProcessedEnvelope]] = []
         poisoned: list[tuple[SpoolEntry, str]] = []
         for entry in entries:
-            try:
-                processed.append((entry, self._process(entry)))
-            except Exception:
+            outcome = outcomes[entry.id]
+            if isinstance(outcome, str):
                 # Processing is pure, so it would fail the same way again: dead-letter now.
-                poisoned.append((entry, traceback.format_exc()))
+                poisoned.append((entry, outcome))
+            else:
+                processed.append((entry, outcome))
         try:
             self._store(processed, poisoned)
         except Exception:
@@ -168,10 +193,43 @@ class Worker:
         if report.total():
             log.info("retention removed %s", report)
 
+    def _outcomes(self, entries: list[SpoolEntry]) -> dict[int, Outcome]:
+        """Each entry's processing outcome, by id; a large batch is shared with helpers."""
+        if not self._pool.wants(len(entries)):
+            return {entry.id: self._outcome(entry) for entry in entries}
+        by_id = {entry.id: entry for entry in entries}
+        jobs: list[Job] = []
+        local_only: list[int] = []
+        for entry in entries:
+            job = self._job(entry)
+            if job is None:
+                local_only.append(entry.id)
+            else:
+                jobs.append(job)
+        return self._pool.process(jobs, local_only, lambda entry_id: self._outcome(by_id[entry_id]))
+
+    def _job(self, entry: SpoolEntry) -> Job | None:
+        """The entry as a helper can process it, or None if the worker must: its project has
+        uploaded source maps (symbolication reads them from storage), or its settings could
+        not be read (processing it here fails as it would have)."""
+        try:
+            if self._source_maps.scope(entry.project_id)[1][0]:
+                return None
+            config = replace(self._processing(entry.project_id), symbolicate=None)
+        except Exception:
+            return None
+        return Job(entry.id, entry.received_at, entry.client_ip, entry.payload, config)
+
+    def _outcome(self, entry: SpoolEntry) -> Outcome:
+        try:
+            return self._process(entry)
+        except Exception:
+            return traceback.format_exc()
+
     def _process(self, entry: SpoolEntry) -> ProcessedEnvelope:
         symbolicate = self._source_maps.symbolicate_for(entry.project_id)
-        return process_envelope(
-            parse_envelope(envelope_of(entry.payload)),
+        return process_spooled(
+            entry.payload,
             entry.received_at,
             entry.client_ip,
             replace(self._processing(entry.project_id), symbolicate=symbolicate),
@@ -221,12 +279,3 @@ class Worker:
                         self._store([], [(entry, error)])
                     else:
                         time.sleep(0.1 * attempt)
-
-
-def tune_garbage_collector(threshold: int) -> None:
-    """For a long-running process (the worker, the server): what exists once it has started
-    (modules, configuration, the app) is never garbage, so the collector stops looking at it,
-    and young objects are collected less often."""
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(threshold, middle, old)
