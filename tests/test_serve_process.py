@@ -19,6 +19,7 @@ import gc, json, sys, uvicorn
 uvicorn.run = lambda app, **options: print(json.dumps({
     "threshold": gc.get_threshold()[0],
     "frozen": gc.get_freeze_count() > 0,
+    "enabled": gc.isenabled(),
     "modules": sorted(sys.modules),
 }))
 from vedette.cli import main
@@ -51,7 +52,9 @@ def serve_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_serve_freezes_startup_objects_and_collects_young_garbage_less_often(
     serve_report: dict[str, Any],
 ) -> None:
-    assert (serve_report["threshold"], serve_report["frozen"]) == (SERVER_GC_THRESHOLD, True)
+    """Collection is off while the app is imported and made, and on again once it serves."""
+    state = serve_report["threshold"], serve_report["frozen"], serve_report["enabled"]
+    assert state == (SERVER_GC_THRESHOLD, True, True)
 
 
 def test_serve_starts_without_the_libraries_that_only_some_requests_need(

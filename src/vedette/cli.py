@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import signal
 import sys
@@ -62,6 +63,7 @@ def announce_first_admin(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    gc.disable()  # until the app is made: nothing made meanwhile is garbage (about 10 % of it)
     import uvicorn
 
     from vedette.app import create_app
@@ -76,6 +78,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     # (bench/hotspots.py, alternated) is within noise of the defaults on an idle machine and was
     # 15-20 % faster under other load, when a collection's pause also delays the event loop.
     tune_garbage_collector(SERVER_GC_THRESHOLD)
+    gc.enable()
     uvicorn.run(
         app,
         host=args.host,
