@@ -203,11 +203,13 @@ def create_app(settings: Settings) -> Starlette:
 
     async def measure_spool() -> None:
         while True:
+            appended_before = spool_gauge.appended_so_far()
             try:
-                spool_gauge.depth = (await run_in_threadpool(storage.spool.stats)).depth
+                depth = (await run_in_threadpool(storage.spool.stats)).depth
+                spool_gauge.measured(depth, appended_before)
             except Exception:
                 log.exception("measuring the spool failed")
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(spool_gauge.next_measure_seconds())
 
     ingest = IngestEndpoints(
         IngestConfig(

@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     max_spool_entries: int = Field(
         default=1_000_000,
         description="Unprocessed envelopes past which ingest answers 429 for everything"
-        " (measured once a second). 0: no limit.",
+        " (measured once a second, 10 times a second while full, plus what this server spooled"
+        " since). 0: no limit.",
     )
     health_max_spool_age_seconds: float = Field(
         default=300.0,

@@ -87,18 +87,48 @@ SPOOL_FULL_RETRY_SECONDS = 60
 
 
 class SpoolGauge:
-    """The spool depth as last measured, refreshed in the background (a count per request
-    would cost more than the request). Past ``limit`` entries, ingest answers 429 for every
-    category instead of filling the disk."""
+    """The spool's depth as last measured in the background (a count per request would cost
+    more than the request), plus what this server has spooled since. Past ``limit`` entries,
+    ingest answers 429 for every category instead of filling the disk.
+
+    Counting this server's own appends refuses a burst at the limit, not up to a measurement
+    later; other nodes' appends and the worker's progress show at the next measurement. While
+    the spool is full it is measured more often, so ingest resumes soon after the worker has
+    caught up."""
+
+    MEASURE_SECONDS = 1.0
+    MEASURE_WHILE_FULL_SECONDS = 0.1
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.depth = 0
+        self._measured = 0
+        self._appended = 0  # entries this server has spooled, ever
+        self._appended_at_measure = 0  # ... when the last measurement began
+
+    @property
+    def depth(self) -> int:
+        return self._measured + self._appended - self._appended_at_measure
+
+    def appended(self, entries: int = 1) -> None:
+        self._appended += entries
+
+    def appended_so_far(self) -> int:
+        """Taken before a measurement: appends after it may be counted twice until the next
+        one, never missed."""
+        return self._appended
+
+    def measured(self, depth: int, appended_before: int) -> None:
+        self._measured = depth
+        self._appended_at_measure = appended_before
+
+    def full(self) -> bool:
+        return 0 < self.limit <= self.depth
+
+    def next_measure_seconds(self) -> float:
+        return self.MEASURE_WHILE_FULL_SECONDS if self.full() else self.MEASURE_SECONDS
 
     def refusal(self) -> Refusal | None:
-        if self.limit <= 0 or self.depth < self.limit:
-            return None
-        return Refusal(SPOOL_FULL_RETRY_SECONDS, ())
+        return Refusal(SPOOL_FULL_RETRY_SECONDS, ()) if self.full() else None
 
     @staticmethod
     def header(refusal: Refusal) -> str:

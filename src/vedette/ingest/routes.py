@@ -368,6 +368,7 @@ class IngestEndpoints:
         """Commit what was accepted to the spool (the 200 waits for this), then count it."""
         entry = NewEntry(request.project_id, received, self._client_ip(request), spooled)
         await self._spool.append(entry)
+        self._spool_gauge.appended()
         self._metrics.accepted(len(data))
 
     async def _accept_store(self, request: IngestRequest) -> Answer:
