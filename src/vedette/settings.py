@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -14,12 +13,6 @@ from vedette.domain.retention import RetentionPolicy
 
 def default_data_dir() -> Path:
     return Path.cwd() / "data"
-
-
-def default_worker_processes() -> int:
-    """A helper per core beyond the first (the server's and worker's), at most three: past
-    that, storing the results in the worker (one writer) is the bottleneck."""
-    return max(0, min(3, len(os.sched_getaffinity(0)) - 1))
 
 
 class Settings(BaseSettings):
@@ -58,11 +51,11 @@ class Settings(BaseSettings):
         default=200, description="Spool entries the worker processes in one transaction."
     )
     worker_processes: int = Field(
-        default_factory=default_worker_processes,
+        default=0,
         ge=0,
         description="Helper processes that share the processing of the worker's large batches"
-        " (a backlog) and stop when idle; 0: the worker processes alone. Default: the number"
-        " of CPUs less one, at most 3.",
+        " (a backlog) and stop when idle; 0: the worker processes alone. Off by default: on"
+        " busy cores they slowed the digest down (docs/benchmarks.md).",
     )
     worker_enabled: bool = Field(
         default=True,

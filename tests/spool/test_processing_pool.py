@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -81,7 +82,7 @@ def ready(w: Worker) -> Worker:
     """The worker with its helpers started and ready, so that they take chunks at once."""
     w._pool._start()
     for helper in w._pool._helpers:
-        assert helper.receive() == [] and helper.ready
+        assert pickle.loads(helper.receive()) is None and helper.ready
     return w
 
 
