@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -103,6 +104,34 @@ def test_the_pipes_wake_the_worker_and_carry_its_reports() -> None:
     finally:
         os.close(worker.wakeup)
         os.close(worker.reports)
+
+
+# A child waits an hour on its server pipes, as an idle worker does between polls.
+_IDLE_CHILD = """
+import os, signal, sys
+from vedette.worker_process import ServerPipes, signal_pipe
+signal.signal(signal.SIGTERM, lambda *_: print("stopping", flush=True))
+wakeup, _ = os.pipe()
+os.set_blocking(wakeup, False)
+pipes = ServerPipes(wakeup, sys.stdout.fileno(), signal_pipe())
+print("waiting", flush=True)
+pipes.wait(3600)
+print("woke", flush=True)
+"""
+
+
+def test_a_sigterm_ends_an_idle_wait_at_once() -> None:
+    """Without the signal pipe the wait would resume after the handler and last the hour: a
+    stop or restart of an idle worker used to take up to its idle poll interval."""
+    child = subprocess.Popen([sys.executable, "-c", _IDLE_CHILD], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline() == "waiting\n"
+    child.send_signal(signal.SIGTERM)
+    try:
+        out, _ = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert out.split() == ["stopping", "woke"]
 
 
 def test_a_stop_waits_as_long_as_the_worker_may_take() -> None:

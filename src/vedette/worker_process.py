@@ -137,19 +137,26 @@ class ServerEnds:
 
 @dataclass(frozen=True)
 class ServerPipes:
-    """The worker's ends of its two pipes to the server (file descriptors)."""
+    """The worker's ends of its two pipes to the server (file descriptors), and the pipe that
+    ``signal.set_wakeup_fd`` writes to when a signal arrives (``signals``), so that a stop ends
+    an idle wait at once instead of when it times out."""
 
     wakeup: int
     reports: int
+    signals: int | None = None
 
     def wait(self, seconds: float) -> None:
-        """Until the server signals a commit, or ``seconds`` pass; then take every signal."""
+        """Until the server signals a commit, a signal arrives, or ``seconds`` pass; then take
+        every wake-up."""
         poller = select.poll()  # not select.select: it refuses descriptors past 1023
-        poller.register(self.wakeup, select.POLLIN)
+        ready = [fd for fd in (self.wakeup, self.signals) if fd is not None]
+        for fd in ready:
+            poller.register(fd, select.POLLIN)
         if poller.poll(seconds * 1000):
-            with contextlib.suppress(BlockingIOError):
-                while os.read(self.wakeup, 65536):
-                    pass
+            for fd in ready:
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(fd, 65536):
+                        pass
 
     def report(self, entries: int, seconds: float) -> None:
         with contextlib.suppress(BrokenPipeError):  # the server is gone: the worker stops next
@@ -224,7 +231,7 @@ def run_worker_process(settings: WorkerSettings, pipes: ServerPipes, parent_pid:
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
-        # Only a flag: the wait it interrupts resumes and ends within the idle poll interval.
+        # Only a flag, read between batches; an idle wait ends at once (ServerPipes.signals).
         nonlocal stopping
         stopping = True
 
@@ -270,4 +277,15 @@ def main() -> None:
     parent_pid, wakeup, reports = (int(arg) for arg in sys.argv[1:4])
     settings = pickle.load(sys.stdin.buffer)  # WorkerSettings from the server, our parent
     os.set_blocking(wakeup, False)
-    run_worker_process(settings, ServerPipes(wakeup, reports), parent_pid)
+    run_worker_process(settings, ServerPipes(wakeup, reports, signal_pipe()), parent_pid)
+
+
+def signal_pipe() -> int:
+    """A pipe the interpreter writes a byte to when a signal arrives (main thread only); its
+    read end is returned. Python retries a ``poll`` that a signal interrupted, once the handler
+    has run, so without it a SIGTERM would end an idle wait only at its timeout."""
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    signal.set_wakeup_fd(write)
+    return read
