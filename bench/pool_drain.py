@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -31,9 +33,15 @@ from vedette.storage.migrate import upgrade
 from vedette.stores import open_storage
 
 
-def drain_seconds(bodies: list[bytes], processes: int) -> tuple[float, float, int]:
-    """Wall and CPU (this process) seconds to drain ``bodies`` from a new database, and how
-    many of them helpers processed."""
+def idle_cpu_seconds() -> float:
+    """Seconds all the machine's cores have been idle since boot (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
+def drain_seconds(bodies: list[bytes], processes: int) -> tuple[float, float, float, float, int]:
+    """Seconds to drain ``bodies`` from a new database: wall, CPU of this process, CPU of its
+    helpers, idle time of the machine's cores; and how many of them helpers processed."""
     with tempfile.TemporaryDirectory() as tmp:
         storage = open_storage(Settings(data_dir=Path(tmp)))
         upgrade(storage.db)
@@ -50,14 +58,21 @@ def drain_seconds(bodies: list[bytes], processes: int) -> tuple[float, float, in
             storage.spool,
             WorkerConfig(niceness=0, pool=PoolConfig(processes=processes)),
         )
-        wall, cpu = time.perf_counter(), time.process_time()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall, cpu, idle = time.perf_counter(), time.process_time(), idle_cpu_seconds()
         while worker.run_once():
             pass
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu, idle = (
+            time.perf_counter() - wall,
+            time.process_time() - cpu,
+            idle_cpu_seconds() - idle,
+        )
         helped = worker._pool.by_helpers
-        worker.close()
+        worker.close()  # the helpers exit: their CPU time is counted
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        helpers = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
         storage.dispose()
-    return wall, cpu, helped
+    return wall, cpu, helpers, idle, helped
 
 
 def main() -> None:
@@ -74,12 +89,14 @@ def main() -> None:
     rates: dict[int, list[float]] = {0: [], args.processes: []}
     for _ in range(args.rounds):
         for processes in rates:
-            wall, cpu, helped = drain_seconds(bodies, processes)
+            wall, cpu, helpers, idle, helped = drain_seconds(bodies, processes)
             rates[processes].append(args.events / wall)
             print(
                 f"{args.payload} helpers={processes}: {args.events / wall:.0f} envelopes/s"
-                f" ({wall:.1f} s wall, worker CPU {cpu / args.events * 1000:.2f} ms/envelope,"
-                f" {helped / args.events:.0%} by helpers)",
+                f" ({wall:.1f} s wall; CPU per envelope: worker {cpu / args.events * 1000:.2f}"
+                f" ms, helpers {helpers / args.events * 1000:.2f} ms;"
+                f" {helped / args.events:.0%} by helpers; cores idle {idle / wall:.0%} of the"
+                f" time, on average)",
                 flush=True,
             )
     best = {p: max(r) for p, r in rates.items()}

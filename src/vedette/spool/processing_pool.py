@@ -296,17 +296,21 @@ class ProcessingPool:
         queue = deque(list(jobs[i : i + size]) for i in range(0, len(jobs), size))
         mine = list(local_only)
         outcomes: dict[int, Outcome] = {}
-        while queue or mine or self._busy():
-            self._collect(outcomes, queue, block=False)
-            self._hand_out(queue)
-            if mine:
-                entry_id = mine.pop()
-                outcomes[entry_id] = local(entry_id)
-            elif queue:
-                for job in queue.pop():  # from the end: helpers take from the front
-                    outcomes[job.entry_id] = local(job.entry_id)
-            elif self._busy():
-                self._collect(outcomes, queue, block=True)
+        try:
+            while queue or mine or self._busy():
+                self._collect(outcomes, queue, block=False)
+                self._hand_out(queue)
+                if mine:
+                    entry_id = mine.pop()
+                    outcomes[entry_id] = local(entry_id)
+                elif queue:
+                    for job in queue.pop():  # from the end: helpers take from the front
+                        outcomes[job.entry_id] = local(job.entry_id)
+                elif self._busy():
+                    self._collect(outcomes, queue, block=True)
+        except BaseException:
+            self.close()  # no chunk of this batch may be taken for the next one's
+            raise
         return outcomes
 
     def stop_if_idle(self) -> None:
@@ -346,6 +350,8 @@ class ProcessingPool:
             poller.register(fd, select.POLLIN)
         for fd, _event in poller.poll(None if block else 0):
             helper = by_fd[fd]
+            if helper not in self._helpers:  # dropped meanwhile (its pipe broke in _hand_out)
+                continue
             chunk = helper.chunk
             try:
                 message = helper.receive()
