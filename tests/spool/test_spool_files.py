@@ -188,6 +188,8 @@ def test_killing_the_worker_mid_batch_across_files_loses_and_repeats_nothing(
     own_server.start(worker_enabled="false", spool_files=str(FILES))
     project = own_server.create_project()
     accepted = send_errors(own_server, project, 300)
+    assert own_server.api_get("/api/0/internal/spool/")["depth"] == 300  # every file counted
+    assert "vedette_spool_depth 300\n" in own_server.http.get("/metrics").text
     own_server.stop()
     main = Path(own_server.db.url.database or "")
     spooled = []
