@@ -31,7 +31,8 @@ from payloads import build_payloads
 ERROR_TABLES = ("groups", "group_hashes", "group_tag_values", "group_users", "releases")
 SPAN_TABLES = (
     "spans", "span_groups", "perf_minutes", "perf_histograms", "perf_hours",
-    "perf_hour_histograms", "perf_days", "perf_day_histograms", "perf_day_histogram_packs",
+    "perf_hour_histograms", "perf_hour_histogram_packs", "perf_hour_histogram_packs_all",
+    "perf_days", "perf_day_histograms", "perf_day_histogram_packs",
     "perf_day_histogram_packs_all", "perf_op_minutes", "perf_op_hours", "perf_op_days",
 )  # fmt: skip
 ROW_BYTES = (
