@@ -208,6 +208,20 @@ def _enlarge_pipe(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
+def _unpickle_trees(message: bytes) -> Any:
+    """Unpickle without the cyclic garbage collector: results are trees (JSON-like events,
+    dataclasses), so it would find nothing, but their allocations set it off every few
+    entries, and each time it went through the batch's results so far. Without it,
+    unpickling a large error's result costs the worker 0.15 ms instead of 0.45 to 0.6 ms."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(message)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class HelperGone(Exception):
     """A helper's pipe broke: it died (or was killed)."""
 
@@ -361,7 +375,7 @@ class ProcessingPool:
                 self._drop(helper)
                 continue
             self._hand_out(queue)  # first: the helper works while the worker unpickles
-            received: list[tuple[int, Outcome]] = pickle.loads(message) or []
+            received: list[tuple[int, Outcome]] = _unpickle_trees(message) or []
             outcomes.update(received)
             self.by_helpers += len(received)
 
