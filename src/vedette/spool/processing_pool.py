@@ -314,12 +314,11 @@ class ProcessingPool:
             while queue or mine or self._busy():
                 self._collect(outcomes, queue, block=False)
                 self._hand_out(queue)
-                if mine:
+                if not mine and queue:  # from the end: helpers take from the front
+                    mine = [job.entry_id for job in queue.pop()]
+                if mine:  # one entry between looks at the helpers: none waits long for more
                     entry_id = mine.pop()
                     outcomes[entry_id] = local(entry_id)
-                elif queue:
-                    for job in queue.pop():  # from the end: helpers take from the front
-                        outcomes[job.entry_id] = local(job.entry_id)
                 elif self._busy():
                     self._collect(outcomes, queue, block=True)
         except BaseException:
