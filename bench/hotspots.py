@@ -38,7 +38,8 @@ from vedette.cli import SERVER_GC_THRESHOLD
 from vedette.domain.envelope import parse_envelope
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
 from vedette.settings import Settings
-from vedette.spool.worker import WorkerConfig, tune_garbage_collector
+from vedette.spool.gc_tuning import tune_garbage_collector
+from vedette.spool.worker import WorkerConfig
 from vedette.storage import accounts
 from vedette.storage.ingest_store import store_processed
 from vedette.storage.migrate import upgrade

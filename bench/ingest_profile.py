@@ -34,7 +34,7 @@ from vedette.app import create_app
 from vedette.cli import SERVER_GC_THRESHOLD
 from vedette.domain.envelope import parse_envelope
 from vedette.settings import Settings
-from vedette.spool.worker import tune_garbage_collector
+from vedette.spool.gc_tuning import tune_garbage_collector
 from vedette.storage import accounts
 from vedette.storage.migrate import upgrade
 from vedette.stores import open_storage

@@ -26,7 +26,8 @@ from payloads import PAYLOAD_NAMES, build_payloads
 
 from vedette.domain.spooled import NewEntry
 from vedette.settings import Settings
-from vedette.spool.processing_pool import PoolConfig, tune_garbage_collector
+from vedette.spool.gc_tuning import tune_garbage_collector
+from vedette.spool.processing_pool import PoolConfig
 from vedette.spool.worker import Worker, WorkerConfig
 from vedette.storage import accounts, spool_store
 from vedette.storage.migrate import upgrade

@@ -67,7 +67,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from vedette.app import create_app
-    from vedette.spool.worker import tune_garbage_collector
+    from vedette.spool.gc_tuning import tune_garbage_collector
 
     announce_first_admin(settings)
     app = create_app(settings)

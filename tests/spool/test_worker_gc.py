@@ -11,7 +11,7 @@ from vedette.spool.worker import WorkerConfig
 def test_worker_collects_young_garbage_less_often_and_skips_startup_objects() -> None:
     code = (
         "import gc\n"
-        "from vedette.spool.worker import tune_garbage_collector\n"
+        "from vedette.spool.gc_tuning import tune_garbage_collector\n"
         "before = gc.get_threshold()\n"
         "tune_garbage_collector(50_000)\n"
         "after = gc.get_threshold()\n"

@@ -45,6 +45,7 @@ from vedette.domain.envelope import parse_envelope
 from vedette.domain.processed import ProcessedEnvelope
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
 from vedette.processing.sourcemaps import Artifact, SourceMapSymbolicator, new_cache
+from vedette.spool.gc_tuning import tune_garbage_collector
 from vedette.spool.payloads import envelope_of
 
 log = logging.getLogger(__name__)
@@ -81,15 +82,6 @@ def process_spooled(
 ) -> ProcessedEnvelope:
     """The pure step, in the worker or in a helper."""
     return process_envelope(parse_envelope(envelope_of(payload)), received_at, client_ip, config)
-
-
-def tune_garbage_collector(threshold: int) -> None:
-    """For a long-running process (the worker, its helpers, the server): what exists once it
-    has started (modules, configuration, the app) is never garbage, so the collector stops
-    looking at it, and young objects are collected less often."""
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(threshold, middle, old)
 
 
 class NoUploads:

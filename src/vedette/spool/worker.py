@@ -16,15 +16,13 @@ from vedette.domain.processed import ProcessedEnvelope, UserFeedback
 from vedette.domain.retention import RetentionPolicy
 from vedette.domain.spooled import SpoolEntry
 from vedette.processing.pipeline import ProcessingConfig
+from vedette.spool.gc_tuning import tune_garbage_collector
 from vedette.spool.processing_pool import (
     Job,
     Outcome,
     PoolConfig,
     ProcessingPool,
     process_spooled,
-)
-from vedette.spool.processing_pool import (  # where the server and benches find it
-    tune_garbage_collector as tune_garbage_collector,
 )
 from vedette.spool.source_maps import SourceMapStore
 from vedette.spool.spools import Spool
