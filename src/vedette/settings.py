@@ -66,10 +66,11 @@ class Settings(BaseSettings):
         description="How long a worker owns claimed spool entries before another may retry them.",
     )
     spool_files: int = Field(
-        default=4,
+        default=1,
         ge=1,
         description="SQLite only: how many spool files ingest spreads its commits over, each"
-        " committed by its own thread, so that one file's fsyncs do not queue every request.",
+        " committed by its own thread, so that one file's fsyncs do not queue every request."
+        " More than 1 helps only where fsync is slow (docs/benchmarks.md).",
     )
     spool_max_attempts: int = Field(
         default=3,

@@ -1,7 +1,7 @@
 """Upgrades lose nothing: a database one migration behind, with envelopes waiting in its spool,
 is migrated by the current `vedette serve`, which then stores every waiting event exactly once.
 On SQLite the old spool is the single file of earlier versions, with entries its worker had
-consumed but not yet deleted; the server now spreads ingest over several files
+consumed but not yet deleted; the server here spreads ingest over several files
 (``spool_files``) and reads the old one as the first of them, after the old cursor.
 
 The previous release's rows are written through tables reflected from the database itself, so
@@ -73,7 +73,8 @@ def spooled(envelope: bytes, number: int) -> bytes:
 @pytest.fixture
 def old_database(database_url: str, tmp_path: Path) -> Iterator[tuple[Settings, set[str]]]:
     """A database at the previous revision with a project and EVENTS envelopes spooled."""
-    settings = Settings(database_url=database_url, data_dir=tmp_path)
+    # SQLite: the server reads the old single file as the first of several
+    settings = Settings(database_url=database_url, data_dir=tmp_path, spool_files=3)
     db = Database(database_url)
     try:
         with db.write() as conn:
@@ -142,6 +143,7 @@ def environment(settings: Settings) -> dict[str, str]:
         **os.environ,
         "VEDETTE_DATABASE_URL": settings.database_url,
         "VEDETTE_DATA_DIR": str(settings.data_dir),
+        "VEDETTE_SPOOL_FILES": str(settings.spool_files),
     }
 
 
