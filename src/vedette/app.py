@@ -48,7 +48,7 @@ from vedette.worker_process import ServerEnds, WorkerCounters, WorkerSettings
 
 log = logging.getLogger(__name__)
 
-REFUSED_FLUSH_SECONDS = 2.0
+REFUSED_FLUSH_SECONDS = 0.5  # at most two outcome entries a second per project under a flood
 WORKER_MAIN = (
     "import gc; gc.disable(); from vedette.worker_process import main; gc.enable(); main()"
 )

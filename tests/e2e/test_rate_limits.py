@@ -62,7 +62,7 @@ def test_quota_answer_and_sdk_back_off(own_server: LiveVedette) -> None:
         stats = own_server.api_get(f"/api/0/projects/{project.org}/{project.slug}/stats/")
         if stats.get("rate_limited", {}).get("error") == 2 or time.monotonic() > deadline:
             break
-        time.sleep(0.5)
+        time.sleep(0.1)
     assert stats["rate_limited"] == {"error": 2}
 
     own_server.shift_clock(60)  # the next minute: a new window and quota

@@ -171,7 +171,7 @@ def test_vedette_demo_serves_the_shops_issues_and_transactions(tmp_path: Path) -
             if {"KeyError", "ZeroDivisionError", "GatewayTimeout"} <= errors and transactions:
                 break
             assert time.monotonic() < deadline, (issues, transactions)
-            time.sleep(0.5)
+            time.sleep(0.1)
         assert any(i["type"] == "performance_n_plus_one_db_queries" for i in issues)
         # The demo's alert rule mailed the new issues to its mail sink.
         while not list((tmp_path / "demo-mail").glob("*.eml")):
