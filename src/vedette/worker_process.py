@@ -8,8 +8,10 @@ The server talks to it through two pipes, not through multiprocessing's shared-m
 those are named semaphores in /dev/shm, left behind whenever the server is killed with -9,
 and they need multiprocessing's resource tracker, a third Python process (12 MiB).
 
-    python -P -c "from vedette.worker_process import main; main()" \
-        PARENT_PID WAKEUP_FD REPORTS_FD < pickled WorkerSettings
+    python -P -c "$WORKER_MAIN" PARENT_PID WAKEUP_FD REPORTS_FD < pickled WorkerSettings
+
+(``vedette.app.WORKER_MAIN``: imports this module with the garbage collector off, then runs
+``main()``.)
 
 - WAKEUP_FD: the server writes a byte after each spool commit; the worker waits on it between
   polls, so new work starts at once.
