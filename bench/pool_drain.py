@@ -49,7 +49,7 @@ def drain_seconds(bodies: list[bytes], processes: int) -> tuple[float, float, fl
         with storage.db.write() as conn:
             project_id = accounts.create_project(conn, "bench", "bench").id
         for start in range(0, len(bodies), 1000):
-            with storage.spool.database[0].write() as conn:
+            with storage.spool.append_databases[0].write() as conn:
                 spool_store.append(conn, storage.spool.table, [
                     NewEntry(project_id, time.time(), "127.0.0.1", b)
                     for b in bodies[start : start + 1000]

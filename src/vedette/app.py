@@ -180,7 +180,7 @@ def create_app(settings: Settings) -> Starlette:
     storage = open_storage(settings)
     supervisor = WorkerSupervisor(settings) if settings.worker_enabled else None
     spool_writer = SpoolWriter(
-        storage.spool.database,
+        storage.spool.append_databases,
         storage.spool.table,
         committed=supervisor.wake if supervisor is not None else lambda: None,
     )

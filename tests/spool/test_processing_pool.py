@@ -59,7 +59,7 @@ def spool(storage: Storage, payloads: list[bytes]) -> int:
     with storage.db.write() as conn:
         found = accounts.find_project(conn, "pool", "pool")
         project_id = found.id if found else accounts.create_project(conn, "pool", "pool").id
-    with storage.spool.database[0].write() as conn:
+    with storage.spool.append_databases[0].write() as conn:
         spool_store.append(conn, storage.spool.table, [
             NewEntry(project_id, RECEIVED + n, "127.0.0.1", p) for n, p in enumerate(payloads)
         ])  # fmt: skip

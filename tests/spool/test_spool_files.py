@@ -82,7 +82,7 @@ def consume(storage: Storage, entries: list[SpoolEntry]) -> None:
 def test_the_server_opens_its_files_and_the_first_keeps_the_old_name(
     storage: Storage, tmp_path: Path
 ) -> None:
-    assert len(storage.spool.database) == FILES
+    assert len(storage.spool.append_databases) == FILES
     assert (tmp_path / "vedette.spool.sqlite3").exists()
     assert (tmp_path / "vedette.spool.2.sqlite3").exists()
     assert spool_files_present(tmp_path / "vedette.sqlite3") == FILES
@@ -99,7 +99,7 @@ def test_a_request_goes_to_a_free_writer_while_the_others_commit(storage: Storag
         entered.release()
         release.wait(30)
 
-    writer = SpoolWriter(storage.spool.database, storage.spool.table, committed)
+    writer = SpoolWriter(storage.spool.append_databases, storage.spool.table, committed)
 
     async def send() -> None:
         appends = []
@@ -173,7 +173,7 @@ def test_files_beyond_a_lowered_setting_still_drain(
     append_to(storage, 2, [7])
     lowered = opened(database_url, tmp_path, files=1)
     try:
-        assert len(lowered.spool.database) == 1  # ingest writes to one file only
+        assert len(lowered.spool.append_databases) == 1  # ingest writes to one file only
         lowered.spool.recover()
         assert [e.payload for e in lowered.spool.claim(10, now=0)] == [b"2@7"]
         assert lowered.spool.stats().depth == 1

@@ -37,18 +37,20 @@ async def _append_all(writer: SpoolWriter, entries: list[NewEntry]) -> list[Base
 
 def _spooled(storage: Storage) -> list[bytes]:
     table = storage.spool.table
-    with storage.spool.database[0].read() as conn:
+    with storage.spool.append_databases[0].read() as conn:
         return [bytes(p) for p in conn.scalars(select(table.c.payload).order_by(table.c.id))]
 
 
 def _rename_spool(storage: Storage, old: str, new: str) -> None:
-    with storage.spool.database[0].write() as conn:
+    with storage.spool.append_databases[0].write() as conn:
         conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
 
 
 def test_commits_then_fails_then_recovers(storage: Storage) -> None:
     commits: list[int] = []
-    writer = SpoolWriter(storage.spool.database, storage.spool.table, lambda: commits.append(1))
+    writer = SpoolWriter(
+        storage.spool.append_databases, storage.spool.table, lambda: commits.append(1)
+    )
     writer.start()
     try:
         assert asyncio.run(_append_all(writer, [_entry(i) for i in range(5)])) == [None] * 5
@@ -64,6 +66,6 @@ def test_commits_then_fails_then_recovers(storage: Storage) -> None:
         writer.stop()
     assert _spooled(storage) == [b"envelope %d" % i for i in (0, 1, 2, 3, 4, 8)]
     assert len(commits) >= 2
-    with storage.spool.database[0].read() as conn:
+    with storage.spool.append_databases[0].read() as conn:
         count = conn.execute(select(func.count()).select_from(storage.spool.table)).scalar_one()
     assert count == 6

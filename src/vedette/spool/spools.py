@@ -32,7 +32,7 @@ from vedette.storage.spool_store import SpoolStats
 
 class Spool(Protocol):
     @property
-    def database(self) -> Sequence[Database]:
+    def append_databases(self) -> Sequence[Database]:
         """Where ingest appends: the databases its commits are spread over (a writer thread
         each)."""
 
@@ -64,7 +64,7 @@ class TableSpool:
         self._clock_shift = clock_shift  # tests move lease expiry instead of waiting for it
 
     @property
-    def database(self) -> Sequence[Database]:
+    def append_databases(self) -> Sequence[Database]:
         return (self._db,)
 
     @property
@@ -165,7 +165,7 @@ class FileSpool:
         self._writers = writers
 
     @property
-    def database(self) -> Sequence[Database]:
+    def append_databases(self) -> Sequence[Database]:
         return tuple(f.db for f in self._files[: self._writers])
 
     @property
