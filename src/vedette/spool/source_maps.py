@@ -74,6 +74,10 @@ class SourceMapStore:
             found = self._scopes[project_id] = (organization_id or 0, stamp)
         return found
 
+    def has_uploads(self, project_id: int) -> bool:
+        """Whether the project may use any uploaded bundle or release file."""
+        return self.scope(project_id)[1][0] > 0
+
     def bundle(self, upload: UploadedFile) -> bytes | None:
         data = self.bundles.get(upload.checksum)
         if data is None:

@@ -211,7 +211,7 @@ class Worker:
         uploaded source maps (symbolication reads them from storage), or its settings could
         not be read (processing it here fails as it would have)."""
         try:
-            if self._source_maps.scope(entry.project_id)[1][0]:
+            if self._source_maps.has_uploads(entry.project_id):
                 return None
             config = replace(self._processing(entry.project_id), symbolicate=None)
         except Exception:
