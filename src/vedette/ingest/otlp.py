@@ -41,14 +41,14 @@ class Signal:
     name: str  # Export{name}ServiceRequest / Export{name}ServiceResponse
 
     def request(self) -> Message:
-        message: type[Message] = getattr(
-            import_module(self.service_module), f"Export{self.name}ServiceRequest"
-        )
-        return message()
+        return self._message("Request")
 
     def response(self) -> Message:
+        return self._message("Response")
+
+    def _message(self, direction: str) -> Message:
         message: type[Message] = getattr(
-            import_module(self.service_module), f"Export{self.name}ServiceResponse"
+            import_module(self.service_module), f"Export{self.name}Service{direction}"
         )
         return message()
 
