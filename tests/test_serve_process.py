@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,9 @@ LOADED_ON_FIRST_USE = {
     "opentelemetry": "OTLP requests",
     "httpx": "notifications and uptime checks, both in the worker: 4 MiB",
     "markdown_it": "the first comment shown",
+    # The report's server starts on an empty database: a child process migrates it.
+    "alembic": "migrations, run by a child `vedette migrate`: 14 MiB with Mako",
+    "mako": "Alembic",
 }
 
 
@@ -62,3 +66,20 @@ def test_serve_starts_without_the_libraries_that_only_some_requests_need(
 ) -> None:
     loaded = [m for m in serve_report["modules"] if m.startswith(tuple(LOADED_ON_FIRST_USE))]
     assert loaded == []
+
+
+def test_serve_stops_when_the_child_migration_fails(tmp_path: Path) -> None:
+    """A database at a revision this code does not know (a newer release's) is not served."""
+    connection = sqlite3.connect(tmp_path / "vedette.sqlite3")
+    with connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES ('9999')")
+    connection.close()
+    env = {**os.environ, "VEDETTE_DATA_DIR": str(tmp_path), "VEDETTE_WORKER_ENABLED": "false"}
+    serve = subprocess.run(
+        [sys.executable, "-m", "vedette", "serve", "--port", "0"], env=env, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert serve.returncode == 1
+    assert "Can't locate revision identified by '9999'" in serve.stderr
+    assert serve.stderr.endswith("vedette serve: the migration failed (exit code 1)\n")
