@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from vedette.processing.trim import Notes, Path, clean_str, path_name, trim_str
 
@@ -115,7 +115,15 @@ def hex_id(value: object, length: int) -> str | None:
 
 def mapping(value: object) -> Mapping[str, object] | None:
     """``value`` when it is a JSON object, else None."""
-    return value if isinstance(value, Mapping) else None
+    return value if is_mapping(value) else None
+
+
+def is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, with what parsed JSON holds (dicts, None) answered
+    without the ABC's check: about 90 checks per event, each several times slower."""
+    if type(value) is dict:
+        return True
+    return value is not None and isinstance(value, Mapping)
 
 
 def put(target: dict[str, Any], key: str, value: object) -> None:

@@ -16,7 +16,7 @@ from typing import Any, cast
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.events import NormalizedEvent
 from vedette.processing.attributes import normalize_environment, normalize_scalars
-from vedette.processing.coerce import mapping, put, valid_ip
+from vedette.processing.coerce import is_mapping, mapping, put, valid_ip
 from vedette.processing.interfaces.breadcrumbs import normalize_breadcrumbs
 from vedette.processing.interfaces.contexts import add_user_agent_contexts, normalize_contexts
 from vedette.processing.interfaces.exception import normalize_exceptions
@@ -205,7 +205,7 @@ def _normalize_interfaces(
     put(event, "transaction_info", _transaction_info(raw, notes))
     event["extra"] = _extra(raw.get("extra"), notes)
     for key, limit in _OPAQUE_BAGS.items():
-        if isinstance(raw.get(key), Mapping | list):
+        if is_mapping(raw.get(key)) or isinstance(raw.get(key), list):
             event[key] = trim_bag(raw.get(key), (key,), notes, limit)
     if transaction:
         event["spans"] = normalize_spans(raw.get("spans"), ("spans",), notes)

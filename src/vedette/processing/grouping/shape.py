@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vedette.processing.coerce import is_mapping
+
 JsonMap = Mapping[str, Any]
 
 # Legacy interface aliases still sent by old clients (docs/protocol.md, "Event attributes").
@@ -24,7 +26,7 @@ _LEGACY_KEYS = {
 
 
 def mapping(value: object) -> JsonMap | None:
-    return value if type(value) is dict or isinstance(value, Mapping) else None
+    return value if is_mapping(value) else None
 
 
 def text(value: object) -> str | None:
@@ -46,10 +48,10 @@ def integer(value: object) -> int | None:
 
 def values_list(value: object) -> list[JsonMap]:
     """The mappings of an interface sent as ``{"values": [...]}`` or as a bare list."""
-    if isinstance(value, Mapping):
+    if is_mapping(value):
         value = value.get("values")
     if isinstance(value, list | tuple):
-        return [item for item in value if isinstance(item, Mapping)]
+        return [item for item in value if is_mapping(item)]
     return []
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from vedette.processing.coerce import field_str, hex_id, mapping, put
+from vedette.processing.coerce import field_str, hex_id, is_mapping, mapping, put
 from vedette.processing.interfaces.level import normalize_level
 from vedette.processing.interfaces.shapes import Json, values_list
 from vedette.processing.timestamps import parse_timestamp
@@ -58,7 +56,7 @@ def _breadcrumb(value: object, path: Path, notes: Notes) -> Json | None:
         "message",
         field_str(raw.get("message"), MESSAGE_CHARS, (*path, "message"), notes, strip=False),
     )
-    if isinstance(raw.get("data"), Mapping):
+    if is_mapping(raw.get("data")):
         crumb["data"] = trim_bag(raw.get("data"), (*path, "data"), notes, MEDIUM_BAG)
     put(crumb, "event_id", hex_id(raw.get("event_id"), 32))
     put(crumb, "origin", field_str(raw.get("origin"), SHORT_CHARS, (*path, "origin"), notes))

@@ -12,7 +12,15 @@ from typing import Any
 
 import orjson
 
-from vedette.processing.coerce import field_bool, field_int, field_str, lenient_str, mapping, put
+from vedette.processing.coerce import (
+    field_bool,
+    field_int,
+    field_str,
+    is_mapping,
+    lenient_str,
+    mapping,
+    put,
+)
 from vedette.processing.interfaces.shapes import Json
 from vedette.processing.memo import ENTRY_BYTES, BoundedMemo, approx_bytes, compact
 from vedette.processing.trim import (
@@ -124,7 +132,7 @@ def _frame_vars(raw: Mapping[str, object], frame: Json, path: Path, notes: Notes
     frame_vars = raw.get("vars")
     if isinstance(frame_vars, list | tuple):  # Relay turns array vars into an indexed object
         frame_vars = {str(index): item for index, item in enumerate(frame_vars)}
-    if isinstance(frame_vars, Mapping):
+    if is_mapping(frame_vars):
         frame["vars"] = trim_bag(frame_vars, (*path, "vars"), notes, VARS_BAG)
 
 
