@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
+from types import MappingProxyType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vedette.processing.coerce import field_str, hex_id, lenient_str
+from vedette.processing.coerce import field_str, hex_id, is_mapping, lenient_str
 from vedette.processing.trim import Notes, trim_str
 
 HEX_CASES: list[tuple[str, object, int, str | None]] = [
@@ -82,3 +84,22 @@ def test_field_str_is_its_steps(value: object, limit: int, strip: bool) -> None:
         value, limit, slow, strip=strip
     )
     assert (fast.errors, fast.meta) == (slow.errors, slow.meta)
+
+
+MAPPING_CASES: list[tuple[str, object, bool]] = [
+    ("a parsed object", {"a": 1}, True),
+    ("an empty object", {}, True),
+    ("a dict subclass", OrderedDict(a=1), True),
+    ("a read-only mapping", MappingProxyType({"a": 1}), True),
+    ("null", None, False),
+    ("an array", [["a", 1]], False),
+    ("a string", "{}", False),
+    ("a number", 0, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [c[1:] for c in MAPPING_CASES], ids=[c[0] for c in MAPPING_CASES]
+)
+def test_is_mapping_answers_as_the_mapping_abc(value: object, expected: bool) -> None:
+    assert is_mapping(value) is expected
