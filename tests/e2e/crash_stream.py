@@ -170,3 +170,28 @@ def stored_counts(server: LiveVedette, project: ProjectHandle) -> dict[str, int]
             .group_by(events.c.event_id)
         )
         return {event_id: n for event_id, n in rows}
+
+
+def send_errors(server: LiveVedette, project: ProjectHandle, count: int) -> list[str]:
+    """Send ``count`` envelopes; return the ids of those answered 200."""
+    accepted = []
+    headers = {"X-Sentry-Auth": f"Sentry sentry_key={project.public_key}, sentry_version=7"}
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        for _ in range(count):
+            event_id = uuid.uuid4().hex
+            body = TEMPLATE.replace(TEMPLATE_ID, event_id.encode())
+            response = client.post(f"/api/{project.id}/envelope/", content=body, headers=headers)
+            assert response.status_code == 200, response.text
+            accepted.append(event_id)
+    return accepted
+
+
+def a_batch_later(server: LiveVedette, depth: int) -> int:
+    """Wait until the worker has committed a batch (the spool is shallower than ``depth``) and
+    return the new depth, which must still hold work for the next batch."""
+    deadline = time.monotonic() + 30
+    while (now := server.api_get("/api/0/internal/spool/")["depth"]) >= depth:
+        assert time.monotonic() < deadline, f"no batch committed within 30 s (depth {now})"
+        time.sleep(0.01)
+    assert now > 0, "the worker drained the spool before it could be killed mid-stream"
+    return int(now)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import BACKENDS, LiveVedette, fresh_database_url
-from tests.e2e.test_durability import send_errors, stored_counts
+from tests.e2e.crash_stream import send_errors, stored_counts
 
 
 def vedette(server: LiveVedette, *args: str) -> subprocess.CompletedProcess[str]:

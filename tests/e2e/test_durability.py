@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
-import httpx
 from sqlalchemy import func, select
-from tests.conftest import LiveVedette, ProjectHandle
-from tests.e2e.crash_stream import LEASE_SECONDS, TEMPLATE, TEMPLATE_ID, stored_counts
+from tests.conftest import LiveVedette
+from tests.e2e.crash_stream import (
+    LEASE_SECONDS,
+    TEMPLATE,
+    TEMPLATE_ID,
+    a_batch_later,
+    send_errors,
+    stored_counts,
+)
 
 from vedette.storage.schema import dead_letters
-
-
-def send_errors(server: LiveVedette, project: ProjectHandle, count: int) -> list[str]:
-    """Send ``count`` envelopes; return the ids of those answered 200."""
-    accepted = []
-    headers = {"X-Sentry-Auth": f"Sentry sentry_key={project.public_key}, sentry_version=7"}
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        for _ in range(count):
-            event_id = uuid.uuid4().hex
-            body = TEMPLATE.replace(TEMPLATE_ID, event_id.encode())
-            response = client.post(f"/api/{project.id}/envelope/", content=body, headers=headers)
-            assert response.status_code == 200, response.text
-            accepted.append(event_id)
-    return accepted
-
-
-def a_batch_later(server: LiveVedette, depth: int) -> int:
-    """Wait until the worker has committed a batch (the spool is shallower than ``depth``) and
-    return the new depth, which must still hold work for the next batch."""
-    deadline = time.monotonic() + 30
-    while (now := server.api_get("/api/0/internal/spool/")["depth"]) >= depth:
-        assert time.monotonic() < deadline, f"no batch committed within 30 s (depth {now})"
-        time.sleep(0.01)
-    assert now > 0, "the worker drained the spool before it could be killed mid-stream"
-    return int(now)
 
 
 def test_acknowledged_envelopes_are_in_the_spool_before_any_processing(

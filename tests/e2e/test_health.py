@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.conftest import LiveVedette
-from tests.e2e.test_durability import send_errors
+from tests.e2e.crash_stream import send_errors
 
 
 def test_health_fails_when_the_spool_is_stuck(own_server: LiveVedette) -> None:

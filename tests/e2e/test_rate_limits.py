@@ -9,7 +9,7 @@ import time
 
 import httpx
 from tests.conftest import LiveVedette
-from tests.e2e.test_durability import send_errors
+from tests.e2e.crash_stream import send_errors
 
 SEND_TEN = textwrap.dedent(
     """

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from tests.conftest import LiveVedette
-from tests.e2e.crash_stream import LEASE_SECONDS, stored_counts
-from tests.e2e.test_durability import a_batch_later, send_errors
+from tests.e2e.crash_stream import LEASE_SECONDS, a_batch_later, send_errors, stored_counts
 
 from vedette.domain.spooled import NewEntry, SpoolEntry
 from vedette.settings import Settings
