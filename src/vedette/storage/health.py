@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select, tuple_, update
+from sqlalchemy import Connection, func, select, update
 
 from vedette.domain.processed import ProcessedEnvelope
 from vedette.domain.sessions import (
@@ -21,6 +21,7 @@ from vedette.domain.sessions import (
     bucket_of,
     crash_free,
 )
+from vedette.storage.batch_keys import by_project
 from vedette.storage.dialect import insert_ignore, upsert_add
 from vedette.storage.schema import (
     groups,
@@ -141,20 +142,26 @@ def _apply_updates(
             for pid, sid in keys
         ],
     )
-    rows = conn.execute(
-        select(session_states)
-        .where(tuple_(session_states.c.project_id, session_states.c.sid).in_(keys))
-        .order_by(session_states.c.project_id, session_states.c.sid)
-        .with_for_update()
-    )
-    states: dict[tuple[int, str], SessionState | None] = {
-        (r.project_id, r.sid): None
-        if r.status == "new"
-        else SessionState(
-            r.seq, r.status, r.unhealthy, r.release, r.environment, r.started, r.did, r.counted
+    states: dict[tuple[int, str], SessionState | None] = {}
+    for project_id, sids in by_project(keys).items():  # projects in order: locks in key order
+        rows = conn.execute(
+            select(session_states)
+            .where(session_states.c.project_id == project_id, session_states.c.sid.in_(sids))
+            .order_by(session_states.c.sid)
+            .with_for_update()
         )
-        for r in rows
-    }
+        states.update(
+            (
+                (r.project_id, r.sid),
+                None
+                if r.status == "new"
+                else SessionState(
+                    r.seq, r.status, r.unhealthy, r.release, r.environment, r.started, r.did,
+                    r.counted,
+                ),
+            )
+            for r in rows
+        )  # fmt: skip
     changed: set[tuple[int, str]] = set()
     for pid, update_ in sorted(updates, key=lambda pu: (pu[1].seq, pu[1].timestamp)):
         key = (pid, update_.sid)

@@ -14,12 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, delete, func, select, tuple_, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from vedette.domain.events import Event, Grouping, IssueStatus, IssueSummary
 from vedette.domain.processed import ProcessedEnvelope, ProcessedEvent
 from vedette.domain.regressions import IssueState, regresses
 from vedette.storage import feedback, health, issue_activity, logs, monitors, performance, profiles
+from vedette.storage.batch_keys import by_project
 from vedette.storage.codec import pack
 from vedette.storage.dialect import greatest, insert_ignore, least, upsert_add
 from vedette.storage.schema import (
@@ -205,14 +206,15 @@ def _unseen(
 
 
 def _existing_event_ids(conn: Connection, keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
-    if not keys:
-        return set()
-    rows = conn.execute(
-        select(events.c.project_id, events.c.event_id).where(
-            tuple_(events.c.project_id, events.c.event_id).in_(keys)
+    found: set[tuple[int, str]] = set()
+    for project_id, event_ids in by_project(keys).items():
+        rows = conn.execute(
+            select(events.c.event_id).where(
+                events.c.project_id == project_id, events.c.event_id.in_(event_ids)
+            )
         )
-    )
-    return {(r.project_id, r.event_id) for r in rows}
+        found.update((project_id, event_id) for (event_id,) in rows)
+    return found
 
 
 def _upsert_releases(conn: Connection, stored: list[tuple[int, Event]]) -> None:
@@ -248,13 +250,13 @@ def _assign_groups(
     also return the ids of the groups created."""
     wanted = {(pid, h) for pid, e in fresh_errors for h in e.grouping.hashes}
     owner: dict[tuple[int, str], int] = {}
-    if wanted:
+    for project_id, hashes in by_project(wanted).items():
         rows = conn.execute(
-            select(group_hashes.c.project_id, group_hashes.c.hash, group_hashes.c.group_id).where(
-                tuple_(group_hashes.c.project_id, group_hashes.c.hash).in_(sorted(wanted))
+            select(group_hashes.c.hash, group_hashes.c.group_id).where(
+                group_hashes.c.project_id == project_id, group_hashes.c.hash.in_(hashes)
             )
         )
-        owner = {(r.project_id, r.hash): r.group_id for r in rows}
+        owner.update(((project_id, r.hash), r.group_id) for r in rows)
     group_of: dict[int, int] = {}
     created: set[int] = set()
     for index, (pid, processed) in enumerate(fresh_errors):
