@@ -35,6 +35,7 @@ LOADED_ON_FIRST_USE = {
     "opentelemetry": "OTLP requests",
     "httpx": "notifications and uptime checks, both in the worker: 4 MiB",
     "markdown_it": "the first comment shown",
+    "symbolic": "the first source map parsed: 0.9 MiB",
     # The report's server starts on an empty database: a child process migrates it.
     "alembic": "migrations, run by a child `vedette migrate`: 14 MiB with Mako",
     "mako": "Alembic",

@@ -46,8 +46,9 @@ def test_the_worker_process_imports_none_of_the_web_server_nor_pydantic_nor_rare
     assert [m for m in loaded if m.startswith(web_server)] == []
     # Its settings come as plain values (WorkerSettings), not as pydantic's Settings.
     assert [m for m in loaded if m.startswith(("pydantic", "vedette.settings"))] == []
-    # Nor what only some batches need: loaded with the first OTLP item, notification or check.
-    rare = ("google.protobuf", "opentelemetry", "httpx", "jinja2")
+    # Nor what only some batches need: loaded with the first OTLP item, notification, check
+    # or source map.
+    rare = ("google.protobuf", "opentelemetry", "httpx", "jinja2", "symbolic")
     assert [m for m in loaded if m.startswith(rare)] == []
     assert "vedette.spool.worker" in loaded
 

@@ -18,10 +18,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
-
-from symbolic.exceptions import SymbolicError
-from symbolic.sourcemapcache import SourceMapCache, SourceMapCacheToken
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from vedette.domain.events import NormalizedEvent
 from vedette.processing.memo import BoundedMemo
@@ -36,6 +33,11 @@ from vedette.processing.sourcemap_urls import (
     source_mapping_reference,
     symbolicable_path,
 )
+
+if TYPE_CHECKING:
+    # symbolic (a native library) is imported with the first source map parsed: processes
+    # of projects without uploads never load it (0.9 MiB each, server and worker).
+    from symbolic.sourcemapcache import SourceMapCache, SourceMapCacheToken
 
 MAX_FILE_BYTES = 32 * 1024 * 1024  # a minified file or a map larger than this is not read
 MAX_FRAMES = 250  # frames symbolicated per event
@@ -70,7 +72,7 @@ class ArtifactLookup(Protocol):
 
 # Parsed maps, by (minified key, map key); a map that does not read is remembered by the
 # error type. A minified file's map reference is kept by ("ref", key).
-ParsedMaps = BoundedMemo[SourceMapCache | str]
+ParsedMaps = BoundedMemo["SourceMapCache | str"]
 
 
 def new_cache() -> ParsedMaps:
@@ -249,6 +251,9 @@ class SourceMapSymbolicator:
         if map_bytes is None or source is None:
             self.cache.put(key, "js_too_large", 64)
             return "js_too_large"
+        from symbolic.exceptions import SymbolicError
+        from symbolic.sourcemapcache import SourceMapCache
+
         try:
             parsed: SourceMapCache | str = SourceMapCache.from_bytes(source, map_bytes)
         except SymbolicError:
@@ -263,6 +268,8 @@ def _position(
     memo_key = (key, line, column)
     found = POSITIONS.get(memo_key)
     if found is None:
+        from symbolic.exceptions import SymbolicError
+
         try:
             token = cache.lookup(line, column, CONTEXT_LINES)
         except SymbolicError:
