@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Row, func, select, update
 
 from vedette.domain.processed import ProcessedEnvelope
 from vedette.domain.sessions import (
@@ -114,6 +115,16 @@ def store_sessions(
         )
 
 
+def _state_of(row: Row[Any]) -> SessionState | None:
+    """A locked session row's state; None for the placeholder inserted for a new session."""
+    if row.status == "new":
+        return None
+    return SessionState(
+        row.seq, row.status, row.unhealthy, row.release, row.environment, row.started, row.did,
+        row.counted,
+    )  # fmt: skip
+
+
 def _apply_updates(
     conn: Connection,
     updates: list[tuple[int, SessionUpdate]],
@@ -150,18 +161,7 @@ def _apply_updates(
             .order_by(session_states.c.sid)
             .with_for_update()
         )
-        states.update(
-            (
-                (r.project_id, r.sid),
-                None
-                if r.status == "new"
-                else SessionState(
-                    r.seq, r.status, r.unhealthy, r.release, r.environment, r.started, r.did,
-                    r.counted,
-                ),
-            )
-            for r in rows
-        )  # fmt: skip
+        states.update(((r.project_id, r.sid), _state_of(r)) for r in rows)
     changed: set[tuple[int, str]] = set()
     for pid, update_ in sorted(updates, key=lambda pu: (pu[1].seq, pu[1].timestamp)):
         key = (pid, update_.sid)
