@@ -44,9 +44,10 @@ def corpus() -> list[Hostile]:
         ),
         Hostile("invalid JSON header", b'{"event_id":\n{"type":"event"}\n{}\n', 400),
         Hostile("invalid UTF-8 header", b'{"event_id":"\xff\xfe"}\n{"type":"event"}\n{}\n', 400),
-        Hostile("invalid JSON item", b'{}\n{"type":"event"}\n{"message": nope}\n', 400),
-        Hostile("invalid UTF-8 item", b'{}\n{"type":"event"}\n{"message":"\xc3\x28"}\n', 400),
-        Hostile("deep nesting", b'{}\n{"type":"event"}\n' + nested + b"\n", 400),
+        # Items are read by the worker: these three are acknowledged, then counted invalid.
+        Hostile("invalid JSON item", b'{}\n{"type":"event"}\n{"message": nope}\n', 200),
+        Hostile("invalid UTF-8 item", b'{}\n{"type":"event"}\n{"message":"\xc3\x28"}\n', 200),
+        Hostile("deep nesting", b'{}\n{"type":"event"}\n' + nested + b"\n", 200),
         Hostile("10,000 tags", _event({"tags": {f"k{i}": "v" * 50 for i in range(10_000)}}), 200),
         Hostile("1 MB string", _event({"message": "x" * 1_000_000}), 200),
         Hostile("event over 1 MiB", _event({"message": "x" * 1_100_000}), 413),
@@ -159,5 +160,7 @@ def test_hostile_corpus_is_answered_while_good_clients_are_served(
     assert [(name, got) for name, expected, got in outcomes if got != expected] == []
     assert good.statuses and set(good.statuses) == {200}, "good clients were served throughout"
     own_server.wait_processed(timeout=60)
+    stats = own_server.api_get(f"/api/0/projects/{project.org}/{project.slug}/stats/")
+    assert stats["invalid"] == {"error": 3}  # the three unreadable items, nothing else
     # Bombs are stopped by bytes: the server never held a decompressed bomb (110 MiB).
     assert peak_memory_kib(pid) < 400 * 1024

@@ -195,9 +195,8 @@ def test_disabled_key_is_403(live_vedette: LiveVedette, client: httpx.Client) ->
         b"this is not an envelope",
         b'{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}\n{"type":"event","length":9999}\n{}\n',
         b'{}\n{"length":2}\n{}\n',
-        b'{}\n{"type":"event"}\n{not json}\n',
     ],
-    ids=["garbage", "length past end", "item without type", "only item invalid JSON"],
+    ids=["garbage", "length past end", "item without type"],
 )
 def test_malformed_envelopes_are_400(
     project: ProjectHandle, client: httpx.Client, body: bytes
@@ -237,6 +236,20 @@ def test_invalid_item_does_not_poison_the_envelope(
     stats = live_vedette.api_get(f"/api/0/projects/{project.org}/{project.slug}/stats/")
     assert stats["accepted"]["error"] == 1
     assert stats["invalid"]["session"] == 1
+
+
+def test_an_envelope_of_unreadable_json_items_is_acknowledged_and_counted_invalid(
+    live_vedette: LiveVedette, client: httpx.Client
+) -> None:
+    """Items are read by the worker, as Relay reads them after answering: the request checks
+    only the envelope's framing, and an item that does not read becomes an invalid outcome."""
+    project = live_vedette.create_project()
+    body = b'{}\n{"type":"event"}\n{not json}\n{"type":"transaction"}\n[1, 2]\n'
+    assert post(client, project, body).status_code == 200
+    live_vedette.wait_processed()
+    stats = live_vedette.api_get(f"/api/0/projects/{project.org}/{project.slug}/stats/")
+    assert stats["invalid"] == {"error": 1, "transaction": 1}
+    assert "accepted" not in stats
 
 
 def test_server_keeps_serving_after_abuse(
