@@ -205,8 +205,8 @@ def _normalize_interfaces(
     put(event, "transaction_info", _transaction_info(raw, notes))
     event["extra"] = _extra(raw.get("extra"), notes)
     for key, limit in _OPAQUE_BAGS.items():
-        if is_mapping(raw.get(key)) or isinstance(raw.get(key), list):
-            event[key] = trim_bag(raw.get(key), (key,), notes, limit)
+        if is_mapping(bag := raw.get(key)) or isinstance(bag, list):
+            event[key] = trim_bag(bag, (key,), notes, limit)
     if transaction:
         event["spans"] = normalize_spans(raw.get("spans"), ("spans",), notes)
         event["measurements"] = normalize_measurements(
