@@ -59,7 +59,8 @@ from vedette.processing.pipeline import ProcessingConfig, process_envelope
 from vedette.processing.spans import transaction_rows
 from vedette.storage import accounts, performance
 from vedette.storage.database import Database
-from vedette.storage.ingest_store import _insert_events, _upsert_releases, store_processed
+from vedette.storage.event_rows import insert_events, upsert_releases
+from vedette.storage.ingest_store import store_processed
 from vedette.storage.migrate import upgrade
 from vedette.storage.schema import groups, spans
 
@@ -238,8 +239,8 @@ def store_transactions(conn: Connection, project_id: int, envelope: ProcessedEnv
     spans in the order the worker aggregates them (by trace and span id).
     """
     pairs = [(project_id, t) for t in envelope.transactions]
-    _upsert_releases(conn, pairs)
-    _insert_events(conn, [], pairs, {})
+    upsert_releases(conn, pairs)
+    insert_events(conn, [], pairs, {})
     rows = sorted(envelope.spans, key=lambda r: (r.trace_id, r.span_id))
     conn.execute(spans.insert(), [performance.span_values(project_id, r) for r in rows])
     facts = [(project_id, f) for f in envelope.transaction_facts]

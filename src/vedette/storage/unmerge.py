@@ -37,8 +37,9 @@ from vedette.domain.events import IssueStatus, IssueSummary
 from vedette.domain.issue_activity import ActivityType
 from vedette.storage import issue_activity
 from vedette.storage.codec import unpack
-from vedette.storage.ingest_store import event_tags, next_short_id
 from vedette.storage.issue_activity import NewActivity
+from vedette.storage.issue_assignment import next_short_id
+from vedette.storage.issue_counters import event_tags
 from vedette.storage.schema import events, group_hashes, group_tag_values, group_users, groups
 
 MAX_UNMERGE = 100  # hashes in one unmerge
