@@ -19,10 +19,11 @@ from vedette.storage import users
 from vedette.storage.database import Database
 from vedette.web import charts
 from vedette.web.core import UIConfig
-from vedette.web.event_view import event_view, safe_link
+from vedette.web.event_view import event_view
 from vedette.web.format import query, search_term
 from vedette.web.security import Signer, local_path
 from vedette.web.ui import WebUI
+from vedette.web.view_values import safe_link
 
 
 @pytest.mark.parametrize(

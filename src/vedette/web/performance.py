@@ -33,8 +33,9 @@ from vedette.storage.accounts import Project
 from vedette.storage.performance_queries import Window
 from vedette.web import charts
 from vedette.web.core import Page, WebCore, WebError
-from vedette.web.event_view import pretty, profile_path
+from vedette.web.event_view import profile_path
 from vedette.web.format import duration, project_base
+from vedette.web.view_values import pretty
 
 PERIODS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "14d": 14 * 86400, "30d": 30 * 86400}
 TRANSACTION_SORTS = {
