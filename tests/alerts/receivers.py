@@ -8,6 +8,7 @@ implicit TLS, required authentication or a scripted reply to RCPT.
 
 from __future__ import annotations
 
+import gzip
 import socket
 import ssl
 import subprocess
@@ -45,6 +46,10 @@ class Reply:
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
     hang: float = 0.0  # seconds to wait before answering
+    # Send the status line, then one byte of a header every this many seconds for 5 s before
+    # finishing the answer: each read is quick, the whole answer is not.
+    trickle: float = 0.0
+    gzip: bool = False  # compress the body when the request accepts gzip, as web servers do
 
 
 class _Server(ThreadingHTTPServer):
@@ -115,15 +120,29 @@ class HttpReceiver:
                 reply = receiver._next_reply(Recorded(self.command, self.path, headers, body))
                 if reply.hang and receiver._closing.wait(reply.hang):
                     return
+                body, extra = reply.body, dict(reply.headers)
+                if reply.gzip and "gzip" in headers.get("accept-encoding", ""):
+                    body, extra["Content-Encoding"] = gzip.compress(body), "gzip"
                 try:
                     self.send_response(reply.status)
-                    for name, value in reply.headers.items():
+                    if reply.trickle:
+                        self._trickle(reply.trickle)
+                    for name, value in extra.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    self.wfile.write(body)
                 except OSError:  # the client gave up (timeout): nothing to answer
                     self.close_connection = True
+
+            def _trickle(self, interval: float) -> None:
+                self.flush_headers()
+                self.wfile.write(b"X-Slow: ")
+                for _ in range(int(5 / interval)):
+                    if receiver._closing.wait(interval):
+                        raise ConnectionAbortedError("the receiver is closing")
+                    self.wfile.write(b"a")
+                self.wfile.write(b"\r\n")
 
             do_POST = do_PUT = do_GET = _answer
 

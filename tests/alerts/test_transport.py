@@ -145,6 +145,17 @@ def test_a_hanging_receiver_times_out_and_is_retryable(receiver: HttpReceiver) -
     assert delivery.duration < 3
 
 
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_deadline(
+    receiver: HttpReceiver,
+) -> None:
+    """Each byte comes within the read timeout; the whole answer would take 5 s."""
+    receiver.script(Reply(trickle=0.1))
+    delivery = post(receiver.url, timeout=0.4)
+    assert (delivery.ok, delivery.retryable, delivery.status_code) == (False, True, None)
+    assert delivery.error == "no answer within 0.8s"
+    assert delivery.duration < 3
+
+
 def test_a_refused_connection_is_retryable() -> None:
     delivery = post(f"http://127.0.0.1:{free_port()}/")
     assert (delivery.ok, delivery.retryable, delivery.status_code) == (False, True, None)
@@ -191,6 +202,11 @@ def test_a_url_that_is_not_http_is_refused() -> None:
         ("::", "unspecified"),
         ("240.0.0.1", "private"),  # reserved, and ipaddress counts it private too
         ("100.64.0.1", "not a public address"),  # carrier-grade NAT
+        ("2002:7f00:1::", "loopback"),  # 6to4 around 127.0.0.1
+        ("2002:a9fe:a9fe::", "link-local"),  # 6to4 around 169.254.169.254
+        ("fec0::1", "private"),  # site-local
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "private"),  # Teredo
+        ("2002:5db8:d70e::1", None),  # 6to4 around a public address
         ("93.184.215.14", None),
         ("2606:4700:4700::1111", None),
     ],
@@ -244,6 +260,18 @@ def test_email_arrives_with_both_parts() -> None:
     # SMTP carries CRLF line ends
     assert plain.get_content().replace("\r\n", "\n") == content.text
     assert html.get_content().replace("\r\n", "\n") == content.html
+
+
+def test_a_title_with_unicode_line_separators_is_still_mailed() -> None:
+    """Python's email headers refuse every line break ``str.splitlines`` knows, U+2028 and
+    U+2029 included: a title holding one made the alert unsendable, for good."""
+    message = dataclasses.replace(MESSAGES["issue"], title="boom\u2028Bcc: x@evil\u2029end")
+    content = render_email(message)
+    with SmtpReceiver() as server:
+        delivery = mail(server.url(), content)
+    assert (delivery.ok, delivery.error) == (True, None)
+    subject = server.mails[0].message["Subject"]
+    assert "boom Bcc: x@evil end" in subject and server.mails[0].message["Bcc"] is None
 
 
 def test_a_header_given_by_the_caller_replaces_the_default() -> None:

@@ -144,3 +144,50 @@ def test_a_name_that_does_not_resolve_is_a_dns_failure() -> None:
     response = probe(spec, ProbeSettings())
     assert (response.error_class, response.status_code) == (ErrorClass.DNS, None)
     assert response.error is not None and "uptime-check.invalid" in response.error
+
+
+# --- the probe's bounds: one deadline, headers for their origin only, bytes as sent --------------
+
+LOCAL = ProbeSettings(allow_private=True)
+
+
+def test_an_answer_trickled_within_each_read_timeout_still_times_out() -> None:
+    """One byte of a header every 0.1 s: each read is quick, the whole answer takes 5 s."""
+    with Site(Reply(200, trickle=0.1)) as site:
+        response = probe(MonitorSpec(name="slow", url=site.url, timeout_ms=400), LOCAL)
+    assert (response.error_class, response.status_code) == (ErrorClass.TIMEOUT, None)
+    assert response.latency_ms < 3000
+
+
+def test_the_timeout_covers_every_redirect_together() -> None:
+    """Four hops of 0.15 s each: every one is within 0.4 s, all of them are not."""
+    with Site() as site:
+        site.script(*(Reply(302, headers={"Location": f"/{n}"}, hang=0.15) for n in range(4)))
+        response = probe(MonitorSpec(name="hops", url=site.url, timeout_ms=400), LOCAL)
+    assert response.error_class == ErrorClass.TIMEOUT
+
+
+def test_the_monitor_headers_go_only_to_the_origin_of_its_url() -> None:
+    """Credentials given for the monitored site are not handed to wherever it redirects."""
+    secrets = (("Authorization", "Bearer s3cret"), ("Cookie", "session=abc"))
+    with Site() as elsewhere, Site() as site:
+        site.script(Reply(302, headers={"Location": "/moved"}),
+                    Reply(302, headers={"Location": f"{elsewhere.url}/landing"}))  # fmt: skip
+        spec = MonitorSpec(name="moved", url=f"{site.url}/start", headers=secrets)
+        response = probe(spec, LOCAL)
+    assert (response.error_class, response.status_code) == (None, 200)
+    start, moved = site.requests
+    assert start.headers["authorization"] == moved.headers["authorization"] == "Bearer s3cret"
+    (landing,) = elsewhere.requests
+    assert landing.path == "/landing"
+    assert "authorization" not in landing.headers and "cookie" not in landing.headers
+
+
+def test_body_contains_reads_the_page_as_a_browser_would_see_it() -> None:
+    """The probe asks for the body uncompressed: searching gzip's bytes would never match."""
+    with Site(Reply(200, b"status: healthy", gzip=True)) as site:
+        spec = MonitorSpec(name="gzip", url=site.url, body_contains="healthy")
+        response = probe(spec, LOCAL)
+        sent = site.requests[0].headers["accept-encoding"]
+    assert (response.status_code, response.body) == (200, b"status: healthy")
+    assert sent == "identity"

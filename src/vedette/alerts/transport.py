@@ -8,15 +8,18 @@ Outbound HTTP goes to addresses that users typed, so unless ``allow_private`` is
 resolved first and refused if any of its addresses is not public (loopback, private, link-local,
 ...), and the connection is then made to the checked address itself, so a second DNS answer
 cannot redirect it (DNS rebinding). Redirects are never followed, and proxy variables from the
-environment are ignored, so the guard checks the real destination.
+environment are ignored, so the guard checks the real destination. The whole exchange has a
+deadline (``Deadline``), not only each read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +27,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import unquote, urlsplit
 
 from vedette.alerts.channels import EmailContent, HttpRequest
@@ -69,15 +72,21 @@ def send_http(
     import httpx  # on the first notification: a worker that sends none never loads it (6 MiB)
 
     started = time.monotonic()
+    deadline = Deadline(2 * timeout)  # connecting, then answering
     try:
         url, headers, extensions = _destination(request, allow_private=allow_private)
         with (
+            deadline,
             httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
             client.stream(
-                request.method, url, headers=headers, content=request.body, extensions=extensions
+                request.method,
+                url,
+                headers=headers,
+                content=request.body,
+                extensions={**extensions, "trace": deadline.trace},
             ) as response,
         ):
-            body = _read_capped(response, max_response_bytes, deadline=started + 2 * timeout)
+            body = read_capped(response, max_response_bytes, deadline)
     except Refused as refusal:
         return _failed(str(refusal), retryable=False, started=started)
     except socket.gaierror as error:  # DNS may be down for a while: like a connection error
@@ -87,6 +96,8 @@ def send_http(
     except httpx.TimeoutException:
         return _failed(f"timed out after {timeout:g}s", retryable=True, started=started)
     except httpx.TransportError as error:
+        if deadline.expired:
+            return _failed(f"no answer within {2 * timeout:g}s", retryable=True, started=started)
         return _failed(f"connection failed: {error}", retryable=True, started=started)
     except httpx.HTTPError as error:
         return _failed(f"request failed: {error}", retryable=False, started=started)
@@ -132,8 +143,13 @@ def _checked_address(host: str, port: int) -> str:
 def refusal_reason(address: str) -> str | None:
     """Why the SSRF guard refuses ``address``, or None if it is a public unicast address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None and (reason := refusal_reason(str(ip.sixtofour))):
+            return reason  # a 6to4 address reaches the IPv4 address inside it
+        elif ip.is_site_local:  # fec0::/10: deprecated, still routed inside some networks
+            return "private"
     checks = (
         (ip.is_unspecified, "unspecified"),
         (ip.is_loopback, "loopback"),
@@ -146,14 +162,64 @@ def refusal_reason(address: str) -> str | None:
     return next((reason for refused, reason in checks if refused), None)
 
 
-def _read_capped(response: httpx.Response, limit: int, *, deadline: float) -> bytes:
-    """At most ``limit`` bytes of the body, and only until ``deadline``: the read timeout bounds
-    each read, not a server that trickles a byte at a time."""
+class Deadline:
+    """Ends an HTTP exchange that is still running after ``seconds``.
+
+    httpx's timeouts bound each network operation, not the whole exchange: a server that sends
+    a byte of its headers just within each read timeout, or ``102 Processing`` answers without
+    end, would hold the sending thread for ever. httpcore's ``trace`` extension hands over each
+    connection's stream as it opens; when the time is up a timer shuts its socket down, which
+    ends the read in progress with an error (``expired`` then tells it from a network failure).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._stream: Any = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore's trace callback: remembers the connection's stream (plain, then TLS)."""
+        if event.endswith(("connect_tcp.complete", "start_tls.complete")):
+            with self._lock:
+                self._stream = info.get("return_value")
+                if self.expired:
+                    self._shut_down()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shut_down()
+
+    def _shut_down(self) -> None:
+        connection = self._stream.get_extra_info("socket") if self._stream is not None else None
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> Self:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def read_capped(response: httpx.Response, limit: int, deadline: Deadline) -> bytes:
+    """At most ``limit`` bytes of the body, as raw bytes (never decompressed here); what came
+    before the deadline if it passes while the body trickles in (the status is known by then)."""
+    import httpx
+
     body = bytearray()
-    for chunk in response.iter_raw():
-        body += chunk[: limit - len(body)]
-        if len(body) >= limit or time.monotonic() > deadline:
-            break
+    try:
+        for chunk in response.iter_raw():
+            body += chunk[: limit - len(body)]
+            if len(body) >= limit:
+                break
+    except httpx.TransportError:
+        if not deadline.expired:
+            raise
     return bytes(body)
 
 

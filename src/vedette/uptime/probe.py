@@ -4,8 +4,10 @@ Monitors point at URLs that users typed, so, as for webhooks, each host is resol
 refused unless all its addresses are public (``allow_private`` lifts this for operators who
 monitor their own network), and the connection goes to the checked address, so a second DNS
 answer cannot redirect it. Redirects, when the monitor follows them, are followed here one hop
-at a time so each new destination passes the guard too. The body is read up to a cap (enough
-for "body contains") and never past the timeout; proxies from the environment are ignored.
+at a time so each new destination passes the guard too, and the monitor's own headers
+(credentials, often) only go to the origin of its URL. The whole check, redirects included,
+ends at the timeout; the body is read up to a cap (enough for "body contains"), uncompressed
+(``Accept-Encoding: identity``); proxies from the environment are ignored.
 
 Failures are classed from the outside in: DNS, connect, TLS, timeout (see ``judge``).
 """
@@ -16,10 +18,10 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from vedette.alerts.transport import refusal_reason, user_agent
+from vedette.alerts.transport import Deadline, read_capped, refusal_reason, user_agent
 from vedette.uptime.judge import ErrorClass, Response
 from vedette.uptime.spec import MonitorSpec
 
@@ -50,16 +52,22 @@ def probe(spec: MonitorSpec, settings: ProbeSettings) -> Response:
     started = time.monotonic()
     timeout = spec.timeout_ms / 1000
     verify: ssl.SSLContext | bool = settings.ssl_context or True
+    deadline = Deadline(timeout)
     try:
-        with httpx.Client(
-            timeout=timeout, follow_redirects=False, trust_env=False, verify=verify
-        ) as client:
-            return _follow(client, spec, settings, started, started + timeout)
+        with (
+            deadline,
+            httpx.Client(
+                timeout=timeout, follow_redirects=False, trust_env=False, verify=verify
+            ) as client,
+        ):
+            return _follow(client, spec, settings, started, deadline)
     except _Failure as failure:
         return _failed(failure.error_class, str(failure), started)
     except httpx.TimeoutException:
         return _failed(ErrorClass.TIMEOUT, f"no answer within {spec.timeout_ms} ms", started)
     except httpx.TransportError as error:
+        if deadline.expired:
+            return _failed(ErrorClass.TIMEOUT, f"no answer within {spec.timeout_ms} ms", started)
         if _caused_by_tls(error):
             return _failed(ErrorClass.TLS, f"TLS handshake failed: {error}", started)
         return _failed(ErrorClass.CONNECT, f"connection failed: {error}", started)
@@ -72,11 +80,12 @@ def _follow(
     spec: MonitorSpec,
     settings: ProbeSettings,
     started: float,
-    deadline: float,
+    deadline: Deadline,
 ) -> Response:
     url, method, body = spec.url, spec.method, spec.body
     for _ in range(MAX_REDIRECTS + 1):
         pinned, headers, extensions = _destination(url, spec, settings.allow_private)
+        extensions["trace"] = deadline.trace
         with client.stream(
             method, pinned, headers=headers, content=body, extensions=extensions
         ) as answer:
@@ -87,7 +96,7 @@ def _follow(
                 if answer.status_code == 303 or (answer.status_code in (301, 302) and body):
                     method, body = "GET", None
                 continue
-            content = _read_capped(answer, deadline)
+            content = read_capped(answer, MAX_BODY_BYTES, deadline)
             latency = (time.monotonic() - started) * 1000
             return Response(latency, answer.status_code, content, None, None, expires)
     raise _Failure(ErrorClass.CONNECT, f"more than {MAX_REDIRECTS} redirects")
@@ -95,7 +104,7 @@ def _follow(
 
 def _destination(
     url: str, spec: MonitorSpec, allow_private: bool
-) -> tuple[str, dict[str, str], dict[str, str]]:
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The URL pinned to a checked address, the headers and the TLS server name."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -122,19 +131,21 @@ def _destination(
     literal = f"[{address}]" if ":" in address else address
     netloc = literal + (f":{parts.port}" if parts.port else "")
     pinned = parts._replace(netloc=netloc).geturl()
-    headers = {"User-Agent": f"{user_agent()} (uptime monitor)", **dict(spec.headers)}
+    own = dict(spec.headers) if _origin(url) == _origin(spec.url) else {}
+    headers = {
+        "User-Agent": f"{user_agent()} (uptime monitor)",
+        "Accept-Encoding": "identity",  # "body contains" reads the bytes as they come
+        **own,
+    }
     headers["Host"] = host + (f":{parts.port}" if parts.port else "")
     # TLS still checks the certificate against the host name the user gave.
     return pinned, headers, {"sni_hostname": host} if parts.scheme == "https" else {}
 
 
-def _read_capped(answer: httpx.Response, deadline: float) -> bytes:
-    body = bytearray()
-    for chunk in answer.iter_raw():
-        body += chunk[: MAX_BODY_BYTES - len(body)]
-        if len(body) >= MAX_BODY_BYTES or time.monotonic() > deadline:
-            break
-    return bytes(body)
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80)
 
 
 def _certificate_expiry(answer: httpx.Response) -> float | None:

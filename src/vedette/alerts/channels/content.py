@@ -149,8 +149,15 @@ def human_time(timestamp: float | None) -> str:
 
 
 def one_line(text: str) -> str:
-    """Control characters (newlines included) become spaces: a title cannot forge more lines."""
-    return "".join(" " if ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 else ch for ch in text).strip()
+    """Control characters and Unicode's line and paragraph separators become spaces: a title
+    cannot forge more lines (and an email header refuses any line break ``str.splitlines``
+    knows, which would make the message unsendable)."""
+    return "".join(" " if _breaks_line(ch) else ch for ch in text).strip()
+
+
+def _breaks_line(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x20 or 0x7F <= code < 0xA0 or code in (0x2028, 0x2029)
 
 
 def safe_url(url: str | None) -> str | None:
