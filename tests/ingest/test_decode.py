@@ -67,9 +67,28 @@ def test_corrupt_streams_are_bad_requests(encoding: str) -> None:
         decode_body(b"\x00garbage\xff" * 10, encoding, 10**6)
 
 
-def test_truncated_gzip_is_a_bad_request() -> None:
+@pytest.mark.parametrize("encoding", ["gzip", "zstd"])
+def test_truncated_streams_are_bad_requests(encoding: str) -> None:
     with pytest.raises(BadRequest):
-        decode_body(gzip.compress(PAYLOAD)[:-20], "gzip", 10**6)
+        decode_body(ENCODERS[encoding](PAYLOAD)[:-20], encoding, 10**6)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "zstd"])
+def test_gzip_members_and_zstd_frames_are_read_one_after_the_other(encoding: str) -> None:
+    head, tail = PAYLOAD[:100], PAYLOAD[100:]
+    body = ENCODERS[encoding](head) + ENCODERS[encoding](tail)
+    assert decode_body(body, encoding, 10**6) == PAYLOAD
+
+
+def test_the_cap_is_on_all_members_together() -> None:
+    with pytest.raises(PayloadTooLarge):
+        decode_body(gzip.compress(PAYLOAD) * 3, "gzip", len(PAYLOAD) * 2)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "zstd"])
+def test_bytes_after_the_compressed_body_are_bad_requests(encoding: str) -> None:
+    with pytest.raises(BadRequest):
+        decode_body(ENCODERS[encoding](PAYLOAD) + b"and then some", encoding, 10**6)
 
 
 def test_unknown_encoding() -> None:

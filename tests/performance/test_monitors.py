@@ -61,6 +61,22 @@ def test_invalid_crontabs(bad: str) -> None:
         parse_crontab(bad)
 
 
+@pytest.mark.parametrize(
+    ("value", "unit"),
+    [("0", "minute"), ("1" * 10, "minute"), ("9" * 400, "minute"), ("101", "year"),
+     ("1240", "month"), ("52800000", "minute")],
+)  # fmt: skip
+def test_intervals_whose_next_run_is_no_date_are_invalid(value: str, unit: str) -> None:
+    with pytest.raises(InvalidSchedule):
+        Schedule("interval", value, unit).validate()
+
+
+@pytest.mark.parametrize(("value", "unit"), [("100", "year"), ("1150", "month"), ("5", "minute")])
+def test_intervals_up_to_a_century_are_valid(value: str, unit: str) -> None:
+    Schedule("interval", value, unit).validate()
+    assert Schedule("interval", value, unit).next_tick(CAPTURED) is not None
+
+
 def check_in(slug: str, status: str, check_in_id: str, **extra: Any) -> bytes:
     return envelope(
         ("check_in", {"check_in_id": check_in_id, "monitor_slug": slug, "status": status, **extra})

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vedette.processing.coerce import field_str, hex_id, is_mapping, lenient_str
+from vedette.processing.coerce import field_str, hex_id, int64, is_mapping, lenient_str
 from vedette.processing.trim import Notes, trim_str
 
 HEX_CASES: list[tuple[str, object, int, str | None]] = [
@@ -103,3 +103,23 @@ MAPPING_CASES: list[tuple[str, object, bool]] = [
 )
 def test_is_mapping_answers_as_the_mapping_abc(value: object, expected: bool) -> None:
     assert is_mapping(value) is expected
+
+
+INT64_CASES: list[tuple[str, object, int | None]] = [
+    ("an int", 42, 42),
+    ("a decimal string", "-9223372036854775808", -(2**63)),
+    ("the largest", str(2**63 - 1), 2**63 - 1),
+    ("one past it", str(2**63), None),
+    ("a huge int", 2**64 - 1, None),
+    ("5,000 digits", "9" * 5000, None),
+    ("a bool", True, None),
+    ("a float", 1.0, None),
+    ("hex", "0x10", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [c[1:] for c in INT64_CASES], ids=[c[0] for c in INT64_CASES]
+)
+def test_int64_takes_only_what_fits_in_64_bits(value: object, expected: int | None) -> None:
+    assert int64(value) == expected

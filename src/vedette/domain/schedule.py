@@ -27,6 +27,9 @@ _MONTHS = {n.lower(): i for i, n in enumerate(calendar.month_abbr) if n}
 _DAYS = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 _FIELD = re.compile(r"^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(\d+))?$")
 INTERVAL_UNITS = ("minute", "hour", "day", "week", "month", "year")
+# The longest a unit lasts, and the longest interval: its next tick must stay a date.
+_UNIT_DAYS = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 31, "year": 366}
+MAX_INTERVAL_DAYS = 100 * 366
 # A schedule that matches nothing (e.g. 30 February) must not spin forever.
 _MAX_DAYS = 366 * 8
 
@@ -179,10 +182,12 @@ class Schedule:
         if self.type == "crontab":
             parse_crontab(self.value)
         elif self.type == "interval":
-            if not self.value.isdigit() or int(self.value) < 1:
+            if not self.value.isdigit() or len(self.value) > 9 or int(self.value) < 1:
                 raise InvalidSchedule("interval must be a positive integer")
             if self.unit not in INTERVAL_UNITS:
                 raise InvalidSchedule(f"interval unit must be one of {INTERVAL_UNITS}")
+            if int(self.value) * _UNIT_DAYS[self.unit] > MAX_INTERVAL_DAYS:
+                raise InvalidSchedule("interval must be at most 100 years")
         else:
             raise InvalidSchedule("schedule type must be crontab or interval")
 

@@ -24,6 +24,7 @@ from vedette.processing.coerce import finite_float, hex_id, lenient_str
 _SLUG_CHARS = re.compile(r"[^a-z0-9_-]+")
 MAX_SLUG = 50
 _MAX_MINUTES = 40_320  # 28 days, Sentry's cap on margin and runtime
+_MAX_THRESHOLD = 720
 
 
 class InvalidCheckIn(ValueError):
@@ -42,8 +43,9 @@ def _minutes(value: object, default: int) -> int:
 
 
 def _threshold(value: object) -> int | None:
+    """Consecutive check-ins, 1 to 720 as in Sentry; anything else is not set."""
     number = finite_float(value)
-    return None if number is None or number < 1 else int(number)
+    return None if number is None or not 1 <= number <= _MAX_THRESHOLD else int(number)
 
 
 def parse_monitor_config(value: object) -> MonitorConfig | None:

@@ -71,6 +71,16 @@ def field_int(value: object, path: Path, notes: Notes) -> int | None:
     return result
 
 
+def int64(value: object) -> int | None:
+    """A 64-bit signed integer from an int or a decimal string (as OTLP's JSON sends them);
+    None for anything else, a longer string included (``int()`` of one is slow, or refused)."""
+    if isinstance(value, str) and len(value) <= 20 and value.lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None
+
+
 def finite_float(value: object) -> float | None:
     """A finite float from an int or float (huge ints overflow to None); bools are not numbers."""
     if isinstance(value, bool) or not isinstance(value, int | float):

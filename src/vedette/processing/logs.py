@@ -17,6 +17,7 @@ from typing import Any
 
 from vedette.domain.envelope import normalize_event_id
 from vedette.domain.processed import LogRecord
+from vedette.processing.coerce import int64
 from vedette.processing.scrub import ScrubConfig
 from vedette.processing.value_rules import apply_value_rules, is_sensitive_key
 
@@ -238,8 +239,10 @@ def _otel_attributes(raw: object) -> dict[str, dict[str, Any]]:
         for field_name, kind in _OTEL_VALUE_TYPES.items():
             if field_name in value:
                 typed = value[field_name]
-                if kind == "integer" and isinstance(typed, str) and typed.lstrip("-").isdigit():
-                    typed = int(typed)  # OTLP's JSON sends 64-bit integers as strings
+                if kind == "integer":
+                    typed = int64(typed)  # OTLP's JSON sends 64-bit integers as strings
+                    if typed is None:
+                        break  # not an OTLP integer: the attribute is left out
                 found[key] = {"type": kind, "value": typed}
                 break
     return found
@@ -250,10 +253,8 @@ def otel_record(
 ) -> LogRecord | None:
     """An ``otel_log`` item's record, read as a Sentry log record."""
     body = raw.get("body")
-    nanos = raw.get("timeUnixNano")
-    if isinstance(nanos, str) and nanos.isdigit():
-        nanos = int(nanos)
-    timestamp = nanos / 1e9 if isinstance(nanos, int) and not isinstance(nanos, bool) else None
+    nanos = int64(raw.get("timeUnixNano"))
+    timestamp = nanos / 1e9 if nanos is not None and nanos >= 0 else None
     return parse_record(
         {
             "body": body.get("stringValue") if isinstance(body, Mapping) else body,

@@ -7,7 +7,7 @@ poisons the rest of its envelope.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vedette.domain.envelope import (
@@ -43,6 +43,10 @@ from vedette.processing.sessions import InvalidSession, parse_aggregates, parse_
 from vedette.processing.span_scrubbing import scrubbed_span_payload
 from vedette.processing.timestamps import parse_timestamp
 from vedette.processing.titles import summarize
+
+ATTACHMENT_NAME_CHARS = 256
+# A client report's counts are 32-bit in Relay; a larger one is no count an SDK could have made.
+MAX_REPORTED_QUANTITY = 2**32 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,9 @@ def _client_report_outcomes(report: Mapping[str, Any]) -> list[Outcome]:
             if not isinstance(entry, dict):
                 continue
             quantity = entry.get("quantity")
-            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            if not isinstance(quantity, int) or isinstance(quantity, bool):
+                continue
+            if not 0 < quantity <= MAX_REPORTED_QUANTITY:
                 continue
             category = str(entry.get("category") or "default")[:32]
             reason = str(entry.get("reason") or "unknown")[:64]
@@ -110,8 +116,10 @@ def _internal_outcomes(item: Item) -> list[Outcome]:
 
 
 def _item_quantity(item: Item, payload: Mapping[str, Any] | None) -> int:
+    """How many records the item holds: its ``item_count`` header, believed only up to its
+    size in bytes (each record takes one at least), else its ``items`` list, else one."""
     count = item.headers.get("item_count")
-    if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+    if isinstance(count, int) and not isinstance(count, bool) and 0 < count <= len(item.payload):
         return count
     if payload is not None and isinstance(payload.get("items"), list):
         return len(payload["items"])
@@ -156,6 +164,8 @@ def process_envelope(
         if item.type == INTERNAL_OUTCOMES:
             result.outcomes.extend(_internal_outcomes(item))
             continue
+        if item.type == "attachment":
+            continue  # once the envelope's event is known (below)
         handler = ITEM_HANDLERS.get(item.type)
         quantity = _item_quantity(item, payload)
         if handler is not None and payload is not None:
@@ -166,7 +176,7 @@ def process_envelope(
                 continue
             kept_event_id = work.kept_event_id or kept_event_id
             quantity = quantity if work.accepted is None else work.accepted
-        elif item.type != "attachment":
+        else:
             # Answered 200 but not kept: counted as filtered, with the reason, not accepted.
             reason = not_kept_reason(item.type)
             result.outcomes.append(Outcome(category, "filtered", reason, quantity))
@@ -174,12 +184,27 @@ def process_envelope(
         if quantity:
             result.outcomes.append(Outcome(category, "accepted", "", quantity))
     link_transactions(result.transactions, result.profiles)
-    for item in envelope.items:
-        if item.type == "attachment":
-            event_id = kept_event_id or envelope.event_id
-            if event_id is not None:
-                result.attachments.append(_attachment(item, event_id))
+    _keep_attachments(envelope, kept_event_id or envelope.event_id, result)
     return result
+
+
+def _keep_attachments(envelope: Envelope, event_id: str | None, result: ProcessedEnvelope) -> None:
+    """The envelope's attachments, for its event; without one they are invalid. Names are
+    made unique within the envelope (``a.txt``, ``a (2).txt``): storage keeps one attachment
+    per event and name, so that a spool retry stores nothing twice."""
+    taken: set[str] = set()
+    for item in envelope.items:
+        if item.type != "attachment":
+            continue
+        category = item_category(item.type)
+        if event_id is None:
+            result.outcomes.append(Outcome(category, "invalid", "no_event_id", 1))
+            continue
+        attachment = _attachment(item, event_id)
+        name = unique_name(attachment.name, taken, ATTACHMENT_NAME_CHARS)
+        taken.add(name)
+        result.attachments.append(replace(attachment, name=name))
+        result.outcomes.append(Outcome(category, "accepted", "", _item_quantity(item, None)))
 
 
 def _read_payload(item: Item) -> Mapping[str, Any] | str | None:
@@ -402,14 +427,30 @@ PAYLOAD_READERS: dict[str, PayloadReader] = {
 
 
 def _attachment(item: Item, event_id: str) -> StoredAttachment:
-    def header(name: str, default: str) -> str:
+    def header(name: str, default: str, chars: int) -> str:
         value = item.headers.get(name)
-        return value[:256] if isinstance(value, str) and value else default
+        return value[:chars] if isinstance(value, str) and value else default
 
     return StoredAttachment(
         event_id=event_id,
-        name=header("filename", "attachment"),
-        content_type=header("content_type", "application/octet-stream"),
-        attachment_type=header("attachment_type", "event.attachment"),
+        name=header("filename", "attachment", ATTACHMENT_NAME_CHARS),
+        content_type=header("content_type", "application/octet-stream", 128),
+        attachment_type=header("attachment_type", "event.attachment", 64),
         data=item.payload,
     )
+
+
+def unique_name(name: str, taken: set[str], chars: int) -> str:
+    """``name``, or ``stem (n).ext`` with the smallest n that is not taken, within ``chars``."""
+    if name not in taken:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not stem:
+        stem, dot, extension = name, "", ""
+    n = 2
+    while True:
+        suffix = f" ({n}){dot}{extension}"
+        candidate = stem[: max(chars - len(suffix), 0)] + suffix
+        if candidate not in taken:
+            return candidate[:chars]
+        n += 1

@@ -21,6 +21,8 @@ from vedette.processing.timestamps import parse_timestamp
 MAX_AGE_SECONDS = 5 * 24 * 3600.0
 MAX_FUTURE_SECONDS = 60.0
 _MAX_AGGREGATES = 1000
+MAX_COUNT = 2**32 - 1  # Relay reads session counts as 32-bit
+MAX_SEQ = 2**62  # within storage's 64-bit integers, as a float compares exactly
 
 
 class InvalidSession(ValueError):
@@ -58,7 +60,11 @@ def _started(value: object, received: float) -> float:
 
 def _count(value: object) -> int:
     number = finite_float(value)
-    return 0 if number is None or number < 0 else int(number)
+    if number is None or number < 0:
+        return 0
+    if number > MAX_COUNT:
+        raise InvalidSession("count out of range")
+    return int(number)
 
 
 def parse_session(payload: Mapping[str, Any], received: float) -> SessionUpdate | None:
@@ -85,6 +91,8 @@ def parse_session(payload: Mapping[str, Any], received: float) -> SessionUpdate 
         sid = hashlib.sha256(repr(sorted(payload.items())).encode()).hexdigest()[:32]
         init = True
     seq_value = finite_float(payload.get("seq"))
+    if seq_value is not None and not -MAX_SEQ <= seq_value <= MAX_SEQ:
+        raise InvalidSession("seq out of range")
     seq = 0 if init else int(seq_value) if seq_value is not None else int(received * 1000)
     duration = finite_float(payload.get("duration"))
     return SessionUpdate(

@@ -27,5 +27,21 @@ def envelope_of(payload: bytes) -> bytes:
     """The envelope a spooled payload stands for (what ingest decoded and checked)."""
     if payload[:2] != _GZIP_MAGIC:
         return payload
-    # The first gzip member, as ingest's decoder read it (anything after it was ignored there).
-    return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(payload)
+    # Every gzip member, as ingest's decoder read them (ingest checked the whole and its size).
+    # Before ingest read past the first member, it ignored whatever followed: an entry spooled
+    # then is read as it was checked, up to where the members stop.
+    envelope = bytearray()
+    rest = payload
+    while rest[:2] == _GZIP_MAGIC:
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            member = decoder.decompress(rest)
+        except zlib.error:
+            if envelope:
+                break
+            raise
+        if not decoder.eof and envelope:
+            break
+        envelope += member
+        rest = decoder.unused_data
+    return bytes(envelope)
