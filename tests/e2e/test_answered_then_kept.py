@@ -234,3 +234,69 @@ def test_a_compressed_body_with_a_bad_end_is_refused(
 ) -> None:
     project = live_vedette.create_project()
     assert post(live_vedette, project, body, encoding) == 400
+
+
+def long_string_items(text: str) -> dict[str, Item]:
+    """Every string a client sends that lands in a column of bounded length (PostgreSQL
+    refuses a longer value where SQLite keeps it)."""
+    now = time.time()
+    trace_id, span_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    common = {"release": text, "environment": text, "platform": text, "level": text}
+    return {
+        "error event": json_item(
+            "event",
+            {**common, "event_id": uuid.uuid4().hex, "transaction": text, "logger": text,
+             "message": "long", "tags": {text: text}, "user": {"id": text, "email": text},
+             "exception": {"values": [{"type": text, "value": text}]}},
+        ),
+        "transaction": json_item(
+            "transaction",
+            {**common, "event_id": uuid.uuid4().hex, "type": "transaction", "transaction": text,
+             "start_timestamp": now - 1, "timestamp": now,
+             "contexts": {"trace": {"trace_id": trace_id, "span_id": span_id, "op": text}},
+             "spans": [{"trace_id": trace_id, "span_id": uuid.uuid4().hex[:16],
+                        "parent_span_id": span_id, "op": text, "description": text,
+                        "start_timestamp": now - 0.5, "timestamp": now}]},
+        ),
+        "session": json_item(
+            "session",
+            {"sid": uuid.uuid4().hex, "init": True, "status": "exited", "started": now_iso(),
+             "attrs": {"release": text, "environment": text}},
+        ),
+        "check-in": json_item(
+            "check_in",
+            {"check_in_id": uuid.uuid4().hex, "monitor_slug": text, "status": "ok",
+             "environment": text, "release": text,
+             "monitor_config": {"schedule": {"type": "crontab", "value": "0 * * * *"},
+                                "timezone": text}},
+        ),
+        "log": json_item(
+            "log",
+            {"items": [{"timestamp": now, "level": text, "body": text, "trace_id": trace_id,
+                        "attributes": {text: {"type": "string", "value": text}}}]},
+            item_count=1, content_type="application/vnd.sentry.items.log+json",
+        ),
+        "feedback": json_item(
+            "feedback",
+            {**common, "event_id": uuid.uuid4().hex, "timestamp": now,
+             "contexts": {"feedback": {"message": text, "name": text, "contact_email": text,
+                                       "url": text}}},
+        ),
+    }  # fmt: skip
+
+
+def test_strings_longer_than_their_columns_are_cut_not_refused(
+    live_vedette: LiveVedette,
+) -> None:
+    project = live_vedette.create_project()
+    canaries = {}
+    for name, item in long_string_items("é" + "x" * 5000).items():
+        event_id = uuid.uuid4().hex
+        canaries[name] = event_id
+        assert post(live_vedette, project, envelope({}, [canary(event_id), item])) == 200, name
+    live_vedette.wait_processed()
+    stored = stored_counts(live_vedette, project)
+    assert {name for name, event_id in canaries.items() if event_id not in stored} == set()
+    assert dead_lettered(live_vedette, project) == 0
+    outcomes_seen = {key[:2] for key in outcome_totals(live_vedette, project)}
+    assert all(outcome == "accepted" for _, outcome in outcomes_seen), outcomes_seen
