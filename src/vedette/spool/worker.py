@@ -162,8 +162,8 @@ class Worker:
         try:
             self._store(processed, poisoned)
         except Exception:
-            log.exception("storing a batch of %d failed; retrying one by one", len(entries))
-            self._store_one_by_one(processed, poisoned)
+            log.exception("storing a batch of %d failed; isolating what fails", len(entries))
+            self._store_isolating(processed, poisoned)
         self._on_batch(len(entries), time.perf_counter() - started)
         return len(entries)
 
@@ -250,30 +250,66 @@ class Worker:
             self._spool.acknowledge(conn, entries)
         self._spool.after_commit(entries)
 
-    def _store_one_by_one(
+    def _store_isolating(
         self,
         processed: list[tuple[SpoolEntry, ProcessedEnvelope]],
         poisoned: list[tuple[SpoolEntry, str]],
     ) -> None:
-        """Isolate the entry that breaks storage: retry each alone, then dead-letter it.
+        """Isolate the entries that break storage, then dead-letter them after retries alone.
 
-        Entries are handled in id order, so the file spool's cursor never skips one.
+        The batch is stored in halves, and a half that fails in halves again, so one bad
+        entry among 200 costs about 16 transactions, not 200: a project that sends entries
+        storage refuses cannot stall the others. Entries are handled in id order, so the file
+        spool's cursor never skips one.
         """
-        results = {e.id: r for e, r in processed}
-        errors = {e.id: err for e, err in poisoned}
-        for entry in sorted(
-            [e for e, _ in processed] + [e for e, _ in poisoned], key=lambda e: e.id
-        ):
-            if entry.id in errors:
-                self._store([], [(entry, errors[entry.id])])
-                continue
-            for attempt in range(1, self._config.max_attempts + 1):
-                try:
-                    self._store([(entry, results[entry.id])], [])
-                    break
-                except Exception:
-                    error = traceback.format_exc()
-                    if attempt == self._config.max_attempts:
-                        self._store([], [(entry, error)])
-                    else:
-                        time.sleep(0.1 * attempt)
+        results: dict[int, ProcessedEnvelope | str] = {e.id: r for e, r in processed}
+        results.update({e.id: err for e, err in poisoned})
+        entries = sorted([e for e, _ in processed] + [e for e, _ in poisoned], key=lambda e: e.id)
+        middle = len(entries) // 2
+        for half in (entries[:middle], entries[middle:]):
+            self._store_in_halves(half, results)
+
+    def _store_in_halves(
+        self, entries: list[SpoolEntry], results: dict[int, ProcessedEnvelope | str]
+    ) -> None:
+        if not entries:
+            return
+        if len(entries) == 1:
+            self._store_alone(entries[0], results[entries[0].id])
+            return
+        try:
+            self._store(*_split(entries, results))
+        except Exception:
+            middle = len(entries) // 2
+            for half in (entries[:middle], entries[middle:]):
+                self._store_in_halves(half, results)
+
+    def _store_alone(self, entry: SpoolEntry, result: ProcessedEnvelope | str) -> None:
+        if isinstance(result, str):
+            self._store([], [(entry, result)])
+            return
+        for attempt in range(1, self._config.max_attempts + 1):
+            try:
+                self._store([(entry, result)], [])
+                return
+            except Exception:
+                error = traceback.format_exc()
+                if attempt == self._config.max_attempts:
+                    self._store([], [(entry, error)])
+                else:
+                    time.sleep(0.1 * attempt)
+
+
+def _split(
+    entries: list[SpoolEntry], results: dict[int, ProcessedEnvelope | str]
+) -> tuple[list[tuple[SpoolEntry, ProcessedEnvelope]], list[tuple[SpoolEntry, str]]]:
+    """The entries processed, and the ones poisoned with their errors."""
+    processed: list[tuple[SpoolEntry, ProcessedEnvelope]] = []
+    poisoned: list[tuple[SpoolEntry, str]] = []
+    for entry in entries:
+        result = results[entry.id]
+        if isinstance(result, str):
+            poisoned.append((entry, result))
+        else:
+            processed.append((entry, result))
+    return processed, poisoned
