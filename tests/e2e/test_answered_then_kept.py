@@ -68,6 +68,22 @@ def outcome_totals(server: LiveVedette, project: ProjectHandle) -> dict[tuple[st
         return totals
 
 
+def send_beside_canaries(
+    server: LiveVedette, project: ProjectHandle, items: dict[str, Item]
+) -> None:
+    """Each item in an envelope of its own beside a canary event; then every canary is
+    stored and nothing of the project is dead-lettered."""
+    canaries = {}
+    for name, item in items.items():
+        event_id = uuid.uuid4().hex
+        canaries[name] = event_id
+        assert post(server, project, envelope({}, [canary(event_id), item])) == 200, name
+    server.wait_processed()
+    stored = stored_counts(server, project)
+    assert {name for name, event_id in canaries.items() if event_id not in stored} == set()
+    assert dead_lettered(server, project) == 0
+
+
 def now_iso() -> str:
     return datetime.fromtimestamp(time.time(), UTC).isoformat().replace("+00:00", "Z")
 
@@ -144,16 +160,7 @@ def test_items_with_numbers_out_of_range_leave_the_rest_of_the_envelope_stored(
     live_vedette: LiveVedette,
 ) -> None:
     project = live_vedette.create_project()
-    canaries = {}
-    for name, item in hostile_items().items():
-        event_id = uuid.uuid4().hex
-        canaries[name] = event_id
-        assert post(live_vedette, project, envelope({}, [canary(event_id), item])) == 200, name
-    live_vedette.wait_processed()
-
-    stored = stored_counts(live_vedette, project)
-    assert {name for name, event_id in canaries.items() if event_id not in stored} == set()
-    assert dead_lettered(live_vedette, project) == 0
+    send_beside_canaries(live_vedette, project, hostile_items())
     totals = outcome_totals(live_vedette, project)
     assert totals[("error", "client_discard", "queue_overflow")] == 5
     assert max(totals.values()) < 2**31, "no outcome takes a client's count on trust"
@@ -289,14 +296,6 @@ def test_strings_longer_than_their_columns_are_cut_not_refused(
     live_vedette: LiveVedette,
 ) -> None:
     project = live_vedette.create_project()
-    canaries = {}
-    for name, item in long_string_items("é" + "x" * 5000).items():
-        event_id = uuid.uuid4().hex
-        canaries[name] = event_id
-        assert post(live_vedette, project, envelope({}, [canary(event_id), item])) == 200, name
-    live_vedette.wait_processed()
-    stored = stored_counts(live_vedette, project)
-    assert {name for name, event_id in canaries.items() if event_id not in stored} == set()
-    assert dead_lettered(live_vedette, project) == 0
+    send_beside_canaries(live_vedette, project, long_string_items("é" + "x" * 5000))
     outcomes_seen = {key[:2] for key in outcome_totals(live_vedette, project)}
     assert all(outcome == "accepted" for _, outcome in outcomes_seen), outcomes_seen

@@ -150,20 +150,13 @@ class Worker:
             return 0
         self._source_maps.new_batch()
         outcomes = self._outcomes(entries)
-        processed: list[tuple[SpoolEntry, ProcessedEnvelope]] = []
-        poisoned: list[tuple[SpoolEntry, str]] = []
-        for entry in entries:
-            outcome = outcomes[entry.id]
-            if isinstance(outcome, str):
-                # Processing is pure, so it would fail the same way again: dead-letter now.
-                poisoned.append((entry, outcome))
-            else:
-                processed.append((entry, outcome))
         try:
-            self._store(processed, poisoned)
+            # Processing is pure, so a poisoned entry would fail the same way again: it is
+            # dead-lettered now.
+            self._store(*_split(entries, outcomes))
         except Exception:
             log.exception("storing a batch of %d failed; isolating what fails", len(entries))
-            self._store_isolating(processed, poisoned)
+            self._store_isolating(entries, outcomes)
         self._on_batch(len(entries), time.perf_counter() - started)
         return len(entries)
 
@@ -250,11 +243,7 @@ class Worker:
             self._spool.acknowledge(conn, entries)
         self._spool.after_commit(entries)
 
-    def _store_isolating(
-        self,
-        processed: list[tuple[SpoolEntry, ProcessedEnvelope]],
-        poisoned: list[tuple[SpoolEntry, str]],
-    ) -> None:
+    def _store_isolating(self, entries: list[SpoolEntry], outcomes: dict[int, Outcome]) -> None:
         """Isolate the entries that break storage, then dead-letter them after retries alone.
 
         The batch is stored in halves, and a half that fails in halves again, so one bad
@@ -262,29 +251,25 @@ class Worker:
         storage refuses cannot stall the others. Entries are handled in id order, so the file
         spool's cursor never skips one.
         """
-        results: dict[int, ProcessedEnvelope | str] = {e.id: r for e, r in processed}
-        results.update({e.id: err for e, err in poisoned})
-        entries = sorted([e for e, _ in processed] + [e for e, _ in poisoned], key=lambda e: e.id)
-        middle = len(entries) // 2
-        for half in (entries[:middle], entries[middle:]):
-            self._store_in_halves(half, results)
+        ordered = sorted(entries, key=lambda e: e.id)
+        middle = len(ordered) // 2
+        for half in (ordered[:middle], ordered[middle:]):
+            self._store_in_halves(half, outcomes)
 
-    def _store_in_halves(
-        self, entries: list[SpoolEntry], results: dict[int, ProcessedEnvelope | str]
-    ) -> None:
+    def _store_in_halves(self, entries: list[SpoolEntry], outcomes: dict[int, Outcome]) -> None:
         if not entries:
             return
         if len(entries) == 1:
-            self._store_alone(entries[0], results[entries[0].id])
+            self._store_alone(entries[0], outcomes[entries[0].id])
             return
         try:
-            self._store(*_split(entries, results))
+            self._store(*_split(entries, outcomes))
         except Exception:
             middle = len(entries) // 2
             for half in (entries[:middle], entries[middle:]):
-                self._store_in_halves(half, results)
+                self._store_in_halves(half, outcomes)
 
-    def _store_alone(self, entry: SpoolEntry, result: ProcessedEnvelope | str) -> None:
+    def _store_alone(self, entry: SpoolEntry, result: Outcome) -> None:
         if isinstance(result, str):
             self._store([], [(entry, result)])
             return
@@ -301,13 +286,13 @@ class Worker:
 
 
 def _split(
-    entries: list[SpoolEntry], results: dict[int, ProcessedEnvelope | str]
+    entries: list[SpoolEntry], outcomes: dict[int, Outcome]
 ) -> tuple[list[tuple[SpoolEntry, ProcessedEnvelope]], list[tuple[SpoolEntry, str]]]:
     """The entries processed, and the ones poisoned with their errors."""
     processed: list[tuple[SpoolEntry, ProcessedEnvelope]] = []
     poisoned: list[tuple[SpoolEntry, str]] = []
     for entry in entries:
-        result = results[entry.id]
+        result = outcomes[entry.id]
         if isinstance(result, str):
             poisoned.append((entry, result))
         else:
