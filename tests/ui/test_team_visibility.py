@@ -3,14 +3,19 @@ admins see all; a team owning the project opens it to its members at once."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import httpx
+import orjson
 import pytest
-from tests.conftest import LiveVedette
+from tests.conftest import LiveVedette, ProjectHandle
+from tests.performance.traffic import envelope, transaction
 from tests.ui.conftest import PASSWORD, Account, make_account, signed_in
 
 from vedette.domain.roles import Role
-from vedette.storage import accounts, teams, users
+from vedette.domain.scopes import ROLE_SCOPES
+from vedette.storage import accounts, teams, tokens, users
 
 pytestmark = pytest.mark.e2e
 
@@ -56,3 +61,60 @@ def test_closed_membership_shows_members_their_teams_projects(live_vedette: Live
         assert by_admin.get(f"/p/{org}/{other.slug}/issues/").status_code == 200
     finally:
         by_admin.close()
+
+
+def _send(server: LiveVedette, project: ProjectHandle, payload: dict[str, object]) -> None:
+    response = server.http.post(
+        f"/api/{project.id}/envelope/",
+        content=envelope(("transaction", payload)),
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={project.public_key}, sentry_version=7"},
+    )
+    assert response.status_code == 200
+
+
+def test_a_trace_shows_a_member_only_the_projects_they_may_see(live_vedette: LiveVedette) -> None:
+    """A trace crosses the organisation's projects; with open membership off, a member sees
+    the parts in their teams' projects, in the web UI and with their API token."""
+    owner = make_account(live_vedette, "traced")
+    org, seen_project = owner.project.org, owner.project
+    hidden = live_vedette.create_project(slug=f"hidden-{uuid.uuid4().hex[:6]}", org=org)
+    member = Account(f"member-{uuid.uuid4().hex[:6]}@traced.test", PASSWORD, seen_project)
+    with live_vedette.db.write() as conn:
+        member_id = users.create_user(conn, member.email, PASSWORD, [org], role=Role.MEMBER).id
+        org_id = accounts.organization_id(conn, org)
+        assert org_id is not None
+        teams.set_open_membership(conn, org_id, False)
+        shop = teams.create_team(conn, org_id, "shop", "Shop", [member.email], 0.0)
+        assert teams.set_team_projects(conn, org_id, shop.id, {seen_project.id})
+        token = tokens.create_token(
+            conn, "member", org_id, user_id=member_id, scopes=ROLE_SCOPES[Role.MEMBER]
+        )
+    trace_id, now = uuid.uuid4().hex, time.time()
+    _send(
+        live_vedette,
+        seen_project,
+        transaction("/visible-checkout", now - 5, 120, trace_id=trace_id),
+    )
+    _send(live_vedette, hidden, transaction("/hidden-payroll", now - 5, 80, trace_id=trace_id))
+    live_vedette.wait_processed()
+
+    api = httpx.get(
+        f"{live_vedette.base_url}/api/0/projects/{org}/{seen_project.slug}/traces/{trace_id}/",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert api.status_code == 200
+    body = orjson.dumps(api.json()).decode()
+    assert "/visible-checkout" in body and "/hidden-payroll" not in body
+
+    seen = signed_in(live_vedette, member)
+    try:
+        page = seen.get(f"{member.base}/traces/{trace_id}/")
+        assert page.status_code == 200
+        assert "/visible-checkout" in page.text and "/hidden-payroll" not in page.text
+    finally:
+        seen.close()
+    by_owner = signed_in(live_vedette, owner)
+    try:
+        assert "/hidden-payroll" in by_owner.get(f"{owner.base}/traces/{trace_id}/").text
+    finally:
+        by_owner.close()

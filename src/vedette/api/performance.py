@@ -179,10 +179,13 @@ class PerformanceEndpoints:
             raise ApiError(404, "Trace not found")
 
         def load(conn: Connection) -> dict[str, Any] | None:
-            # A trace crosses services: every project of the organisation the token may read.
-            return traces.trace_json(
-                conn, traces.organization_project_ids(conn, project.id), trace_id
-            )
+            # A trace crosses services: every project of the organisation the token may see.
+            visible = [
+                pid
+                for pid in traces.organization_project_ids(conn, project.id)
+                if grant.may_see_project(project.organization_id, pid)
+            ]
+            return traces.trace_json(conn, visible, trace_id)
 
         body = await self._access.read(load)
         if body is None:

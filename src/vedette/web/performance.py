@@ -293,8 +293,12 @@ async def trace(ui: WebCore, page: Page, project: Project) -> Response:
         raise WebError(404, "That is not a trace id.")
 
     def load(conn: Connection) -> tuple[dict[str, Any] | None, list[logs.StoredLog]]:
-        # A trace crosses services: the organisation's projects, as the API reads them.
-        project_ids = traces.organization_project_ids(conn, project.id)
+        # A trace crosses services: the organisation's projects the user may see, as in the API.
+        project_ids = [
+            pid
+            for pid in traces.organization_project_ids(conn, project.id)
+            if page.user.may_see_project(project.organization_id, pid)
+        ]
         found = traces.trace_json(conn, project_ids, trace_id)
         return found, logs.trace_logs(conn, project_ids, trace_id, limit=_TRACE_LOGS)
 
