@@ -334,3 +334,40 @@ def test_a_user_cannot_give_a_token_more_than_the_role(live_vedette: LiveVedette
                        "--scopes", "project:read event:write")  # fmt: skip
     assert done.returncode != 0
     assert "a viewer may not give a token event:write" in done.stderr
+
+
+def test_a_comment_is_changed_by_its_author_only(live_vedette: LiveVedette) -> None:
+    """A user's token writes comments as its user; another member's token may not change
+    them, nor may a token of no user."""
+    project = live_vedette.create_project(org=f"notes-{uuid.uuid4().hex[:6]}")
+    emails = [f"{name}-{uuid.uuid4().hex[:6]}@notes.test" for name in ("ann", "bob")]
+    with live_vedette.db.write() as conn:
+        authors = [
+            users.create_user(conn, email, "a long enough password", [project.org]).id
+            for email in emails
+        ]
+    ann, bob = (users_token(live_vedette, email, project.org) for email in emails)
+    live_vedette.http.post(
+        f"/api/{project.id}/envelope/",
+        content=ERROR,
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={project.public_key}, sentry_version=7"},
+    )
+    live_vedette.wait_processed()
+    [issue] = live_vedette.issues(project)
+    comments = f"/api/0/issues/{issue['id']}/comments/"
+
+    def call(method: str, path: str, bearer: str, text: str | None = None) -> Any:
+        body = {"text": text} if text is not None else None
+        headers = {"Authorization": f"Bearer {bearer}"}
+        return live_vedette.http.request(method, path, json=body, headers=headers)
+
+    posted = call("POST", comments, ann, "ann's finding")
+    assert posted.status_code == 201
+    note = posted.json()
+    assert note["user"]["id"] == str(authors[0])
+    mine = f"{comments}{note['id']}/"
+    assert call("PUT", mine, bob, "bob was here").status_code == 403
+    assert call("DELETE", mine, bob).status_code == 403
+    assert call("PUT", mine, live_vedette.token, "the operator").status_code == 403
+    assert call("PUT", mine, ann, "ann's edit").json()["data"]["text"] == "ann's edit"
+    assert call("DELETE", mine, ann).status_code == 204

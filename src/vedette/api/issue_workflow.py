@@ -210,7 +210,8 @@ class IssueWorkflowEndpoints:
             )
             return json_response([activity_json(r) for r in rows])
         text = _text(await json_object(request))
-        note = NewActivity(issue_id, project.id, ActivityType.NOTE, None, {"text": text})
+        author = grant.user.id if grant.user is not None else None
+        note = NewActivity(issue_id, project.id, ActivityType.NOTE, author, {"text": text})
 
         def add(conn: Connection) -> ActivityRow | None:
             [note_id] = issue_activity.record(conn, [note], time.time())
@@ -221,8 +222,8 @@ class IssueWorkflowEndpoints:
         return json_response(activity_json(row), 201)
 
     async def comment(self, request: Request, grant: TokenGrant) -> Response:
-        """Edit or delete a comment written through the API (a user's own comments are theirs
-        to change, in the web UI)."""
+        """Edit or delete a comment: a user's token changes its user's comments, a token of
+        no user (operator or organisation) the comments written with such tokens."""
         issue_id, _ = await self._access.issue(request, grant)
         raw = request.path_params["note_id"]
         note_id = int(raw) if raw.isdigit() and len(raw) < 19 else -1
@@ -232,8 +233,8 @@ class IssueWorkflowEndpoints:
             note = issue_activity.get_note(conn, issue_id, note_id)
             if note is None:
                 raise ApiError(404, NOT_FOUND)
-            if note.user_id is not None:
-                raise ApiError(403, "a user's comment can only be changed by that user")
+            if note.user_id != (grant.user.id if grant.user is not None else None):
+                raise ApiError(403, "a comment can only be changed by its author")
             if text is None:
                 issue_activity.delete_note(conn, note_id)
                 return None
