@@ -19,7 +19,16 @@ from vedette.cli_alerts import add_alert_commands
 from vedette.domain.roles import Role
 from vedette.domain.scopes import user_token_scopes
 from vedette.settings import Settings
-from vedette.storage import accounts, alert_rules, retention, teams, tokens, uptime, users
+from vedette.storage import (
+    account_tokens,
+    accounts,
+    alert_rules,
+    retention,
+    teams,
+    tokens,
+    uptime,
+    users,
+)
 from vedette.storage.database import Database
 from vedette.storage.migrate import HEAD, current_revision, upgrade
 from vedette.uptime.spec import MonitorSpec, config_values
@@ -101,6 +110,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         port=args.port,
         log_level=args.log_level,
         access_log=False,
+        # The client's address is the peer's: X-Forwarded-For counts only where the operator
+        # trusts a proxy (VEDETTE_TRUST_FORWARDED_FOR), read by the app itself.
+        proxy_headers=False,
     )
 
 
@@ -369,12 +381,14 @@ def cmd_user_password(args: argparse.Namespace, settings: Settings) -> None:
     password = args.password or getpass.getpass("new password: ")
     try:
         with migrated_database(settings) as db, db.write() as conn:
-            changed = users.set_password(conn, args.email, password)
+            user = users.get_user(conn, args.email)
+            if user is not None and users.set_password(conn, args.email, password):
+                account_tokens.end_sessions(conn, user.id)  # as a reset in the web UI does
     except users.UserError as error:
         raise SystemExit(str(error)) from error
-    if not changed:
+    if user is None:
         raise SystemExit(f"no user {args.email}")
-    print(f"password of {users.normalize_email(args.email)} changed")
+    print(f"password of {users.normalize_email(args.email)} changed; its sessions ended")
 
 
 def cmd_team_create(args: argparse.Namespace, settings: Settings) -> None:

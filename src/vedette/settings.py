@@ -105,7 +105,8 @@ class Settings(BaseSettings):
     )
     trust_forwarded_for: bool = Field(
         default=False,
-        description="Take the client IP from X-Forwarded-For (only behind a trusted proxy).",
+        description="Take the client IP from X-Forwarded-For (only behind a trusted proxy): an"
+        " event's the first entry, sign-in throttling's the last (the one the proxy added).",
     )
     retention_days: float = Field(
         default=90.0,

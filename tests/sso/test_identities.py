@@ -74,6 +74,17 @@ def test_an_existing_user_is_not_linked_by_an_email_not_said_verified(db: Databa
             identities.sign_in(conn, unverified, TEAM, NOW)
 
 
+def test_a_superuser_is_never_linked_by_email(db: Database) -> None:
+    """Whoever holds the address at the provider would hold every organisation, past the
+    operator's password and second factor."""
+    with db.write() as conn:
+        users.create_user(conn, "boss@example.com", "a long password", [], is_superuser=True)
+        with pytest.raises(users.UserError, match="superuser"):
+            identities.sign_in(conn, claims("Boss@Example.com"), TEAM, NOW)
+        linked = conn.execute(select(oidc_identities.c.user_id)).all()
+        assert linked == []
+
+
 @pytest.mark.parametrize(
     ("orgs", "superuser", "refused"),
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +310,40 @@ def test_sign_in_is_throttled_after_five_failures(world: World, visitor: Visitor
     assert visitor.login(world.ours.email, world.ours.password).status_code == 303
 
 
+def test_x_forwarded_for_does_not_move_a_throttled_client_unless_trusted(
+    world: World, visitor: Visitor
+) -> None:
+    """The server trusts no proxy by default (VEDETTE_TRUST_FORWARDED_FOR off): uvicorn's own
+    proxy-header handling would otherwise give each guess a fresh address."""
+    account = make_account(world.server, "forwarded")
+    for n in range(5):
+        visitor.http.headers["X-Forwarded-For"] = f"203.0.113.{n}"
+        assert visitor.login(account.email, "wrong password").status_code == 401
+    visitor.http.headers["X-Forwarded-For"] = "198.51.100.7"
+    assert visitor.login(account.email, account.password).status_code == 429
+
+
+def test_parallel_wrong_passwords_are_throttled_like_sequential_ones(world: World) -> None:
+    """The check and the count are one transaction per attempt: twenty at once still make
+    five guesses, not twenty."""
+    account = make_account(world.server, "parallel")
+    visitors = [Visitor(world.server) for _ in range(20)]
+    forms = [v.page("/login/").form("/login/").inputs["csrf_token"] for v in visitors]
+
+    def guess(pair: tuple[Visitor, str]) -> int:
+        visitor, token = pair
+        fields = {"csrf_token": token, "email": account.email, "password": "wrong", "next": "/"}
+        return visitor.post("/login/", fields).status_code
+
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            statuses = list(pool.map(guess, zip(visitors, forms, strict=True)))
+    finally:
+        for visitor in visitors:
+            visitor.close()
+    assert sorted(statuses) == [401] * 5 + [429] * 15
+
+
 def test_serve_creates_the_first_admin_once(own_server: LiveVedette) -> None:
     own_server.create_project(slug="first", org=f"org-{uuid.uuid4().hex[:6]}")
     own_server.start()
@@ -330,12 +365,22 @@ def test_user_create_refuses_a_taken_email(world: World) -> None:
     assert taken.returncode != 0 and "exists already" in taken.stderr
 
 
-def test_user_password_changes_the_password(world: World, visitor: Visitor) -> None:
+def test_user_password_changes_the_password_and_ends_the_sessions(
+    world: World, visitor: Visitor
+) -> None:
+    """An operator resetting a stolen account locks the thief out, as a reset in the web UI
+    does."""
     account = make_account(world.server, "forgetful")
-    changed = cli(world.server, "user", "password", account.email, "--password", "new password!")
-    assert changed.returncode == 0, changed.stderr
+    thief = signed_in(world.server, account)
+    try:
+        assert thief.get("/").status_code == 200
+        changed = cli(world.server, "user", "password", account.email, "--password", "new pw!!")
+        assert changed.returncode == 0, changed.stderr
+        assert thief.get("/").status_code == 303  # to the sign-in page
+    finally:
+        thief.close()
     assert visitor.login(account.email, account.password).status_code == 401
-    assert visitor.login(account.email, "new password!").status_code == 303
+    assert visitor.login(account.email, "new pw!!").status_code == 303
 
 
 def test_a_user_without_organisation_sees_no_project(world: World, visitor: Visitor) -> None:

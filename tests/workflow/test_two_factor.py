@@ -61,6 +61,7 @@ def test_set_up_use_and_turn_off(db: Database) -> None:
         assert second_factor.is_enabled(conn, user.id)
     with db.write() as conn:
         assert not second_factor.verify(conn, user.id, totp.at(1000), 1000.0)  # confirmed with it
+        assert second_factor.start_setup(conn, user.id, 1020.0) is None  # on: password first
         assert second_factor.verify(conn, user.id, totp.at(1030), 1030.0)
         assert not second_factor.verify(conn, user.id, totp.at(1030), 1031.0)  # once
         assert second_factor.verify(conn, user.id, recovery[0].upper(), 1040.0)
@@ -112,3 +113,45 @@ def test_a_password_sign_in_asks_for_the_code(live_vedette: LiveVedette) -> None
     with httpx.Client(base_url=server.base_url, timeout=30) as stranger:
         # No password step, no code step: the cookie is what ties the two.
         assert stranger.post("/login/code/", data={"code": recovery[1]}).status_code == 403
+
+
+def _with_factor(server: LiveVedette, label: str) -> tuple[str, list[str]]:
+    """A user whose second factor is on; their email and recovery codes."""
+    user = create_user(server, f"{label}-{uuid.uuid4().hex[:6]}")
+    with server.db.write() as conn:
+        secret = second_factor.start_setup(conn, user.id, 0.0)
+        assert secret is not None
+        recovery = second_factor.confirm(conn, user.id, pyotp.TOTP(secret).at(1000), 1000.0)
+    assert recovery is not None
+    return user.email, recovery
+
+
+@pytest.mark.e2e
+def test_signing_in_again_does_not_reset_the_limit_on_codes(live_vedette: LiveVedette) -> None:
+    """Whoever knows the password could otherwise guess codes without end: four wrong codes,
+    the password again, four more..."""
+    email, recovery = _with_factor(live_vedette, "guess")
+    with httpx.Client(base_url=live_vedette.base_url, timeout=30) as browser:
+        for _ in range(2):
+            assert sign_in(browser, email).status_code == 200  # the code step
+            for _ in range(4):
+                assert browser.post("/login/code/", data={"code": "000000"}).status_code == 401
+        sign_in(browser, email)
+        refused = browser.post("/login/code/", data={"code": recovery[0]})
+        assert refused.status_code == 401, "the limit holds even for a right code"
+        assert browser.get("/").status_code == 303
+
+
+@pytest.mark.e2e
+def test_turning_the_factor_on_again_does_not_turn_it_off(live_vedette: LiveVedette) -> None:
+    """Starting a new set-up used to drop the factor in use, with no password asked."""
+    email, recovery = _with_factor(live_vedette, "setup")
+    with httpx.Client(base_url=live_vedette.base_url, timeout=30) as browser:
+        sign_in(browser, email)
+        assert browser.post("/login/code/", data={"code": recovery[0]}).status_code == 303
+        token = pages.parse(browser.get("/settings/2fa/").text).csrf_token
+        again = browser.post("/settings/2fa/setup/", data={"csrf_token": token})
+        assert again.status_code == 400 and "Turn the factor off first" in again.text
+    with live_vedette.db.read() as conn:
+        user = users.get_user(conn, email)
+        assert user is not None and second_factor.is_enabled(conn, user.id)

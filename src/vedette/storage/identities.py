@@ -77,6 +77,10 @@ def sign_in(conn: Connection, claims: Claims, provisioning: Provisioning, now: f
             f"a user {claims.email} exists already, and the provider does not say the email"
             " is verified: not linked"
         )
+    if existing is not None and existing.is_superuser:
+        # The operator's own way in stays theirs: whoever controls the address at the provider
+        # would otherwise hold every organisation, past the password and any second factor.
+        raise users.UserError(f"{claims.email} is a superuser: never linked by email")
     user_id = existing.id if existing is not None else _create_user(conn, claims, provisioning)
     users.add_membership(conn, user_id, provisioning.organization, provisioning.membership_role)
     conn.execute(

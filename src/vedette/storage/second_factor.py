@@ -20,8 +20,11 @@ def is_enabled(conn: Connection, user_id: int) -> bool:
     )
 
 
-def start_setup(conn: Connection, user_id: int, now: float) -> str:
-    """A new secret waiting for its first code (any earlier set-up or factor is replaced)."""
+def start_setup(conn: Connection, user_id: int, now: float) -> str | None:
+    """A new secret waiting for its first code (an earlier set-up is replaced); None while a
+    factor is on: turning it off takes the password (``disable`` after checking it)."""
+    if is_enabled(conn, user_id):
+        return None
     secret = second_factor.new_secret()
     disable(conn, user_id)
     conn.execute(insert(user_totp).values(user_id=user_id, secret=secret, created_at=now))

@@ -24,7 +24,6 @@ from vedette.storage import accounts
 from vedette.storage.dialect import insert_ignore
 from vedette.storage.schema import (
     instance_secrets,
-    login_failures,
     memberships,
     organizations,
     team_members,
@@ -35,8 +34,6 @@ from vedette.storage.schema import (
 
 SESSION_SECONDS = 14 * 86400
 # OWASP's suggestion for online guessing: a handful of tries per account and address, then wait.
-MAX_FAILURES = 5
-FAILURE_WINDOW_SECONDS = 15 * 60
 FIRST_ADMIN_EMAIL = "admin@localhost"
 
 _hasher = PasswordHasher()
@@ -251,7 +248,11 @@ def authenticate(conn: Connection, email: str, password: str) -> User | None:
     row = conn.execute(
         select(users.c.id, users.c.password_hash).where(users.c.email == normalize_email(email))
     ).one_or_none()
-    stored = _dummy_hash(_hasher) if row is None else row.password_hash
+    stored = row.password_hash if row is not None else None
+    if stored is None or not stored.startswith("$argon2"):
+        # No user, or one without a password (made by single sign-on): the same argon2 work
+        # as a wrong password, so the answer's time does not tell which.
+        stored, row = _dummy_hash(_hasher), None
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
@@ -263,36 +264,6 @@ def authenticate(conn: Connection, email: str, password: str) -> User | None:
         values["password_hash"] = _hasher.hash(password)
     conn.execute(update(users).where(users.c.id == row.id).values(**values))
     return _load(conn, int(row.id))
-
-
-# -- throttling ---------------------------------------------------------------------------------
-
-
-def _subject(email: str, client_ip: str) -> str:
-    return hashlib.sha256(f"{normalize_email(email)}|{client_ip}".encode()).hexdigest()
-
-
-def is_throttled(conn: Connection, email: str, client_ip: str, now: float) -> bool:
-    recent = conn.execute(
-        select(func.count())
-        .select_from(login_failures)
-        .where(
-            login_failures.c.subject == _subject(email, client_ip),
-            login_failures.c.failed_at > now - FAILURE_WINDOW_SECONDS,
-        )
-    ).scalar_one()
-    return int(recent) >= MAX_FAILURES
-
-
-def record_failure(conn: Connection, email: str, client_ip: str, now: float) -> None:
-    conn.execute(login_failures.delete().where(login_failures.c.failed_at <= now - 86400))
-    conn.execute(login_failures.insert().values(subject=_subject(email, client_ip), failed_at=now))
-
-
-def clear_failures(conn: Connection, email: str, client_ip: str) -> None:
-    conn.execute(
-        login_failures.delete().where(login_failures.c.subject == _subject(email, client_ip))
-    )
 
 
 # -- sessions -----------------------------------------------------------------------------------

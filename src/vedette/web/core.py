@@ -23,7 +23,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from vedette.api.serialize import iso
 from vedette.domain.roles import Role, at_least
-from vedette.storage import accounts, audit, identities, second_factor, threaded, users
+from vedette.storage import (
+    accounts,
+    audit,
+    identities,
+    second_factor,
+    sign_in_throttle,
+    threaded,
+    users,
+)
 from vedette.storage.accounts import Project
 from vedette.storage.database import Database
 from vedette.web import format as fmt
@@ -175,10 +183,13 @@ class WebCore:
         return self.render(page.request, template, context, http_status, page.session)
 
     def client_ip(self, request: Request) -> str:
+        """The address sign-ins are throttled by: the peer's, or behind a trusted proxy the
+        last ``X-Forwarded-For`` entry, the one that proxy added (the earlier ones are
+        whatever the client sent)."""
         if self.config.trust_forwarded_for:
             forwarded = request.headers.get("x-forwarded-for")
             if forwarded:
-                return forwarded.split(",")[0].strip()[:64]
+                return forwarded.split(",")[-1].strip()[:64]
         return request.client.host if request.client else ""
 
     async def _form(self, request: Request) -> Form:
@@ -309,22 +320,19 @@ class WebCore:
                 request, signer, None, target, email,
                 "The sign-in form expired. Please try again.", 403,
             )  # fmt: skip
-        ip = self.client_ip(request)
+        subject = sign_in_throttle.password_subject(email, self.client_ip(request))
         now = time.time()
-        if await self.read(lambda c: users.is_throttled(c, email, ip, now)):
-            return self._login_page(
-                request, signer, nonce, target, email,
-                "Too many failed sign-ins. Wait 15 minutes and try again.", 429,
-            )  # fmt: skip
         password = form.get("password")
 
         def attempt(conn: Connection) -> tuple[str | None, int] | None:
             """(the session started, or None while a second factor is due; the user)."""
+            if sign_in_throttle.throttled(conn, subject, now):
+                raise WebError(429, "Too many failed sign-ins. Wait 15 minutes and try again.")
             user = users.authenticate(conn, email, password)
             if user is None:
-                users.record_failure(conn, email, ip, now)
+                sign_in_throttle.record_failure(conn, subject, now)
                 return None
-            users.clear_failures(conn, email, ip)
+            sign_in_throttle.clear_failures(conn, subject)
             sso = self.config.oidc
             if sso and sso.sso_only and identities.password_refused(conn, user, sso.organization):
                 raise WebError(403, f"Members of {sso.organization} sign in with single sign-on.")

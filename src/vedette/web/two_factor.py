@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from vedette.domain import second_factor as codes
-from vedette.storage import second_factor, users
+from vedette.storage import second_factor, sign_in_throttle, users
 from vedette.web.core import (
     SECOND_STEP_COOKIE,
     SECOND_STEP_SECONDS,
@@ -50,16 +50,18 @@ async def code(ui: WebCore, request: Request, form: Form) -> Response:
     if step is None:
         return await ui.refused_sign_in(request, EXPIRED, 403)
     user_id, target = step
-    ip = ui.client_ip(request)
 
     def attempt(conn: Connection) -> str | None:
         user = users.get_user_by_id(conn, user_id)
-        if user is None or users.is_throttled(conn, user.email, ip, now):
+        if user is None:
+            return None
+        subject = sign_in_throttle.code_subject(user.email)
+        if sign_in_throttle.throttled(conn, subject, now):
             return None
         if not second_factor.verify(conn, user_id, form.get("code"), now):
-            users.record_failure(conn, user.email, ip, now)
+            sign_in_throttle.record_failure(conn, subject, now)
             return None
-        users.clear_failures(conn, user.email, ip)
+        sign_in_throttle.clear_failures(conn, subject)
         return users.start_session(conn, user_id, now)
 
     session_id = await ui.write(attempt)
@@ -92,7 +94,9 @@ async def settings(ui: WebCore, page: Page, **shown: Any) -> Response:
 
 
 async def setup(ui: WebCore, page: Page) -> Response:
-    await ui.write(lambda c: second_factor.start_setup(c, page.user.id, time.time()))
+    started = await ui.write(lambda c: second_factor.start_setup(c, page.user.id, time.time()))
+    if started is None:
+        return await settings(ui, page, problem="Turn the factor off first (with your password).")
     return await settings(ui, page)
 
 
