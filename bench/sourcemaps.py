@@ -167,7 +167,7 @@ def main() -> None:
         with storage.db.write() as conn:
             project = accounts.create_project(conn, "bench", "bench")
             checksum = sha1_hex(data)
-            uploads.save_chunks(conn, {checksum: data}, time.time())
+            uploads.save_chunks(conn, project.organization_id, {checksum: data}, time.time())
             new = uploads.NewFile(project.organization_id, project.id, "artifact_bundle",
                                   checksum, "bundle.zip", RELEASE)  # fmt: skip
             uploads.add_file(conn, new, [checksum], len(data), time.time())

@@ -256,3 +256,51 @@ def test_uploads_are_checked_and_bounded(live_vedette: LiveVedette) -> None:
     )
     assert refused.status_code == 413
     assert server.api_get(files) == []
+
+
+def test_an_organisation_assembles_only_the_chunks_it_uploaded(live_vedette: LiveVedette) -> None:
+    """Chunks are stored once by checksum, yet another organisation that names one is told
+    it is missing (and so never reads the file it belongs to), until it uploads it itself."""
+    server = live_vedette
+    ours, theirs = new_project(server), new_project(server)
+    headers = {"Authorization": f"Bearer {server.token}"}
+    chunk = b"export const secret = 'of the first organisation';\n"
+    checksum = hashlib.sha1(chunk).hexdigest()
+    upload = f"/api/0/organizations/{ours.org}/chunk-upload/"
+    assert server.http.post(upload, files={"file": (checksum, chunk)}, headers=headers).is_success
+    bundle = {"checksum": checksum, "chunks": [checksum], "projects": ["web"]}
+    assemble = f"/api/0/organizations/{theirs.org}/artifactbundle/assemble/"
+    answer = server.http.post(assemble, json=bundle, headers=headers).json()
+    assert (answer["state"], answer["missingChunks"]) == ("not_found", [checksum])
+    own_upload = f"/api/0/organizations/{theirs.org}/chunk-upload/"
+    server.http.post(own_upload, files={"file": (checksum, chunk)}, headers=headers)
+    assert server.http.post(assemble, json=bundle, headers=headers).json()["state"] == "ok"
+
+
+def test_bodies_and_names_the_api_cannot_take_are_4xx(live_vedette: LiveVedette) -> None:
+    server, project = live_vedette, new_project(live_vedette)
+    headers = {"Authorization": f"Bearer {server.token}"}
+    org = f"/api/0/organizations/{project.org}"
+    huge = server.http.post(
+        f"{org}/artifactbundle/assemble/", content=b" " * (5 * 1024 * 1024), headers=headers
+    )
+    assert huge.status_code == 413  # read up to the cap, not whole
+    many = {"checksum": "0" * 40, "chunks": ["1" * 40] * 5000, "projects": ["web"]}
+    assert (
+        server.http.post(f"{org}/artifactbundle/assemble/", json=many, headers=headers).status_code
+        == 400
+    )
+    server.http.post(f"{org}/releases/", json={"version": "7.0.0"}, headers=headers)
+    files = f"{org}/releases/7.0.0/files/"
+    for name in (b"\xff\xfe", b"\xed\xa0\x80"):
+        sent = server.http.post(
+            files,
+            content=(
+                b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\n'
+                + name
+                + b'\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n'
+                b"x\r\n--b--\r\n"
+            ),
+            headers={**headers, "Content-Type": "multipart/form-data; boundary=b"},
+        )
+        assert sent.status_code == 400, (name, sent.status_code, sent.text[:200])

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from vedette.processing.sourcemap_bundles import normalize_debug_id, read_file, read_index
+from vedette.processing.sourcemap_bundles import (
+    MAX_BUNDLE_FILES,
+    BundleIndex,
+    entry_count,
+    normalize_debug_id,
+    read_file,
+    read_index,
+)
 from vedette.processing.sourcemap_urls import (
     data_url_bytes,
     display_filename,
@@ -343,3 +350,44 @@ def test_parsed_maps_are_cached_between_events() -> None:
         assert [f["function"] for f in frames] == ["formatPrice", "<anonymous>"]
     assert files.loads == 3  # the minified file (for its map reference and scopes), the map
     assert cache.weight >= len(SOURCE_MAP)
+
+
+@pytest.mark.parametrize(("lineno", "colno"), [(2**32, 5), (1, 2**40), (2**63, 2**63)])
+def test_a_position_past_32_bits_is_no_location_not_a_crash(lineno: int, colno: int) -> None:
+    """symbolic's lookup takes 32-bit positions and raised OverflowError past them, which
+    dead-lettered the whole envelope after its 200."""
+    files = Files({"~/static/app.mjs": MINIFIED, "~/static/app.mjs.map": SOURCE_MAP}, {})
+    given = {**frame_at("throw new", "o"), "lineno": lineno, "colno": colno}
+    event = event_with([given], release="1.0")
+    SourceMapSymbolicator(files, new_cache()).symbolicate(event)
+    frame = event["exception"]["values"][0]["stacktrace"]["frames"][0]
+    assert (frame["lineno"], frame["colno"]) == (lineno, colno)
+    assert event["errors"] == [{"type": "js_invalid_source_location", "url": URL}]
+
+
+def zip_of(count: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("manifest.json", json.dumps({"files": {}}))
+        for n in range(count - 1):
+            archive.writestr(f"f{n}", b"")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("count", [1, 2_000, 70_000])  # the last needs zip64's end record
+def test_a_zip_tells_its_entries_from_its_end_records(count: int) -> None:
+    assert entry_count(zip_of(count)) == count
+
+
+@pytest.mark.parametrize("data", [b"", b"not a zip", b"PK\x05\x06"])
+def test_bytes_without_an_end_record_have_no_entry_count(data: bytes) -> None:
+    assert entry_count(data) is None
+
+
+def test_a_bundle_of_too_many_entries_is_not_read() -> None:
+    """zipfile reads the whole directory at once: a bundle of millions of empty entries took
+    the worker to 1.5 GB; past MAX_BUNDLE_FILES the bundle reads as empty, unopened."""
+    crowded = zip_of(MAX_BUNDLE_FILES + 2)
+    assert read_index(crowded) == BundleIndex()
+    assert read_file(crowded, "manifest.json", 1000) is None
+    assert read_file(zip_of(3), "manifest.json", 1000) == b'{"files": {}}'

@@ -22,7 +22,7 @@ from vedette.alerts import feedback_alerts
 from vedette.alerts.evaluate import AlertSettings
 from vedette.api import serialize
 from vedette.api.access import ApiAccess
-from vedette.api.http import ApiError, json_object, json_response
+from vedette.api.http import ApiError, bounded_body, json_object, json_response
 from vedette.domain.feedback import InvalidFeedback, user_report
 from vedette.domain.processed import UserFeedback
 from vedette.storage import accounts, feedback, queries
@@ -125,9 +125,7 @@ class FeedbackEndpoints:
             )
         try:
             project_id = await self._dsn_project(request.query_params.get("dsn", ""))
-            body = await request.body()
-            if len(body) > MAX_FORM_BYTES:
-                raise ApiError(413, "form too large")
+            body = await bounded_body(request, MAX_FORM_BYTES)
             form = dict(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
             form["event_id"] = request.query_params.get("eventId", "")
             report = user_report(form, time.time(), "error_page")

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from vedette.api.access import ApiAccess
-from vedette.api.http import ApiError, json_object, json_response
+from vedette.api.http import ApiError, bounded_body, json_object, json_response
 from vedette.api.serialize import iso
 from vedette.domain import uploads as protocol
 from vedette.domain.uploads import UploadError
@@ -43,7 +43,7 @@ class UploadEndpoints:
 
     async def chunk_upload(self, request: Request, grant: TokenGrant) -> Response:
         """GET: the server's chunking options; POST: chunks, each named by its SHA-1."""
-        await self._access.organization(request, grant)
+        org_id = await self._access.organization(request, grant)
         if request.method == "GET":
             return json_response(
                 {
@@ -58,13 +58,13 @@ class UploadEndpoints:
                     "accept": protocol.ACCEPTS,
                 }
             )
-        body = await _bounded_body(request, protocol.MAX_REQUEST_SIZE)
+        body = await bounded_body(request, protocol.MAX_REQUEST_SIZE)
         try:
             parts = protocol.form_parts(request.headers.get("content-type", ""), body)
             chunks = protocol.checked_chunks(parts)
         except UploadError as error:
             raise ApiError(400, str(error)) from error
-        await self._access.write(lambda c: uploads.save_chunks(c, chunks, time.time()))
+        await self._access.write(lambda c: uploads.save_chunks(c, org_id, chunks, time.time()))
         return Response(status_code=200)
 
     async def assemble_bundle(self, request: Request, grant: TokenGrant) -> Response:
@@ -114,15 +114,19 @@ class UploadEndpoints:
     async def _assemble(
         self, files: list[NewFile], checksum: str, chunks: list[str]
     ) -> dict[str, Any]:
+        organization_id = files[0].organization_id
+
         def run(conn: Connection) -> dict[str, Any]:
             if all(uploads.find_file(conn, f) is not None for f in files):
                 return {"state": "ok", "missingChunks": [], "detail": None}
-            missing = protocol.missing_chunks(chunks, uploads.stored_checksums(conn, chunks))
+            # Only the organisation's own chunks count: another's are missing to it.
+            sizes = uploads.stored_checksums(conn, organization_id, chunks)
+            missing = protocol.missing_chunks(chunks, set(sizes))
             if missing:
                 return {"state": "not_found", "missingChunks": missing, "detail": None}
-            stored = uploads.chunk_data(conn, chunks)
             try:
-                data = protocol.assemble(checksum, chunks, stored)
+                protocol.check_size(chunks, sizes)
+                data = protocol.assemble(checksum, chunks, uploads.chunk_data(conn, chunks))
             except UploadError as error:
                 return {"state": "error", "missingChunks": [], "detail": str(error)}
             for new in files:
@@ -169,7 +173,7 @@ class UploadEndpoints:
                 lambda c: uploads.list_files(c, org_id, "release_file", version, project_id)
             )
             return json_response([release_file_json(f) for f in rows])
-        body = await _bounded_body(request, protocol.CHUNK_SIZE + 64 * 1024)
+        body = await bounded_body(request, protocol.CHUNK_SIZE + 64 * 1024)
         try:
             parts = protocol.form_parts(request.headers.get("content-type", ""), body)
         except UploadError as error:
@@ -178,8 +182,11 @@ class UploadEndpoints:
         if "file" not in fields or len(fields["file"].data) > protocol.CHUNK_SIZE:
             raise ApiError(400, f"a file of at most {protocol.CHUNK_SIZE} bytes is required")
         data = fields["file"].data
-        name = (fields["name"].data.decode() if "name" in fields else fields["file"].filename) or ""
-        dist = fields["dist"].data.decode() if "dist" in fields else None
+        try:
+            name = fields["name"].data.decode() if "name" in fields else fields["file"].filename
+            dist = fields["dist"].data.decode() if "dist" in fields else None
+        except UnicodeDecodeError as error:
+            raise ApiError(400, "name and dist must be UTF-8") from error
         if not name:
             raise ApiError(400, "name is required")
         checksum = protocol.sha1_hex(data)
@@ -191,7 +198,7 @@ class UploadEndpoints:
                     409, "A file matching this name already exists for the given release"
                 )
             now = time.time()
-            uploads.save_chunks(conn, {checksum: data}, now)
+            uploads.save_chunks(conn, org_id, {checksum: data}, now)
             return uploads.add_file(conn, new, [checksum], len(data), now)
 
         stored = await self._access.write(save)
@@ -200,15 +207,6 @@ class UploadEndpoints:
 
 def _finder(new: NewFile) -> Callable[[Connection], UploadedFile | None]:
     return lambda conn: uploads.find_file(conn, new)
-
-
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > limit:
-            raise ApiError(413, f"the request is larger than {limit} bytes")
-    return bytes(body)
 
 
 def _checksum_and_chunks(payload: dict[str, Any]) -> tuple[str, list[str]]:

@@ -14,6 +14,8 @@ CHUNK_SIZE = 8 * 1024 * 1024
 CHUNKS_PER_REQUEST = 64
 MAX_REQUEST_SIZE = 32 * 1024 * 1024
 MAX_FILE_SIZE = 256 * 1024 * 1024
+# Chunks of a file: its size over sentry-cli's smallest chunks (it splits by chunkSize above).
+MAX_CHUNKS = 4096
 # What sentry-cli may send through chunks (its names): bundles of source files and maps,
 # release files and debug files of every kind.
 ACCEPTS = [
@@ -86,15 +88,21 @@ def missing_chunks(wanted: Sequence[str], stored: set[str]) -> list[str]:
 def chunk_list(value: object) -> list[str]:
     if not isinstance(value, list) or not all(is_checksum(c) for c in value):
         raise UploadError("chunks must be a list of SHA-1 checksums")
+    if len(value) > MAX_CHUNKS:
+        raise UploadError(f"a file is made of at most {MAX_CHUNKS} chunks")
     return list(value)
+
+
+def check_size(chunks: Sequence[str], sizes: Mapping[str, int]) -> None:
+    """Refuse a file over ``MAX_FILE_SIZE`` from its chunks' sizes, before any is read."""
+    if sum(sizes[c] for c in chunks) > MAX_FILE_SIZE:
+        raise UploadError(f"the file is larger than {MAX_FILE_SIZE} bytes")
 
 
 def assemble(checksum: str, chunks: Sequence[str], stored: Mapping[str, bytes]) -> bytes:
     """The file made of ``chunks`` in order, once its SHA-1 is ``checksum`` and its size within
     ``MAX_FILE_SIZE``."""
-    size = sum(len(stored[c]) for c in chunks)
-    if size > MAX_FILE_SIZE:
-        raise UploadError(f"the file is larger than {MAX_FILE_SIZE} bytes")
+    check_size(chunks, {c: len(data) for c, data in stored.items()})
     data = b"".join(stored[c] for c in chunks)
     if sha1_hex(data) != checksum:
         raise UploadError("the assembled file does not match its checksum")

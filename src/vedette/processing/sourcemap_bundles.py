@@ -1,12 +1,14 @@
 """Artifact bundles as sentry-cli builds them: a zip of files and a ``manifest.json`` that names
 each file's URL (``~/static/app.js``), type (``minified_source``, ``source_map``) and headers
-(``debug-id``, ``sourcemap``). Uploads are untrusted: sizes are checked before anything is
-inflated, and a bundle that does not read is an empty one."""
+(``debug-id``, ``sourcemap``). Uploads are untrusted: the number of entries and the sizes are
+checked before the zip's directory is read or anything is inflated, and a bundle that does not
+read is an empty one."""
 
 from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,8 +48,43 @@ def normalize_debug_id(value: object) -> str | None:
     return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
 
 
+# The zip's end records (APPNOTE 4.3.16, 4.3.15, 4.3.14): where its directory's size is told.
+_END = b"PK\x05\x06"
+_END_SIZE = 22
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_LOCATOR_SIZE = 20
+_ZIP64_END = b"PK\x06\x06"
+
+
+def entry_count(bundle: bytes) -> int | None:
+    """How many entries the zip's directory says it holds, read from its end records alone
+    (zipfile reads the whole directory at once: millions of entries take gigabytes); None
+    when there is no end record."""
+    at = bundle.rfind(_END, max(0, len(bundle) - _END_SIZE - 0xFFFF))
+    if at < 0 or len(bundle) < at + _END_SIZE:
+        return None
+    (entries,) = struct.unpack_from("<H", bundle, at + 10)
+    if entries != 0xFFFF:
+        return int(entries)
+    locator = at - _ZIP64_LOCATOR_SIZE
+    if locator < 0 or bundle[locator : locator + 4] != _ZIP64_LOCATOR:
+        return int(entries)
+    (end64,) = struct.unpack_from("<Q", bundle, locator + 8)
+    if bundle[end64 : end64 + 4] != _ZIP64_END or len(bundle) < end64 + 40:
+        return None
+    (entries64,) = struct.unpack_from("<Q", bundle, end64 + 32)
+    return int(entries64)
+
+
+def _readable(bundle: bytes) -> bool:
+    count = entry_count(bundle)
+    return count is not None and count <= MAX_BUNDLE_FILES + 1  # and its manifest
+
+
 def read_index(bundle: bytes) -> BundleIndex:
     """The index of a bundle's manifest; empty when the bundle or its manifest does not read."""
+    if not _readable(bundle):
+        return BundleIndex()
     try:
         with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
             info = archive.getinfo("manifest.json")
@@ -89,6 +126,8 @@ def _entry(path: object, spec: object) -> BundleEntry | None:
 
 def read_file(bundle: bytes, path: str, limit: int) -> bytes | None:
     """One file of a bundle, or None when it is missing, broken or larger than ``limit``."""
+    if not _readable(bundle):
+        return None
     try:
         with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
             info = archive.getinfo(path)

@@ -272,7 +272,7 @@ def _position(
 
         try:
             token = cache.lookup(line, column, CONTEXT_LINES)
-        except SymbolicError:
+        except (SymbolicError, OverflowError):  # past 32 bits: no position of any map
             return None
         if token is None or not token.src:
             return None

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The last migration's revision. tests/storage/test_migrations.py checks it against Alembic's
 # head, so a new migration cannot be forgotten here.
-HEAD = "0029"
+HEAD = "0030"
 
 
 def alembic_config(connection: Connection) -> Config:

@@ -58,6 +58,7 @@ from vedette.storage.schema import (
 )
 
 DEFAULT_BATCH = 500
+UNASSEMBLED_CHUNK_SECONDS = 86400.0
 
 
 @dataclass(slots=True)
@@ -128,7 +129,8 @@ def cleanup(
     _expire_check_ins(db, cutoff, batch, report)
     _expire_alert_history(db, cutoff, batch, report)
     uptime.expire(db, now - policy.span_max_age_seconds, cutoff, batch)
-    uploads.expire(db, cutoff, batch)  # sentry-cli's uploads live as long as events
+    # sentry-cli's files live as long as events; chunks no file took, a day (it assembles at once).
+    uploads.expire(db, cutoff, now - UNASSEMBLED_CHUNK_SECONDS, batch)
     with db.write() as conn:
         # Sessions can receive no more updates five days after they started (Relay's rule).
         report.session_states = prune_session_states(conn, now)

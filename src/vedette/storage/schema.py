@@ -928,6 +928,17 @@ upload_chunks = Table(
     Column("uploaded_at", Float, nullable=False),
 )
 
+# Which organisation uploaded which chunk: chunks are stored once by SHA-1, but a checksum an
+# organisation did not upload is missing to it (else it could assemble, and read, another
+# organisation's files by their checksums).
+upload_chunk_owners = Table(
+    "upload_chunk_owners",
+    metadata,
+    Column("organization_id", BigInteger, primary_key=True),
+    Column("checksum", String(40), primary_key=True),
+    Column("uploaded_at", Float, nullable=False, index=True),
+)
+
 upload_files = Table(
     "upload_files",
     metadata,

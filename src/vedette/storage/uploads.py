@@ -1,5 +1,6 @@
-"""Uploaded chunks (stored once by SHA-1) and the files assembled from them: artifact bundles,
-release files and debug files; retention forgets both."""
+"""Uploaded chunks (stored once by SHA-1, owned by each organisation that uploaded them) and
+the files assembled from them: artifact bundles, release files and debug files; retention
+forgets all three. An organisation assembles only chunks it uploaded itself."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from sqlalchemy import Connection, delete, exists, insert, select
 
 from vedette.storage.database import Database
 from vedette.storage.dialect import insert_ignore
-from vedette.storage.schema import upload_chunks, upload_file_chunks, upload_files
+from vedette.storage.schema import (
+    upload_chunk_owners,
+    upload_chunks,
+    upload_file_chunks,
+    upload_files,
+)
 
 _c = upload_files.c
 _FILES = select(_c.id, _c.project_id, _c.kind, _c.checksum, _c.name, _c.release, _c.dist,
@@ -44,21 +50,41 @@ class NewFile:
     debug_id: str | None = None
 
 
-def stored_checksums(conn: Connection, checksums: Sequence[str]) -> set[str]:
+def stored_checksums(
+    conn: Connection, organization_id: int, checksums: Sequence[str]
+) -> dict[str, int]:
+    """The chunks of ``checksums`` the organisation uploaded, with their sizes."""
     if not checksums:
-        return set()
+        return {}
     rows = conn.execute(
-        select(upload_chunks.c.checksum).where(upload_chunks.c.checksum.in_(set(checksums)))
+        select(upload_chunks.c.checksum, upload_chunks.c.size)
+        .join(upload_chunk_owners, upload_chunk_owners.c.checksum == upload_chunks.c.checksum)
+        .where(
+            upload_chunk_owners.c.organization_id == organization_id,
+            upload_chunks.c.checksum.in_(set(checksums)),
+        )
     )
-    return set(rows.scalars())
+    return {checksum: int(size) for checksum, size in rows}
 
 
-def save_chunks(conn: Connection, chunks: dict[str, bytes], now: float) -> None:
-    """Chunks not stored yet; one already stored (by anyone) is kept as it is."""
+def save_chunks(
+    conn: Connection, organization_id: int, chunks: dict[str, bytes], now: float
+) -> None:
+    """Chunks the organisation uploaded: stored unless stored already (by anyone), and now
+    the organisation's."""
     for checksum, data in chunks.items():
         conn.execute(
             insert_ignore(conn, upload_chunks).values(
                 checksum=checksum, size=len(data), data=data, uploaded_at=now
+            )
+        )
+        owner = (upload_chunk_owners.c.organization_id == organization_id) & (
+            upload_chunk_owners.c.checksum == checksum
+        )
+        conn.execute(delete(upload_chunk_owners).where(owner))  # uploaded again: now
+        conn.execute(
+            insert(upload_chunk_owners).values(
+                organization_id=organization_id, checksum=checksum, uploaded_at=now
             )
         )
 
@@ -127,14 +153,15 @@ def list_files(
     return [UploadedFile(**r._mapping) for r in rows]
 
 
-def expire(db: Database, cutoff: float, batch: int) -> int:
-    """Files created before ``cutoff``, then chunks uploaded before it that no file uses, in
-    write transactions of at most ``batch`` rows; the number of files and chunks removed."""
+def expire(db: Database, cutoff: float, chunk_cutoff: float, batch: int) -> int:
+    """Files created before ``cutoff``; chunks uploaded before ``chunk_cutoff`` that no file
+    uses (sentry-cli assembles right after uploading), and their owners; in write
+    transactions of at most ``batch`` rows. The number of files and chunks removed."""
     old_files = select(upload_files.c.id).where(upload_files.c.created_at < cutoff).limit(batch)
     unused = ~exists().where(upload_file_chunks.c.checksum == upload_chunks.c.checksum)
     old_chunks = (
         select(upload_chunks.c.checksum)
-        .where(upload_chunks.c.uploaded_at < cutoff, unused)
+        .where(upload_chunks.c.uploaded_at < chunk_cutoff, unused)
         .limit(batch)
     )
     removed = 0
@@ -148,6 +175,11 @@ def expire(db: Database, cutoff: float, batch: int) -> int:
             removed += len(keys)
             if len(keys) < batch:
                 break
+    # Owning a chunk matters until a file is made of it: the file is the organisation's then.
+    with db.write() as conn:
+        conn.execute(
+            delete(upload_chunk_owners).where(upload_chunk_owners.c.uploaded_at < chunk_cutoff)
+        )
     return removed
 
 
