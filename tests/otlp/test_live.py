@@ -204,6 +204,22 @@ def test_protobuf_response_and_worker_side_invalid_body(
     assert "span" not in stats.get("accepted", {})
 
 
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out) + bytes([value])
+
+
+def empty_spans(count: int) -> bytes:
+    """An ExportTraceServiceRequest of one resource, one scope and ``count`` empty spans,
+    written on the wire directly (building it with protobuf would take what ingest avoids)."""
+    spans = b"\x12\x00" * count  # a scope's field 2, each a span of no bytes
+    scope = b"\x12" + varint(len(spans)) + spans  # a resource's field 2: the scope
+    return b"\x0a" + varint(len(scope)) + scope  # the request's field 1: the resource
+
+
 UNKNOWN_KEY = "0" * 32
 REFUSALS = [
     # (case, the key sent, content type, content encoding, body, status)
@@ -213,6 +229,16 @@ REFUSALS = [
     ("JSON that is not an object", "own", "application/json", None, b"[1, 2]", 400),
     ("text", "own", "text/plain", None, b"hello", 415),
     ("gzip bomb", "own", "application/x-protobuf", "gzip", b"\0" * (13 * 1024 * 1024), 413),
+    # Empty spans cost two bytes each, and far more once decoded: counted first, refused.
+    ("20,000 empty spans", "own", "application/x-protobuf", "gzip", empty_spans(20_000), 413),
+    (
+        "millions of JSON objects",
+        "own",
+        "application/json",
+        "gzip",
+        b'{"resourceSpans": [{"scopeSpans": [{"spans": [' + b"{}," * 2_100_000 + b"{}]}]}]}",
+        413,
+    ),
 ]
 
 

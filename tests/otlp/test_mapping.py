@@ -17,6 +17,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from vedette.domain.envelope import Envelope, Item
+from vedette.domain.otlp_wire import MAX_OTLP_RECORDS, MalformedProtobuf, count_records
 from vedette.domain.processed import Outcome
 from vedette.ingest.errors import BadRequest
 from vedette.ingest.otlp import (
@@ -410,3 +411,64 @@ def test_any_body_is_read_or_named_invalid_never_a_crash(document: object, raw: 
                 otlp_envelope(item_type, media, payload), 1.8e9, None, ProcessingConfig()
             )
             assert all(o.outcome in ("accepted", "invalid") for o in result.outcomes)
+
+
+def traces_request(spans_per_scope: list[list[int]]) -> bytes:
+    """A request of one resource per list, one scope per number, that many spans each (with
+    attributes, so that every wire type of a span is skipped on the way)."""
+    request = ExportTraceServiceRequest()
+    for scopes in spans_per_scope:
+        resource = request.resource_spans.add()
+        resource.resource.attributes.add(key="service.name", value=AnyValue(string_value="shop"))
+        for count in scopes:
+            scope = resource.scope_spans.add()
+            scope.scope.name = "tests"
+            for n in range(count):
+                span = scope.spans.add(
+                    name=f"s{n}", trace_id=b"\1" * 16, span_id=b"\2" * 8,
+                    start_time_unix_nano=n, kind=Span.SPAN_KIND_SERVER,
+                )  # fmt: skip
+                span.attributes.add(key="n", value=AnyValue(int_value=n))
+                span.attributes.add(key="x", value=AnyValue(double_value=0.5))
+    return request.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("spans_per_scope", "limit", "counted"),
+    [
+        ([], 10, 0),
+        ([[3]], 10, 3),
+        ([[2, 0, 4], [1]], 10, 7),
+        ([[6, 6]], 10, 11),  # past the limit: limit + 1, and the walk stopped there
+        ([[0] * 12], 10, 11),  # empty scopes cost a walk too
+    ],
+)
+def test_records_are_counted_on_the_wire(
+    spans_per_scope: list[list[int]], limit: int, counted: int
+) -> None:
+    assert count_records(traces_request(spans_per_scope), limit) == counted
+
+
+def test_log_records_are_counted_the_same_way() -> None:
+    request = ExportLogsServiceRequest()
+    scope = request.resource_logs.add().scope_logs.add()
+    for n in range(4):
+        scope.log_records.add(body=AnyValue(string_value=f"line {n}"), time_unix_nano=n)
+    assert count_records(request.SerializeToString(), 10) == 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"\x0a\x05\x12", b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", b"\x0b", b"\x0a"],
+    ids=["a field past the end", "an overlong varint", "a group", "a length missing"],
+)
+def test_malformed_wire_is_refused(body: bytes) -> None:
+    with pytest.raises(MalformedProtobuf):
+        count_records(body, 10)
+
+
+def test_the_worker_refuses_json_of_too_many_records_before_decoding_it() -> None:
+    spans = b",".join([b"{}"] * (MAX_OTLP_RECORDS + 1))
+    payload = b'{"resourceSpans": [{"scopeSpans": [{"spans": [' + spans + b"]}]}]}"
+    with pytest.raises(UndecodableOtlp, match="too_many_otlp_records"):
+        decode_request(payload, "application/json", "traces", ExportTraceServiceRequest())

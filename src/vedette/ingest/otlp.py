@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import orjson
 
 from vedette.domain.envelope import is_json_object
-from vedette.ingest.errors import BadRequest, IngestError
+from vedette.domain.otlp_wire import MAX_OTLP_RECORDS, MalformedProtobuf, count_records
+from vedette.ingest.errors import BadRequest, IngestError, PayloadTooLarge
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -24,6 +25,8 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 # Content types as clients write them -> the one the spooled item names.
 _MEDIA_TYPES = {PROTOBUF: PROTOBUF, "application/protobuf": PROTOBUF, JSON: JSON}
+# Objects of a JSON request: room for MAX_OTLP_RECORDS records of a hundred attributes each.
+MAX_OTLP_JSON_OBJECTS = 2_000_000
 
 
 class UnsupportedContentType(IngestError):
@@ -73,15 +76,25 @@ def media_type(content_type: str | None) -> str:
 
 
 def check_body(signal: Signal, media: str, body: bytes) -> None:
-    """400 for a body that is not even the right kind of document. A JSON body is read in
-    full only by the worker, which counts one it cannot read as ``invalid``."""
+    """400 for a body that is not even the right kind of document, 413 for one of more than
+    ``MAX_OTLP_RECORDS`` records (counted before anything is decoded: docs/protocol.md). A
+    JSON body is read in full only by the worker, which counts one it cannot read as
+    ``invalid``; here its objects are bounded by counting its braces."""
     if media == PROTOBUF:
         from google.protobuf.message import DecodeError
 
         try:
+            records = count_records(body, MAX_OTLP_RECORDS)
+        except MalformedProtobuf as exc:
+            raise BadRequest(f"invalid OTLP protobuf body: {exc}") from exc
+        if records > MAX_OTLP_RECORDS:
+            raise PayloadTooLarge(f"more than {MAX_OTLP_RECORDS} records in one request")
+        try:
             signal.request().ParseFromString(body)
         except (DecodeError, RecursionError) as exc:
             raise BadRequest(f"invalid OTLP protobuf body: {exc}") from exc
+    elif body.count(b"{") > MAX_OTLP_JSON_OBJECTS:
+        raise PayloadTooLarge(f"more than {MAX_OTLP_JSON_OBJECTS} objects in one request")
     elif not is_json_object(body):
         raise BadRequest("invalid OTLP JSON body: not a JSON object")
 

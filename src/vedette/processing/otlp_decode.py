@@ -20,6 +20,7 @@ from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from vedette.domain.envelope import Item
+from vedette.domain.otlp_wire import MAX_OTLP_RECORDS
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -75,7 +76,10 @@ def decode_request(payload: bytes, content_type: str, signal: str, message: M) -
         raise UndecodableOtlp("invalid_otlp_json") from exc
     if not isinstance(document, dict):
         raise UndecodableOtlp("invalid_otlp_json")
-    for record in _records(document, _RECORD_PATHS[signal]):
+    records = _records(document, _RECORD_PATHS[signal])
+    if len(records) > MAX_OTLP_RECORDS:  # before protobuf builds them all (ingest counts too)
+        raise UndecodableOtlp("too_many_otlp_records")
+    for record in records:
         _rewrite_hex_ids(record)
         links = record.get("links")
         for link in links if isinstance(links, list) else ():
@@ -88,9 +92,7 @@ def decode_request(payload: bytes, content_type: str, signal: str, message: M) -
     return message
 
 
-def _records(
-    document: dict[str, Any], path: tuple[tuple[str, ...], ...]
-) -> Iterable[dict[str, Any]]:
+def _records(document: dict[str, Any], path: tuple[tuple[str, ...], ...]) -> list[dict[str, Any]]:
     level: list[dict[str, Any]] = [document]
     for names in path:
         found: list[dict[str, Any]] = []
