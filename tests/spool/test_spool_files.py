@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from tests.conftest import LiveVedette
-from tests.e2e.crash_stream import LEASE_SECONDS, a_batch_later, send_errors, stored_counts
+from tests.e2e.crash_stream import (
+    LEASE_SECONDS,
+    TEMPLATE,
+    TEMPLATE_ID,
+    a_batch_later,
+    send_errors,
+    stored_counts,
+)
 
 from vedette.domain.spooled import NewEntry, SpoolEntry
 from vedette.settings import Settings
@@ -190,16 +199,27 @@ def test_killing_the_worker_mid_batch_across_files_loses_and_repeats_nothing(
     assert own_server.api_get("/api/0/internal/spool/")["depth"] == 300  # every file counted
     assert "vedette_spool_depth 300\n" in own_server.http.get("/metrics").text
     own_server.stop()
+    # Which file a request lands in depends on which writer thread is free first (the test
+    # above shows the spreading): so that every file surely holds some, 20 more envelopes go
+    # straight into each.
     main = Path(own_server.db.url.database or "")
     spooled = []
     for index in range(FILES):
         db = Database(f"sqlite:///{spool_file_path(main, index)}")
+        direct = [uuid.uuid4().hex for _ in range(20)]
+        with db.write() as conn:
+            spool_store.append(conn, spool_file, [
+                NewEntry(project.id, time.time(), None,
+                         TEMPLATE.replace(TEMPLATE_ID, event_id.encode()))
+                for event_id in direct
+            ])  # fmt: skip
         with db.read() as conn:
             spooled.append(len(conn.execute(select(spool_file.c.id)).all()))
         db.dispose()
-    assert sum(spooled) == 300 and min(spooled) > 0, spooled  # every file holds some
+        accepted += direct
+    assert sum(spooled) == 300 + 20 * FILES and min(spooled) >= 20, spooled
 
-    depth = 300
+    depth = 300 + 20 * FILES
     for _ in range(3):
         own_server.start(worker_batch_size="20", spool_files=str(FILES))
         depth = a_batch_later(own_server, depth)
