@@ -101,3 +101,16 @@ def test_invalid_feedback(item_type: str, payload: dict[str, Any], reason: str) 
     result = process(({"type": item_type}, orjson.dumps(payload)))
     assert result.feedback == []
     assert [(o.outcome, o.reason) for o in result.outcomes] == [("invalid", reason)]
+
+
+def test_the_page_url_of_feedback_is_scrubbed_as_a_request_url_is() -> None:
+    event = {**FEEDBACK_EVENT, "contexts": {"feedback": {
+        **FEEDBACK_EVENT["contexts"]["feedback"],
+        "url": "https://shop.example/reset?token=RESET-1&sessionid=S-2&page=3",
+        "message": "my api_key=K-3 stopped working",
+    }}}  # fmt: skip
+    result = process(({"type": "feedback"}, orjson.dumps(event)),
+                     header=orjson.dumps({"event_id": FEEDBACK_ID}))  # fmt: skip
+    [found] = result.feedback
+    assert found.url == "https://shop.example/reset?token=[Filtered]&sessionid=[Filtered]&page=3"
+    assert found.comments == "my api_key=[Filtered] stopped working"

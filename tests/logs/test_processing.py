@@ -182,6 +182,31 @@ def test_records_are_scrubbed_as_events_are() -> None:
     assert off is not None and off.parameters == {"password": "hunter2"}
 
 
+def test_the_template_and_a_filtered_parameter_leave_no_secret_behind() -> None:
+    """The SDK formats the body before anything is scrubbed: a parameter filtered by its name
+    is taken out of the body too, and the template's own secrets are replaced as a body's."""
+    raw = {
+        "body": "login for ann with token=T0K3N-A and key S3CRET-KEY-1 failed",
+        "attributes": {
+            "sentry.message.template": {
+                "type": "string", "value": "login for {} with token=T0K3N-A and key {} failed",
+            },
+            "sentry.message.parameter.user": {"type": "string", "value": "ann"},
+            "sentry.message.parameter.api_key": {"type": "string", "value": "S3CRET-KEY-1"},
+            "card": {"type": "integer", "value": 4111111111111111},
+            "count": {"type": "integer", "value": 3},
+        },
+    }  # fmt: skip
+    record = logs.parse_record(raw, RECEIVED, "k")
+    assert record is not None
+    assert record.body == "login for ann with token=[Filtered] and key [Filtered] failed"
+    assert record.template == "login for {} with token=[Filtered] and key {} failed"
+    assert record.attributes["sentry.message.template"]["value"] == record.template
+    assert record.parameters == {"user": "ann", "api_key": "[Filtered]"}
+    assert record.attributes["card"] == {"type": "string", "value": "[Filtered]"}
+    assert record.attributes["count"] == {"type": "integer", "value": 3}
+
+
 def test_an_otel_log_item_is_kept_as_a_log() -> None:
     record = {
         "severityText": "warn",

@@ -249,7 +249,9 @@ def test_is_card_number() -> None:
         ("header Bearer abc.def", "header Bearer [token]"),
         ("dsn postgres://app:s3cr3t@db/shop", "dsn postgres://app:[auth]@db/shop"),
         ("Order 17 left in state 'charging'", "Order 17 left in state 'charging'"),
-        ("session: 5 minutes", "session: 5 minutes"),  # no key=value filtering in messages
+        ("session: 5 minutes", "session: 5 minutes"),  # key: value is prose in a message
+        ("retry with token=abc123 failed", "retry with token=[Filtered] failed"),  # key=value
+        ("login password=hunter2", "login password=[connection-string-password]"),  # once
     ],
 )  # fmt: skip
 def test_logentry_formatted_gets_replace_only_rules(formatted: str, expected: str) -> None:
@@ -439,3 +441,16 @@ def test_scrub_never_raises(payload: dict[str, Any], ip: bool) -> None:
     orjson.dumps(raw)
     normalized = scrub_event(normalize_event(payload, NormalizeContext(received=T0)), config)
     orjson.dumps(normalized)
+
+
+def test_a_card_number_sent_as_a_float_goes_as_an_integer_does() -> None:
+    """JSON has no integers: an SDK may send 4111111111111111.0."""
+    event: dict[str, Any] = {
+        "extra": {"as_float": 4111111111111111.0, "as_int": 4111111111111111,
+                  "ratio": 0.5, "huge": 1e300, "not_a_card": 4111111111111112.0},
+    }  # fmt: skip
+    scrub_event(event, ScrubConfig())
+    assert event["extra"] == {
+        "as_float": FILTERED, "as_int": FILTERED, "ratio": 0.5, "huge": 1e300,
+        "not_a_card": 4111111111111112.0,
+    }  # fmt: skip

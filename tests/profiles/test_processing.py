@@ -171,3 +171,12 @@ def test_an_envelope_keeps_its_profile_and_links_its_transaction() -> None:
         Outcome("transaction", "accepted", "", 1),
         Outcome("profile_chunk", "invalid", "invalid_profiler_id", 1),
     ]
+
+
+def test_the_transaction_name_of_a_profile_is_scrubbed_as_the_transaction_is() -> None:
+    payload = sampled()
+    payload["transactions"][0]["name"] = "GET /callback?code=1&access_token=PROFTOK2"
+    body = envelope_of(({"type": "profile"}, orjson.dumps(payload)))
+    result = process_envelope(parse_envelope(body), RECEIVED, None, ProcessingConfig())
+    [stored] = result.profiles
+    assert stored.transaction_name == "GET /callback?code=1&access_token=[Filtered]"

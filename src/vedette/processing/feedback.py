@@ -23,7 +23,7 @@ from vedette.domain.feedback import (
     text,
 )
 from vedette.domain.processed import UserFeedback
-from vedette.processing.logs import REPLACE_RULES, scrub_text
+from vedette.processing.logs import FILTER_RULES, REPLACE_RULES, scrub_text
 from vedette.processing.scrub import ScrubConfig
 from vedette.processing.timestamps import parse_timestamp
 
@@ -66,9 +66,10 @@ def feedback_event(
 
 def scrubbed(found: UserFeedback, config: ScrubConfig) -> UserFeedback:
     """What the user wrote with secrets replaced by the built-in value rules, as in a log's
-    body: a pasted token or a password in a URL is never stored."""
+    body: a pasted token is never stored. The page's URL is scrubbed as an event's request
+    URL is (``?token=...`` filtered)."""
     return replace(
         found,
         comments=scrub_text(found.comments, REPLACE_RULES, config),
-        url=None if found.url is None else scrub_text(found.url, REPLACE_RULES, config),
+        url=None if found.url is None else scrub_text(found.url, FILTER_RULES, config),
     )

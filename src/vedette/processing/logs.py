@@ -19,7 +19,7 @@ from vedette.domain.envelope import normalize_event_id
 from vedette.domain.processed import LogRecord
 from vedette.processing.coerce import int64
 from vedette.processing.scrub import ScrubConfig
-from vedette.processing.value_rules import apply_value_rules, is_sensitive_key
+from vedette.processing.value_rules import apply_value_rules, is_card_number, is_sensitive_key
 
 MAX_RECORDS = 1000
 MAX_ATTRIBUTES = 200
@@ -130,11 +130,40 @@ def scrub_attributes(
     for key, typed in attributes.items():
         if _key_is_sensitive(key.removeprefix(PARAMETER_PREFIX), config):
             scrubbed[key] = {"type": "string", "value": FILTERED}
-        elif typed["type"] == "string" and key != TEMPLATE:
-            scrubbed[key] = {**typed, "value": scrub_text(typed["value"], FILTER_RULES, config)}
+        elif typed["type"] == "string":
+            # The template is text around placeholders, as a body is: secrets in it are
+            # replaced, the rest kept (logs are grouped by it).
+            rules = REPLACE_RULES if key == TEMPLATE else FILTER_RULES
+            scrubbed[key] = {**typed, "value": scrub_text(typed["value"], rules, config)}
+        elif _is_card_number(typed["value"], config):  # a number can be one too
+            scrubbed[key] = {"type": "string", "value": FILTERED}
         else:
             scrubbed[key] = typed
     return scrubbed
+
+
+def _is_card_number(value: object, config: ScrubConfig) -> bool:
+    if not config.defaults or isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    digits = str(int(value))
+    return len(digits) >= 13 and is_card_number(digits)
+
+
+def without_filtered_parameters(
+    body: str, raw: dict[str, dict[str, Any]], scrubbed: Mapping[str, dict[str, Any]]
+) -> str:
+    """The body with the value of each parameter filtered by its name taken out: the SDK
+    formatted the body from the template and the parameters before anything was scrubbed."""
+    for key, typed in raw.items():
+        if not key.startswith(PARAMETER_PREFIX) or scrubbed[key]["value"] != FILTERED:
+            continue
+        value = typed["value"]
+        text = value if isinstance(value, str) else str(value)
+        if len(text) >= 3 and not isinstance(value, bool):  # "1" or "on" is everywhere
+            body = body.replace(text, FILTERED)
+    return body
 
 
 def _string_attribute(attributes: Mapping[str, dict[str, Any]], key: str, cap: int) -> str | None:
@@ -181,8 +210,10 @@ def parse_record(
     if not isinstance(body, str):
         return None
     config = ScrubConfig() if scrub is None else scrub
-    attributes = scrub_attributes(typed_attributes(raw.get("attributes")), config)
+    sent = typed_attributes(raw.get("attributes"))
+    attributes = scrub_attributes(sent, config)
     if config.enabled:
+        body = without_filtered_parameters(body, sent, attributes)
         body = scrub_text(body, REPLACE_RULES, config)
     severity = _severity(raw, attributes)
     level = normalize_level(raw.get("level")) or (

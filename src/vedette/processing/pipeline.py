@@ -30,6 +30,7 @@ from vedette.domain.processed import (
 from vedette.processing import feedback, logs, performance_issues, segments, spans
 from vedette.processing.checkins import InvalidCheckIn, parse_check_in
 from vedette.processing.grouping import compute_grouping
+from vedette.processing.logs import FILTER_RULES, scrub_text
 from vedette.processing.normalize import NormalizeContext, normalize_event, validate_transaction
 from vedette.processing.performance_issues import PerformanceIssueConfig
 from vedette.processing.profiles import (
@@ -358,9 +359,13 @@ def _profile_item(work: _ItemInput) -> str | None:
     """A transaction profile or a continuous profile chunk (docs/profiles.md)."""
     parse = transaction_profile if work.item.type == "profile" else profile_chunk
     try:
-        work.result.profiles.append(parse(work.payload, work.ctx.received))
+        profile = parse(work.payload, work.ctx.received)
     except InvalidProfile as problem:
         return str(problem)
+    if profile.transaction_name is not None:  # scrubbed as the transaction's own name is
+        name = scrub_text(profile.transaction_name, FILTER_RULES, work.config.scrub)
+        profile = replace(profile, transaction_name=name)
+    work.result.profiles.append(profile)
     return None
 
 

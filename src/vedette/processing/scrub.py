@@ -34,6 +34,7 @@ substrings become ``[ip]``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -239,10 +240,13 @@ class _Scrubber:
         """Scrub any JSON value: key rules inside objects and pair lists, value rules on text."""
         if isinstance(value, str):
             return self.text(value, path)
-        if isinstance(value, bool) or value is None or isinstance(value, float):
+        if isinstance(value, bool) or value is None:
             return value
-        if isinstance(value, int):
-            if self.config.defaults and len(str(value)) >= 13 and is_card_number(str(value)):
+        if isinstance(value, int | float):
+            # A card number sent as a number (an integral float too: JSON has no integers).
+            whole = isinstance(value, int) or (math.isfinite(value) and value.is_integer())
+            digits = str(int(value)) if whole else ""
+            if self.config.defaults and len(digits) >= 13 and is_card_number(digits):
                 self.notes.annotate(path, rem=[["@creditcard:filter", "s"]])
                 return FILTERED
             return value

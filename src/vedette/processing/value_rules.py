@@ -43,13 +43,24 @@ _BEARER = re.compile(r"(?i)\b((?:bearer|basic|token)\s+)([A-Za-z0-9\-._~+/]{6,}=
 _AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "token", "negotiate"})
 # An opaque token has a digit, a symbol or mixed case; "bearer instruments" is prose.
 _TOKEN_LIKE = re.compile(r"[0-9\-._~+/=]|[a-z].*[A-Z]|[A-Z].*[a-z]")
-_EMBEDDED_KV = re.compile(
-    r"(?i)((?:^|(?<=[\s?&;,{(\"'/]))[\w.\-]{0,40}?"
-    r"(?:password|passwd|pwd|secret|token|api[-_]?key|apikey|session|sessid|csrf|xsrf"
-    r"|auth(?!or(?!iz))|credentials|private[-_]?key)"
-    r"[\w.\-]{0,40}[\"']?\s{0,3}[=:]\s{0,3}[\"']?)"
-    r"(?!\[Filtered\])([^\s&;,\"'}\])]+)"
-)
+
+
+def _embedded_pair(separators: str, not_before: str) -> re.Pattern[str]:
+    """``key<separator>value`` inside a string, the key sensitive, the value not starting with
+    ``not_before`` (a value removed already): group 1 up to the value."""
+    return re.compile(
+        r"(?i)((?:^|(?<=[\s?&;,{(\"'/]))[\w.\-]{0,40}?"
+        r"(?:password|passwd|pwd|secret|token|api[-_]?key|apikey|session|sessid|csrf|xsrf"
+        r"|auth(?!or(?!iz))|credentials|private[-_]?key)"
+        rf"[\w.\-]{{0,40}}[\"']?\s{{0,3}}[{separators}]\s{{0,3}}[\"']?)"
+        rf"(?!{not_before})([^\s&;,\"'}}\])]+)"
+    )
+
+
+_EMBEDDED_KV = _embedded_pair("=:", r"\[Filtered\]")
+# In prose (messages, log bodies, feedback) only ``=``: "session: 5 minutes" is a sentence.
+# Earlier rules of that set leave a label ("[connection-string-password]"): kept as it is.
+_EMBEDDED_ASSIGNMENT = _embedded_pair("=", r"\[")
 _CARD = re.compile(r"(?<![\w.\-])(?:\d[ \-]?){12,18}\d(?![\w\-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
@@ -199,6 +210,9 @@ def _rules(replace_only: bool) -> tuple[_Rule, ...]:
     if replace_only:
         rules.append(
             _Rule("@email:replace", _EMAIL, _checked(lambda _: True, "[email]"), _contains("@"))
+        )
+        rules.append(
+            _Rule("@password:replace", _EMBEDDED_ASSIGNMENT, _embedded_value, _contains("="))
         )
     else:
         rules.append(_Rule("@password:filter", _EMBEDDED_KV, _embedded_value, _contains("=", ":")))
