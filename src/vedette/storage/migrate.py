@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, func, inspect, select, text
 
 from vedette.storage.database import Database
 
@@ -32,12 +32,21 @@ def alembic_config(connection: Connection) -> Config:
     return config
 
 
+# pg_advisory_xact_lock's key for migrating (any constant of our own).
+_MIGRATION_LOCK = 0x7665646D6967  # "vedmig"
+
+
 def upgrade(db: Database) -> None:
+    """Migrate to HEAD. Nodes that start together on PostgreSQL take turns: each migrates in
+    one transaction holding an advisory lock, so the next finds the database current (Alembic
+    reads the revision after the lock) instead of creating the same tables again."""
     if current_revision(db) == HEAD:
         return
     from alembic import command
 
     with db.write() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
         command.upgrade(alembic_config(conn), "head")
 
 
