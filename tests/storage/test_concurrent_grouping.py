@@ -1,4 +1,5 @@
-"""Two workers (PostgreSQL) storing the first events of one new issue at the same moment."""
+"""Two workers (PostgreSQL) storing the first events of one new issue at the same moment, and
+a worker storing an event of an issue that retention is deleting."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from tests.conftest import BACKENDS
 from tests.retime import retime
+from tests.waiting import wait_for
 
 from vedette.domain.envelope import parse_envelope
 from vedette.domain.processed import ProcessedEnvelope
 from vedette.processing.pipeline import ProcessingConfig, process_envelope
-from vedette.storage import accounts
+from vedette.storage import accounts, retention
 from vedette.storage.database import Database
 from vedette.storage.ingest_store import store_processed
 from vedette.storage.schema import events, groups
@@ -33,6 +35,18 @@ def processed_error() -> ProcessedEnvelope:
     for error in processed.errors:
         error.event.pop("release", None)
     return processed
+
+
+def waiting_on_a_lock(db: Database) -> bool:
+    """Whether another connection of the database waits for a row lock."""
+    with db.read() as conn:
+        waiting = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar_one()
+    return int(waiting) > 0
 
 
 @pytest.mark.skipif("postgresql" not in BACKENDS, reason="concurrent writers are PostgreSQL's")
@@ -65,7 +79,7 @@ def test_racing_workers_agree_on_one_issue(db: Database) -> None:
     assert first_inside.wait(10)
     b = threading.Thread(target=second)
     b.start()
-    time.sleep(0.5)  # the second worker is now waiting on the first one's new hash row
+    wait_for(lambda: waiting_on_a_lock(db))  # the second, on the first one's new hash row
     release_first.set()
     a.join(10)
     b.join(10)
@@ -81,3 +95,51 @@ def test_racing_workers_agree_on_one_issue(db: Database) -> None:
     assert stored == 2
     assert len(issues) == 1
     assert issues[0].times_seen == 2
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="concurrent writers are PostgreSQL's")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_event_of_an_issue_retention_is_deleting_starts_a_new_issue(db: Database) -> None:
+    """Retention deletes an idle issue under its row lock; a worker storing a new event of it
+    meanwhile found the issue by its hash, then no issue under the lock (a KeyError, and the
+    batch retried entry by entry). It waits for the lock and starts a new issue now."""
+    with db.write() as conn:
+        project = accounts.create_project(conn, "acme", "idle")
+        store_processed(conn, [(project.id, processed_error())], now=time.time())
+        [old] = conn.execute(select(groups.c.id).where(groups.c.project_id == project.id)).all()
+        conn.execute(events.delete().where(events.c.group_id == old.id))  # expired already
+    deleting = threading.Event()
+    finish = threading.Event()
+    errors: list[BaseException] = []
+
+    def retention_job() -> None:
+        try:
+            with db.write() as conn:
+                assert retention._delete_issue_if_idle(conn, old.id, time.time() + 1) == 1
+                deleting.set()
+                finish.wait(10)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    def worker() -> None:
+        try:
+            with db.write() as conn:
+                store_processed(conn, [(project.id, processed_error())])
+        except BaseException as exc:
+            errors.append(exc)
+
+    cleaner = threading.Thread(target=retention_job)
+    cleaner.start()
+    assert deleting.wait(10)
+    storing = threading.Thread(target=worker)
+    storing.start()
+    wait_for(lambda: waiting_on_a_lock(db))  # the worker, on the issue retention holds
+    finish.set()
+    cleaner.join(10)
+    storing.join(10)
+    assert not errors, errors
+    with db.read() as conn:
+        issues = conn.execute(
+            select(groups.c.id, groups.c.times_seen).where(groups.c.project_id == project.id)
+        ).all()
+    assert len(issues) == 1 and issues[0].id != old.id and issues[0].times_seen == 1

@@ -30,6 +30,8 @@ def assign_issues(
             )
         )
         owner.update(((project_id, r.hash), r.group_id) for r in rows)
+    live = _lock_issues(conn, set(owner.values()))
+    owner = {key: group_id for key, group_id in owner.items() if group_id in live}
     group_of: dict[int, int] = {}
     created: set[int] = set()
     for index, (pid, processed) in enumerate(fresh_errors):
@@ -52,6 +54,19 @@ def assign_issues(
         owner.update(dict.fromkeys(keys, group_id))
         group_of[index] = group_id
     return group_of, created
+
+
+def _lock_issues(conn: Connection, group_ids: set[int]) -> set[int]:
+    """The issues of ``group_ids`` that still exist, locked until the batch commits (on
+    PostgreSQL, in id order as every writer locks them). Retention deletes an idle issue under
+    the same lock: an issue it deleted meanwhile is not found, and its events start a new one."""
+    if not group_ids:
+        return set()
+    rows = conn.execute(
+        select(groups.c.id).where(groups.c.id.in_(sorted(group_ids))).order_by(groups.c.id)
+        .with_for_update()
+    )  # fmt: skip
+    return set(rows.scalars())
 
 
 def _claim_hashes(
