@@ -362,8 +362,9 @@ def _profile_item(work: _ItemInput) -> str | None:
         profile = parse(work.payload, work.ctx.received)
     except InvalidProfile as problem:
         return str(problem)
-    if profile.transaction_name is not None:  # scrubbed as the transaction's own name is
-        name = scrub_text(profile.transaction_name, FILTER_RULES, work.config.scrub)
+    scrub = work.config.scrub
+    if profile.transaction_name is not None and scrub.enabled:  # as the transaction's name is
+        name = scrub_text(profile.transaction_name, FILTER_RULES, scrub)
         profile = replace(profile, transaction_name=name)
     work.result.profiles.append(profile)
     return None
