@@ -3,6 +3,7 @@ that move with the clock, driven by ``tick(now)`` on both engines."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from tests.alerts.bench import T0, AlertBench, error_event
 from tests.performance.traffic import transaction
 
 from vedette.domain.events import IssueStatus
-from vedette.storage import alert_outbox, queries
+from vedette.storage import alert_outbox, alert_rules, queries
 from vedette.storage.database import Database
 from vedette.storage.schema import events, groups, notification_attempts
 
@@ -200,3 +201,50 @@ def test_alert_history_follows_event_retention(db: Database) -> None:
     assert [group for group, _ in bench.firings()] == bench.issue_ids()[-1:]
     with db.read() as conn:
         assert conn.execute(select(notification_attempts)).all() == []
+
+
+def _edit(db: Database, rule_id: int, **changes: Any) -> None:
+    """The rule as it is, with ``changes``: what a PUT of the rule's whole definition does."""
+    with db.write() as conn:
+        rule = alert_rules.get_rule(conn, rule_id)
+        assert rule is not None
+        alert_rules.update_rule(conn, rule_id, dataclasses.replace(rule.spec, **changes))
+
+
+def test_turning_a_digest_off_sends_what_waited_in_it(db: Database) -> None:
+    bench = AlertBench(db)
+    rule_id = bench.rule("new_issue", digest_seconds=600)
+    bench.send([error_event(f"bug-{i}", T0) for i in range(2)], T0)
+    _edit(db, rule_id, digest_seconds=0)
+    bench.tick(T0 + 10)
+    [digest] = bench.messages()
+    assert sorted(i["title"] for i in digest["items"]) == ["KeyError: 'bug-0'", "KeyError: 'bug-1'"]
+    bench.tick(T0 + 20)
+    assert len(bench.messages()) == 1  # sent once
+
+
+def test_a_renamed_rule_still_resolves_its_pagerduty_incident(db: Database) -> None:
+    bench = AlertBench(db)
+    rule_id = bench.rule("new_issue", "pagerduty:R0UT1NGKEY")
+    bench.send([error_event("checkout", T0)], T0)
+    [issue_id] = bench.issue_ids()
+    _edit(db, rule_id, name="Checkout broke")
+    with db.write() as conn:
+        queries.set_issue_status(conn, issue_id, IssueStatus.RESOLVED, T0 + 100, None)
+    bench.tick(T0 + 120)
+    assert [m["action"] for m in bench.messages()] == ["trigger", "resolve"]
+
+
+def test_a_metric_rule_keeps_its_state_through_a_rename_not_a_new_threshold(db: Database) -> None:
+    bench = AlertBench(db)
+    rule_id = bench.rule("metric", metric="p95", transaction="/checkout", threshold=1000,
+                         window_seconds=600)  # fmt: skip
+    bench.send_items(_transactions(T0, [1500.0] * 10), T0 + 10)
+    bench.tick(T0 + 20)
+    assert len(bench.messages()) == 1
+    _edit(db, rule_id, name="Slow checkout")
+    bench.tick(T0 + 30)
+    assert len(bench.messages()) == 1  # a steady state sends nothing
+    _edit(db, rule_id, name="Slow checkout", threshold=1200.0)
+    bench.tick(T0 + 40)
+    assert len(bench.messages()) == 2  # judged again from ok

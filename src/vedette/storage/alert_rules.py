@@ -7,10 +7,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, exists, insert, or_, select, update
 
 from vedette.domain.alert_rules import ActionSpec, Metric, MetricState, Rule, RuleSpec, Trigger
-from vedette.storage.schema import alert_actions, alert_rules
+from vedette.storage.schema import alert_actions, alert_firings, alert_rules
 
 
 def _kind_and_address(target: str) -> tuple[str, str]:
@@ -34,15 +34,41 @@ def create_rule(conn: Connection, project_id: int, spec: RuleSpec, now: float | 
     return rule_id
 
 
+# What a metric rule's state is judged by: a change starts it again from ``ok``.
+_CONDITION = ("trigger", "threshold", "warning_threshold", "window_seconds", "min_count",
+              "metric", "transaction", "filter_query")  # fmt: skip
+
+
 def update_rule(conn: Connection, rule_id: int, spec: RuleSpec) -> None:
-    """Replace a rule's definition; a metric rule starts again from ``ok``."""
-    conn.execute(
-        update(alert_rules)
-        .where(alert_rules.c.id == rule_id)
-        .values(**_rule_values(spec), state=MetricState.OK.value, last_value=None)
-    )
-    conn.execute(delete(alert_actions).where(alert_actions.c.rule_id == rule_id))
-    _insert_actions(conn, rule_id, spec.actions)
+    """Replace a rule's definition. A metric rule starts again from ``ok`` when its condition
+    changed (a new name or target keeps its state: a steady state sends nothing). Actions whose
+    target is unchanged keep their ids, which open incidents (PagerDuty's resolve) refer to."""
+    values = _rule_values(spec)
+    old = conn.execute(
+        select(*(alert_rules.c[name] for name in _CONDITION)).where(alert_rules.c.id == rule_id)
+    ).one_or_none()
+    if old is None or any(getattr(old, name) != values[name] for name in _CONDITION):
+        values.update(state=MetricState.OK.value, last_value=None)
+    conn.execute(update(alert_rules).where(alert_rules.c.id == rule_id).values(**values))
+    kept = conn.execute(
+        select(alert_actions.c.id, alert_actions.c.kind, alert_actions.c.address,
+               alert_actions.c.secret).where(alert_actions.c.rule_id == rule_id)
+    ).all()  # fmt: skip
+    wanted = list(spec.actions)
+    gone = []
+    for row in kept:
+        same = next(
+            (a for a in wanted
+             if _kind_and_address(a.target) == (row.kind, row.address) and a.secret == row.secret),
+            None,
+        )  # fmt: skip
+        if same is None:
+            gone.append(row.id)
+        else:
+            wanted.remove(same)
+    if gone:
+        conn.execute(delete(alert_actions).where(alert_actions.c.id.in_(gone)))
+    _insert_actions(conn, rule_id, wanted)
 
 
 def delete_rule(conn: Connection, rule_id: int) -> bool:
@@ -97,8 +123,13 @@ def rules_with_trigger(conn: Connection, trigger: Trigger) -> list[Rule]:
 
 
 def rules_with_digest(conn: Connection) -> list[Rule]:
-    """Locked until the transaction ends, like ``rules_with_trigger``."""
-    query = select(alert_rules).where(alert_rules.c.digest_seconds > 0)
+    """Rules that gather their alerts in digests, and rules whose digest was turned off while
+    alerts waited in it (they go out at once). Locked until the transaction ends, like
+    ``rules_with_trigger``."""
+    waiting = exists().where(
+        alert_firings.c.rule_id == alert_rules.c.id, alert_firings.c.delivery == "digest"
+    )
+    query = select(alert_rules).where(or_(alert_rules.c.digest_seconds > 0, waiting))
     return _load(conn, query.order_by(alert_rules.c.id).with_for_update())
 
 
