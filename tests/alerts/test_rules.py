@@ -115,6 +115,21 @@ def test_filters_use_the_search_language(db: Database) -> None:
     assert [m["title"] for m in bench.messages()] == ["KeyError: 'd'"]
 
 
+def test_a_filter_judges_each_event_of_a_batch_not_only_the_newest(db: Database) -> None:
+    """A new issue's production error, then a staging one in the same worker batch: the rule
+    filtered to production fires, for the production event."""
+    bench = AlertBench(db)
+    bench.rule("new_issue", filter_query="environment:production")
+    first = error_event("checkout", T0)
+    bench.send([first, error_event("checkout", T0 + 1, environment="staging")], T0 + 2)
+    [message] = bench.messages()
+    assert (message["event"]["event_id"], message["environment"]) == (
+        first["event_id"], "production",
+    )  # fmt: skip
+    bench.send([error_event("cart", T0 + 3, environment="staging")], T0 + 4)
+    assert len(bench.messages()) == 1  # a staging-only issue still fires nothing
+
+
 def test_free_text_and_negated_filters(db: Database) -> None:
     bench = AlertBench(db)
     bench.rule("new_issue", filter_query="!release:shop@0.9 payment")

@@ -21,6 +21,7 @@ from vedette.domain.alert_rules import (
     Trigger,
     spike,
 )
+from vedette.domain.events import Event
 from vedette.domain.search import IssueSearch, parse_search
 from vedette.storage import alert_facts, alert_outbox, alert_rules
 from vedette.storage.alert_facts import IssueFacts
@@ -48,19 +49,19 @@ def issues_stored(
         by_project[rule.project_id].append(rule)
     facts = alert_facts.issue_facts(conn, [o.group_id for o in outcomes])
     candidates = [
-        (rule, outcome)
+        (rule, outcome, event)
         for outcome in outcomes
         if outcome.group_id in facts and facts[outcome.group_id].status != "ignored"  # muted
         for rule in by_project.get(outcome.project_id, [])
         if could_fire(rule, outcome, facts[outcome.group_id])
-        and _passes_filter(rule, outcome, facts[outcome.group_id])
+        and (event := _firing_event(rule, outcome, facts[outcome.group_id])) is not None
     ]
     if not candidates:
         return
-    last = alert_outbox.last_firings(conn, [(r.id, o.group_id) for r, o in candidates])
-    labels = alert_facts.project_labels(conn, {o.project_id for _, o in candidates})
+    last = alert_outbox.last_firings(conn, [(r.id, o.group_id) for r, o, _ in candidates])
+    labels = alert_facts.project_labels(conn, {o.project_id for _, o, _ in candidates})
     budget, out = HourlyBudget(settings.hourly_cap, now), Outgoing(now)
-    for rule, outcome in candidates:
+    for rule, outcome, event in candidates:
         fired_before = last.get((rule.id, outcome.group_id))
         if fired_before is not None and now - fired_before < rule.spec.interval_seconds:
             continue
@@ -69,9 +70,9 @@ def issues_stored(
         if reason is None:
             continue
         message = compose.issue_message(
-            rule, labels[outcome.project_id], issue, outcome.latest, reason, settings.base_url
+            rule, labels[outcome.project_id], issue, event, reason, settings.base_url
         )
-        fire(conn, rule, message, budget, out, outcome.group_id, outcome.latest.get("event_id"))
+        fire(conn, rule, message, budget, out, outcome.group_id, event.get("event_id"))
         last[(rule.id, outcome.group_id)] = now
     out.write(conn)
 
@@ -206,12 +207,17 @@ def _search(query: str) -> IssueSearch:
     return parse_search(query)
 
 
-def _passes_filter(rule: Rule, outcome: IssueOutcome, issue: IssueFacts) -> bool:
+def _firing_event(rule: Rule, outcome: IssueOutcome, issue: IssueFacts) -> Event | None:
+    """The event the rule fires for: the newest of the batch that passes its filter (each is
+    judged: a staging event after a production one must not hide it), or None."""
     if not rule.spec.filter_query:
-        return True
-    return event_matches(
-        _search(rule.spec.filter_query), outcome.latest, issue.title, issue.culprit
-    )
+        return outcome.latest
+    search = _search(rule.spec.filter_query)
+    return next(
+        (e for e in reversed(outcome.batch_events())
+         if event_matches(search, e, issue.title, issue.culprit)),
+        None,
+    )  # fmt: skip
 
 
 Reason = Callable[[Connection, Rule, IssueOutcome, IssueFacts, float], str | None]

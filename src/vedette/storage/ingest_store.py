@@ -42,6 +42,11 @@ class IssueOutcome:
     events: int
     latest: Event  # the newest event of the batch for this issue
     monitor_failure: str | None = None  # a cron monitor's issue: error | missed | timeout
+    # Every event of the batch for this issue, oldest first: a rule's filter judges each one.
+    batch: tuple[Event, ...] = ()
+
+    def batch_events(self) -> tuple[Event, ...]:
+        return self.batch or (self.latest,)
 
 
 def store_processed(
@@ -143,26 +148,25 @@ def _outcomes(
     created: set[int],
     changed: dict[int, tuple[bool, bool]],
 ) -> list[IssueOutcome]:
-    counts: dict[int, int] = defaultdict(int)
-    newest: dict[int, tuple[int, Event]] = {}
+    by_issue: dict[int, tuple[int, list[Event]]] = {}
     for index, (pid, processed) in enumerate(fresh_errors):
-        group_id, event = group_of[index], processed.event
-        counts[group_id] += 1
-        seen = newest.get(group_id)
-        if seen is None or float(event["timestamp"]) >= float(seen[1]["timestamp"]):
-            newest[group_id] = (pid, event)
-    return [
-        IssueOutcome(
-            project_id=pid,
-            group_id=group_id,
-            new=group_id in created,
-            regressed=changed.get(group_id, (False, False))[0],
-            escalated=changed.get(group_id, (False, False))[1],
-            events=counts[group_id],
-            latest=event,
+        by_issue.setdefault(group_of[index], (pid, []))[1].append(processed.event)
+    outcomes = []
+    for group_id, (pid, found) in sorted(by_issue.items()):
+        ordered = sorted(found, key=lambda e: float(e["timestamp"]))  # stable: ties keep order
+        outcomes.append(
+            IssueOutcome(
+                project_id=pid,
+                group_id=group_id,
+                new=group_id in created,
+                regressed=changed.get(group_id, (False, False))[0],
+                escalated=changed.get(group_id, (False, False))[1],
+                events=len(found),
+                latest=ordered[-1],
+                batch=tuple(ordered),
+            )
         )
-        for group_id, (pid, event) in sorted(newest.items())
-    ]
+    return outcomes
 
 
 def _unseen(
