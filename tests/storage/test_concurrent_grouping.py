@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from tests.conftest import BACKENDS
 from tests.retime import retime
 from tests.waiting import wait_for
@@ -49,41 +50,53 @@ def waiting_on_a_lock(db: Database) -> bool:
     return int(waiting) > 0
 
 
-@pytest.mark.skipif("postgresql" not in BACKENDS, reason="concurrent writers are PostgreSQL's")
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_racing_workers_agree_on_one_issue(db: Database) -> None:
-    with db.write() as conn:
-        project = accounts.create_project(conn, "acme", "race")
-    first_inside = threading.Event()
-    release_first = threading.Event()
+def contend(
+    db: Database, holder: Callable[[Connection], None], contender: Callable[[Connection], None]
+) -> None:
+    """``holder`` runs in a write transaction that stays open until ``contender``, in another,
+    waits for one of its locks; then both commit. What either raised is raised here."""
+    holding, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
     def first() -> None:
         try:
             with db.write() as conn:
-                store_processed(conn, [(project.id, processed_error())])
-                first_inside.set()
-                release_first.wait(10)
-        except BaseException as exc:  # surfaced below
+                holder(conn)
+                holding.set()
+                release.wait(10)
+        except BaseException as exc:
             errors.append(exc)
 
     def second() -> None:
         try:
             with db.write() as conn:
-                store_processed(conn, [(project.id, processed_error())])
+                contender(conn)
         except BaseException as exc:
             errors.append(exc)
 
     a = threading.Thread(target=first)
     a.start()
-    assert first_inside.wait(10)
+    assert holding.wait(10)
     b = threading.Thread(target=second)
     b.start()
-    wait_for(lambda: waiting_on_a_lock(db))  # the second, on the first one's new hash row
-    release_first.set()
+    wait_for(lambda: waiting_on_a_lock(db))
+    release.set()
     a.join(10)
     b.join(10)
     assert not errors, errors
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="concurrent writers are PostgreSQL's")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_racing_workers_agree_on_one_issue(db: Database) -> None:
+    with db.write() as conn:
+        project = accounts.create_project(conn, "acme", "race")
+    # The second worker waits on the first one's new hash row.
+    contend(
+        db,
+        lambda conn: store_processed(conn, [(project.id, processed_error())]),
+        lambda conn: store_processed(conn, [(project.id, processed_error())]),
+    )
 
     with db.read() as conn:
         issues = conn.execute(
@@ -108,36 +121,14 @@ def test_an_event_of_an_issue_retention_is_deleting_starts_a_new_issue(db: Datab
         store_processed(conn, [(project.id, processed_error())], now=time.time())
         [old] = conn.execute(select(groups.c.id).where(groups.c.project_id == project.id)).all()
         conn.execute(events.delete().where(events.c.group_id == old.id))  # expired already
-    deleting = threading.Event()
-    finish = threading.Event()
-    errors: list[BaseException] = []
 
-    def retention_job() -> None:
-        try:
-            with db.write() as conn:
-                assert retention._delete_issue_if_idle(conn, old.id, time.time() + 1) == 1
-                deleting.set()
-                finish.wait(10)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+    def retention_job(conn: Connection) -> None:
+        assert retention._delete_issue_if_idle(conn, old.id, time.time() + 1) == 1
 
-    def worker() -> None:
-        try:
-            with db.write() as conn:
-                store_processed(conn, [(project.id, processed_error())])
-        except BaseException as exc:
-            errors.append(exc)
-
-    cleaner = threading.Thread(target=retention_job)
-    cleaner.start()
-    assert deleting.wait(10)
-    storing = threading.Thread(target=worker)
-    storing.start()
-    wait_for(lambda: waiting_on_a_lock(db))  # the worker, on the issue retention holds
-    finish.set()
-    cleaner.join(10)
-    storing.join(10)
-    assert not errors, errors
+    # The worker waits on the issue retention holds.
+    contend(
+        db, retention_job, lambda conn: store_processed(conn, [(project.id, processed_error())])
+    )
     with db.read() as conn:
         issues = conn.execute(
             select(groups.c.id, groups.c.times_seen).where(groups.c.project_id == project.id)

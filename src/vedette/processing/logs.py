@@ -19,7 +19,11 @@ from vedette.domain.envelope import normalize_event_id
 from vedette.domain.processed import LogRecord
 from vedette.processing.coerce import int64
 from vedette.processing.scrub import ScrubConfig
-from vedette.processing.value_rules import apply_value_rules, is_card_number, is_sensitive_key
+from vedette.processing.value_rules import (
+    apply_value_rules,
+    is_card_number_value,
+    is_sensitive_key,
+)
 
 MAX_RECORDS = 1000
 MAX_ATTRIBUTES = 200
@@ -135,20 +139,21 @@ def scrub_attributes(
             # replaced, the rest kept (logs are grouped by it).
             rules = REPLACE_RULES if key == TEMPLATE else FILTER_RULES
             scrubbed[key] = {**typed, "value": scrub_text(typed["value"], rules, config)}
-        elif _is_card_number(typed["value"], config):  # a number can be one too
+        elif typed["type"] in ("integer", "double") and _card_number(typed["value"], config):
             scrubbed[key] = {"type": "string", "value": FILTERED}
         else:
             scrubbed[key] = typed
     return scrubbed
 
 
-def _is_card_number(value: object, config: ScrubConfig) -> bool:
-    if not config.defaults or isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        return False
-    digits = str(int(value))
-    return len(digits) >= 13 and is_card_number(digits)
+def _card_number(value: object, config: ScrubConfig) -> bool:
+    """A number that is a card number (integers and doubles can be one too)."""
+    return (
+        config.defaults
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and is_card_number_value(value)
+    )
 
 
 def without_filtered_parameters(

@@ -34,7 +34,6 @@ substrings become ``[ip]``.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ from vedette.processing.value_rules import (
     apply_short_value_rules,
     apply_value_rules,
     is_card_number,
+    is_card_number_value,
     is_sensitive_key,
     scan_container,
 )
@@ -243,10 +243,7 @@ class _Scrubber:
         if isinstance(value, bool) or value is None:
             return value
         if isinstance(value, int | float):
-            # A card number sent as a number (an integral float too: JSON has no integers).
-            whole = isinstance(value, int) or (math.isfinite(value) and value.is_integer())
-            digits = str(int(value)) if whole else ""
-            if self.config.defaults and len(digits) >= 13 and is_card_number(digits):
+            if self.config.defaults and is_card_number_value(value):
                 self.notes.annotate(path, rem=[["@creditcard:filter", "s"]])
                 return FILTERED
             return value

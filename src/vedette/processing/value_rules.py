@@ -9,6 +9,7 @@ the pre-scan that tells, from a container's JSON text, that no rule could act in
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,6 +89,15 @@ def luhn_valid(digits: str) -> bool:
                 value -= 9
         total += value
     return total % 10 == 0
+
+
+def is_card_number_value(value: int | float) -> bool:
+    """A number (an integer, or a float with no fraction: JSON has no integers) whose digits
+    are a card number."""
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    digits = str(int(value))
+    return len(digits) <= 19 and is_card_number(digits)
 
 
 def is_card_number(text: str) -> bool:

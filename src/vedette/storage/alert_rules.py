@@ -50,25 +50,18 @@ def update_rule(conn: Connection, rule_id: int, spec: RuleSpec) -> None:
     if old is None or any(getattr(old, name) != values[name] for name in _CONDITION):
         values.update(state=MetricState.OK.value, last_value=None)
     conn.execute(update(alert_rules).where(alert_rules.c.id == rule_id).values(**values))
-    kept = conn.execute(
-        select(alert_actions.c.id, alert_actions.c.kind, alert_actions.c.address,
-               alert_actions.c.secret).where(alert_actions.c.rule_id == rule_id)
-    ).all()  # fmt: skip
-    wanted = list(spec.actions)
+    wanted = [_action_row(rule_id, a) for a in spec.actions]
     gone = []
-    for row in kept:
-        same = next(
-            (a for a in wanted
-             if _kind_and_address(a.target) == (row.kind, row.address) and a.secret == row.secret),
-            None,
-        )  # fmt: skip
-        if same is None:
-            gone.append(row.id)
+    for row in conn.execute(select(alert_actions).where(alert_actions.c.rule_id == rule_id)):
+        same = {"rule_id": rule_id, "kind": row.kind, "address": row.address, "secret": row.secret}
+        if same in wanted:
+            wanted.remove(same)  # kept, with its id
         else:
-            wanted.remove(same)
+            gone.append(row.id)
     if gone:
         conn.execute(delete(alert_actions).where(alert_actions.c.id.in_(gone)))
-    _insert_actions(conn, rule_id, wanted)
+    if wanted:
+        conn.execute(insert(alert_actions), wanted)
 
 
 def delete_rule(conn: Connection, rule_id: int) -> bool:
@@ -93,13 +86,14 @@ def _rule_values(spec: RuleSpec) -> dict[str, Any]:
 
 
 def _insert_actions(conn: Connection, rule_id: int, actions: Iterable[ActionSpec]) -> None:
-    rows = [
-        {"rule_id": rule_id, "kind": kind, "address": address, "secret": a.secret}
-        for a in actions
-        for kind, address in [_kind_and_address(a.target)]
-    ]
+    rows = [_action_row(rule_id, a) for a in actions]
     if rows:
         conn.execute(insert(alert_actions), rows)
+
+
+def _action_row(rule_id: int, action: ActionSpec) -> dict[str, Any]:
+    kind, address = _kind_and_address(action.target)
+    return {"rule_id": rule_id, "kind": kind, "address": address, "secret": action.secret}
 
 
 def get_rule(conn: Connection, rule_id: int) -> Rule | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, func
+from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -47,3 +47,10 @@ def greatest(conn: Connection, *args: Any) -> Any:
 
 def least(conn: Connection, *args: Any) -> Any:
     return (func.least if conn.dialect.name == "postgresql" else func.min)(*args)
+
+
+def transaction_lock(conn: Connection, key: int) -> None:
+    """Hold ``key`` (a signed 64-bit number) until the transaction ends, so that writers on
+    PostgreSQL take turns at what it guards; SQLite runs one write transaction at a time."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(key)))

@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Table, any_, func, literal_column, select
 
 from vedette.storage.database import Database
-from vedette.storage.dialect import insert_for
+from vedette.storage.dialect import insert_for, transaction_lock
 from vedette.storage.schema import (
     perf_day_histogram_packs,
     perf_day_histogram_packs_all,
@@ -49,7 +49,7 @@ from vedette.storage.schema import (
 )
 
 DEFAULT_BATCH = 5000  # detailed rows per transaction
-# pg_advisory_xact_lock's key for packing (any constant of our own).
+# The transaction lock's key for packing (any constant of our own).
 _PG_LOCK = 0x7665_6474_6870  # "vedthp"
 
 _BUCKET = "i"  # int32: buckets run from about -700 (1 µs) to a few thousand
@@ -160,8 +160,7 @@ def pack_batch(conn: Connection, rows: RowsToPack, batch: int) -> int:
     packing = rows.packing
     h = packing.detailed
     postgres = conn.dialect.name == "postgresql"
-    if postgres:
-        conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK)))
+    transaction_lock(conn, _PG_LOCK)
     # The rows are picked by their physical id: deleting by a key ``IN (subquery)`` scanned the
     # whole table on both engines for each batch (SQLite searched its primary key by
     # project_id alone, PostgreSQL hash-joined a sequential scan). On PostgreSQL a row the

@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, func, inspect, select, text
+from sqlalchemy import Connection, inspect, text
 
 from vedette.storage.database import Database
+from vedette.storage.dialect import transaction_lock
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -32,7 +33,7 @@ def alembic_config(connection: Connection) -> Config:
     return config
 
 
-# pg_advisory_xact_lock's key for migrating (any constant of our own).
+# The transaction lock's key for migrating (any constant of our own).
 _MIGRATION_LOCK = 0x7665646D6967  # "vedmig"
 
 
@@ -45,8 +46,7 @@ def upgrade(db: Database) -> None:
     from alembic import command
 
     with db.write() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+        transaction_lock(conn, _MIGRATION_LOCK)
         command.upgrade(alembic_config(conn), "head")
 
 

@@ -17,6 +17,7 @@ import hashlib
 
 from sqlalchemy import Connection, func, select
 
+from vedette.storage.dialect import transaction_lock
 from vedette.storage.schema import login_failures
 from vedette.storage.users import normalize_email
 
@@ -34,9 +35,7 @@ def code_subject(email: str) -> str:
 
 
 def throttled(conn: Connection, subject: str, now: float) -> bool:
-    if conn.dialect.name == "postgresql":
-        key = int.from_bytes(bytes.fromhex(subject[:16]), "big", signed=True)
-        conn.execute(select(func.pg_advisory_xact_lock(key)))
+    transaction_lock(conn, int.from_bytes(bytes.fromhex(subject[:16]), "big", signed=True))
     recent = conn.execute(
         select(func.count())
         .select_from(login_failures)
