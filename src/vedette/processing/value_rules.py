@@ -175,6 +175,16 @@ def _contains(*needles: str) -> Callable[[str], bool]:
 
 
 _SCHEME_HINT = re.compile(r"(?i)bearer|basic|token")
+# The sensitive keys of _embedded_pair, as a quick test before its regular expression
+# (substring tests of the lowered text: a case-blind alternation costs 8 µs on a log line).
+_KEY_HINTS = ("pass", "pwd", "secret", "token", "key", "sess", "csrf", "xsrf", "auth", "cred")
+
+
+def _assignment_hint(text: str) -> bool:
+    if "=" not in text:
+        return False
+    lowered = text.lower()
+    return any(hint in lowered for hint in _KEY_HINTS)
 
 
 def _bearer_check(text: str) -> bool:
@@ -222,7 +232,7 @@ def _rules(replace_only: bool) -> tuple[_Rule, ...]:
             _Rule("@email:replace", _EMAIL, _checked(lambda _: True, "[email]"), _contains("@"))
         )
         rules.append(
-            _Rule("@password:replace", _EMBEDDED_ASSIGNMENT, _embedded_value, _contains("="))
+            _Rule("@password:replace", _EMBEDDED_ASSIGNMENT, _embedded_value, _assignment_hint)
         )
     else:
         rules.append(_Rule("@password:filter", _EMBEDDED_KV, _embedded_value, _contains("=", ":")))
