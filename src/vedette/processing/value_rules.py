@@ -9,7 +9,6 @@ the pre-scan that tells, from a container's JSON text, that no rule could act in
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,8 +92,9 @@ def luhn_valid(digits: str) -> bool:
 
 def is_card_number_value(value: int | float) -> bool:
     """A number (an integer, or a float with no fraction: JSON has no integers) whose digits
-    are a card number."""
-    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+    are a card number. A float counts below 2^53, where it holds its integer exactly (and is
+    written out digit by digit, as the scrubber's text scan reads it)."""
+    if isinstance(value, float) and not (value.is_integer() and abs(value) < 2**53):
         return False
     digits = str(int(value))
     return len(digits) <= 19 and is_card_number(digits)
